@@ -1,0 +1,63 @@
+"""Segmentation data sets: every loader returns a `SegmentationData`.
+
+A loader is a plain function named in `conf/data/<name>.yaml` under
+``loader._target_``; Hydra instantiates it. It returns images scaled per slice,
+integer label maps and the subject of every slice, already split by subject
+(never by slice) into train, validation and test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Split:
+    """One split: ``images`` (N, H, W, 1) float32, ``labels`` (N, H, W) uint8, ``subjects`` (N,) str."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    subjects: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+@dataclass
+class SegmentationData:
+    """Train / validation / test splits plus the class names (index = label value)."""
+
+    train: Split
+    val: Split
+    test: Split
+    class_names: list[str]
+    info: dict = field(default_factory=dict)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def class_shares(self, split: str = "train") -> np.ndarray:
+        """Fraction of the pixels of ``split`` that carry each class."""
+        labels = getattr(self, split).labels
+        counts = np.bincount(labels.ravel(), minlength=self.num_classes)
+        return counts / counts.sum()
+
+
+def split_by_subject(
+    subjects: list[str], fractions: tuple[float, float, float], seed: int
+) -> tuple[list[str], list[str], list[str]]:
+    """Shuffle the unique subjects with ``seed`` and cut them into train/val/test lists.
+
+    Every split gets at least one subject when there are at least three.
+    """
+    unique = sorted(set(subjects))
+    order = np.random.default_rng(seed).permutation(len(unique))
+    shuffled = [unique[i] for i in order]
+    n = len(shuffled)
+    n_val = max(1, round(fractions[1] * n)) if n >= 3 else 0
+    n_test = max(1, round(fractions[2] * n)) if n >= 3 else 0
+    n_train = n - n_val - n_test
+    return shuffled[:n_train], shuffled[n_train : n_train + n_val], shuffled[n_train + n_val :]

@@ -1,0 +1,253 @@
+"""Load ACDC cardiac MRI (Bernard et al., IEEE TMI 2018) as 2-D short-axis slices.
+
+Two layouts are detected under ``root`` (searched recursively, so the
+``training/`` and ``testing/`` folders of the original download both work):
+
+- ``nifti``: the original download, ``patientNNN/patientNNN_frameFF.nii.gz``
+  with its label ``patientNNN_frameFF_gt.nii.gz`` (arrays H x W x slices).
+  ``_4d.nii.gz`` files are ignored; frames without a ``_gt`` file are skipped
+  and counted in ``info["unlabelled_frames"]``.
+- ``h5``: the preprocessed volumes of SSL4MIS/WSL4MIS, ``patientNNN_frameFF.h5``
+  with datasets ``image`` and ``label`` (slices x H x W).
+
+Every file is read and checked before anything is returned; any problem raises
+a one-line `DataError` naming the file and the fix. Slices are prepared by
+`lossbench.data.prepare` (clip 1st-99th percentile, scale to 0-1, centre crop
+to a square, resize) and split by patient, never by slice. With ``cache_dir``
+the prepared arrays are kept in an ``.npz`` keyed by the files (path, size,
+mtime), the image size, the frames, the square mode and the patient split.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lossbench.data import SegmentationData, split_by_subject
+from lossbench.data.prepare import (
+    assemble,
+    check_assignment,
+    check_options,
+    check_pair,
+    prepare_pair,
+)
+from lossbench.errors import DataError
+
+CLASS_NAMES = ["background", "rv", "myocardium", "lv"]
+NIFTI_FILE = re.compile(r"^patient(\d+)_frame(\d+)(_gt)?\.nii(\.gz)?$")
+H5_FILE = re.compile(r"^patient(\d+)_frame(\d+)\.h5$")
+PATIENTS = re.compile(r"(?:patient)?(\d+)(?:\s*-\s*(?:patient)?(\d+))?")
+CACHE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One labelled cardiac phase of one patient; ``label`` is None when it sits in ``image`` (h5)."""
+
+    patient: str
+    number: int
+    image: Path
+    label: Path | None
+
+
+def load(
+    root: str,
+    image_size: int,
+    split: dict | None = None,
+    fractions=(0.7, 0.15, 0.15),
+    seed: int = 0,
+    frames: str = "all",
+    cache_dir: str | None = None,
+    num_classes: int = 4,
+    square: str = "crop",
+) -> SegmentationData:
+    """Load ACDC from ``root``; ``frames`` is "all", "ed" or "es"; ``split`` maps train/val/test to patients."""
+    check_options(image_size, square, root)
+    if not Path(root).is_dir():
+        raise DataError(f"{root}: ACDC folder not found - set data.root to the folder holding patientNNN/ or patientNNN_frameFF.h5")
+    layout, found, unlabelled = find_frames(Path(root))
+    chosen = select_frames(found, frames, root)
+    assignment = assign_patients(sorted({f.patient for f in chosen}), split, fractions, seed, root)
+    chosen = [f for f in chosen if any(f.patient in members for members in assignment.values())]
+    class_names = CLASS_NAMES[:num_classes] + [f"class_{i}" for i in range(4, num_classes)]
+
+    key = cache_key(chosen, image_size, frames, num_classes, square, assignment)
+    cache = Path(cache_dir) / f"acdc-{key}.npz" if cache_dir else None
+    if cache is not None and cache.exists():
+        try:
+            with np.load(cache, allow_pickle=False) as stored:
+                info = json.loads(str(stored["info"])) | {"cached": True}
+                return assemble(stored["images"], stored["labels"], stored["subjects"], assignment, class_names, info)
+        except (OSError, ValueError, KeyError):
+            pass  # a broken cache file is rebuilt below
+
+    images, labels, subjects = [], [], []
+    for frame in chosen:
+        volume, mask = read_frame(frame, num_classes)
+        for image_slice, label_slice in zip(volume, mask, strict=True):
+            image, label = prepare_pair(image_slice, label_slice, image_size, square)
+            images.append(image)
+            labels.append(label)
+            subjects.append(frame.patient)
+    images, labels, subjects = np.stack(images), np.stack(labels), np.array(subjects)
+    info = {
+        "dataset": "acdc", "layout": layout, "root": str(root), "frames": frames,
+        "patients": len({f.patient for f in chosen}), "frame_files": len(chosen), "slices": len(labels),
+        "unlabelled_frames": unlabelled, "image_size": image_size, "square": square,
+        "normalisation": "per slice: clip 1st-99th percentile, scale to 0-1",
+        "assignment": assignment,
+    }
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache.with_name(f"{cache.stem}.{os.getpid()}.partial")
+        with open(partial, "wb") as handle:
+            np.savez(handle, images=images, labels=labels, subjects=subjects, info=json.dumps(info))
+        os.replace(partial, cache)
+    return assemble(images, labels, subjects, assignment, class_names, info | {"cached": False})
+
+
+def find_frames(root: Path) -> tuple[str, list[Frame], int]:
+    """Return the layout, the labelled frames sorted by patient and frame, and the count of unlabelled ones."""
+    images: dict[tuple[str, int], Path] = {}
+    labels: dict[tuple[str, int], Path] = {}
+    h5: dict[tuple[str, int], Path] = {}
+    for path in sorted(root.rglob("patient*")):
+        nifti_match, h5_match = NIFTI_FILE.match(path.name), H5_FILE.match(path.name)
+        match = nifti_match or h5_match
+        if not match or not path.is_file():
+            continue
+        key = (f"patient{int(match[1]):03d}", int(match[2]))
+        table = h5 if h5_match else labels if match[3] else images
+        if key in table:
+            raise DataError(f"{path}: duplicate of {table[key]} - keep one copy of each frame under {root}")
+        table[key] = path
+    if (images or labels) and h5:
+        raise DataError(f"{root}: holds both NIfTI and h5 frames - point data.root at one of the two folders")
+    if h5:
+        return "h5", [Frame(p, n, path, None) for (p, n), path in sorted(h5.items())], 0
+    for key, path in labels.items():
+        if key not in images:
+            raise DataError(f"{path}: label has no image {path.name.replace('_gt', '')} - add the image or remove the label")
+    if not images:
+        raise DataError(
+            f"{root}: no ACDC frames found (patientNNN/patientNNN_frameFF.nii.gz + _gt, "
+            "or patientNNN_frameFF.h5 volumes) - point data.root at the ACDC training folder"
+        )
+    paired = [Frame(p, n, path, labels[(p, n)]) for (p, n), path in sorted(images.items()) if (p, n) in labels]
+    if not paired:
+        raise DataError(f"{root}: none of the {len(images)} NIfTI frames has a _gt label file - use the labelled ACDC training set")
+    return "nifti", paired, len(images) - len(paired)
+
+
+def select_frames(found: list[Frame], frames: str, root: str) -> list[Frame]:
+    """Keep all frames, or only end-diastole ("ed") or end-systole ("es") from Info.cfg (else first/last frame)."""
+    mode = str(frames).lower()
+    if mode == "all":
+        return found
+    if mode not in ("ed", "es"):
+        raise DataError(f"{root}: frames {frames!r} is not all, ed or es - set data.frames")
+    keep = []
+    for patient in sorted({f.patient for f in found}):
+        own = [f for f in found if f.patient == patient]
+        info_cfg = own[0].image.parent / "Info.cfg"
+        text = info_cfg.read_text(errors="replace") if info_cfg.is_file() else ""
+        phase = re.search(rf"^{mode.upper()}\s*:\s*(\d+)", text, re.MULTILINE)
+        number = int(phase[1]) if phase else (own[0].number if mode == "ed" else own[-1].number)
+        keep += [f for f in own if f.number == number]
+    return keep
+
+
+def assign_patients(patients: list[str], split, fractions, seed: int, root: str) -> dict[str, list[str]]:
+    """Resolve an explicit ``split`` (ints, "patient007" or "1-6") or cut the patients with ``split_by_subject``."""
+    if split is None:
+        train, val, test = split_by_subject(patients, tuple(fractions), seed)
+        assignment = {"train": sorted(train), "val": sorted(val), "test": sorted(test)}
+        check_assignment(assignment, root, f"{len(patients)} patients are too few for fractions {tuple(fractions)}; add patients")
+        return assignment
+    if not isinstance(split, Mapping) or sorted(split) != ["test", "train", "val"]:
+        raise DataError(f"{root}: split must map exactly train, val and test to patient lists - fix data.split")
+    assignment = {}
+    for name in ("train", "val", "test"):
+        value = split[name]
+        items = [value] if isinstance(value, (str, int)) else list(value or [])
+        members = []
+        for item in items:
+            match = PATIENTS.fullmatch(str(item).strip())
+            if isinstance(item, bool) or not match:
+                raise DataError(f"{root}: split.{name} entry {item!r} is not a patient number, patientNNN or a range like 1-6 - fix data.split")
+            first, last = int(match[1]), int(match[2] or match[1])
+            members += [f"patient{i:03d}" for i in range(first, last + 1)]
+        missing = [m for m in members if m not in patients]
+        if missing:
+            raise DataError(f"{root}: split.{name} names {missing[0]}, which has no labelled frames here - fix data.split or data.root")
+        assignment[name] = sorted(set(members))
+    check_assignment(assignment, root, "list at least one patient in data.split")
+    return assignment
+
+
+def read_frame(frame: Frame, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Read and check one frame; return image (slices, H, W) float32 and labels (slices, H, W) uint8."""
+    if frame.label is None:
+        image, label = read_h5(frame.image)
+        label = check_pair(image, label, num_classes, str(frame.image), str(frame.image))
+    else:  # checked in file order (H x W x slices), so shapes in messages match the files
+        image, label = read_nifti(frame.image), read_nifti(frame.label)
+        label = check_pair(image, label, num_classes, str(frame.image), str(frame.label))
+        image, label = np.transpose(image, (2, 0, 1)), np.transpose(label, (2, 0, 1))
+    return image.astype(np.float32), label
+
+
+def read_nifti(path: Path) -> np.ndarray:
+    """Read an H x W x slices NIfTI volume (a single slice H x W gets a slice axis)."""
+    import nibabel
+
+    try:
+        data = np.asarray(nibabel.load(str(path)).dataobj)
+    except Exception as error:
+        raise DataError(f"{path}: cannot read NIfTI ({_one_line(error)}) - re-download or re-export the file") from error
+    while data.ndim > 3 and data.shape[-1] == 1:
+        data = data[..., 0]
+    if data.ndim == 2:
+        data = data[..., None]
+    if data.ndim != 3:
+        raise DataError(f"{path}: array is {data.ndim}-D {data.shape}, expected H x W x slices - use the frame files, not _4d")
+    return data
+
+
+def read_h5(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Read the ``image`` and ``label`` datasets (slices x H x W) of a preprocessed ACDC volume."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as handle:
+            missing = [name for name in ("image", "label") if name not in handle]
+            arrays = None if missing else (handle["image"][()], handle["label"][()])
+    except Exception as error:
+        raise DataError(f"{path}: cannot read h5 ({_one_line(error)}) - re-download or re-export the file") from error
+    if missing:
+        raise DataError(f"{path}: no '{missing[0]}' dataset - store the volume as datasets 'image' and 'label'")
+    image, label = (a[None] if a.ndim == 2 else a for a in arrays)
+    if image.ndim != 3:
+        raise DataError(f"{path}: image is {image.ndim}-D {image.shape}, expected slices x H x W - re-export the file")
+    return image, label
+
+
+def cache_key(chosen: list[Frame], image_size: int, frames: str, num_classes: int, square: str, assignment: dict) -> str:
+    """Hash of every input that changes the prepared arrays: files (path, size, mtime) and the options."""
+    files = []
+    for path in sorted({p for f in chosen for p in (f.image, f.label) if p is not None}):
+        stat = path.stat()
+        files.append([str(path.resolve()), stat.st_size, stat.st_mtime_ns])
+    payload = [CACHE_VERSION, files, image_size, str(frames).lower(), num_classes, square, assignment]
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(f"{type(error).__name__}: {error}".split())[:200]

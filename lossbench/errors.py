@@ -1,0 +1,32 @@
+"""The one-line user errors of lossbench and the exit code they map to.
+
+A `UserError` is a problem with the user's input (a config, a data folder, a
+pairing that cannot run). Entry points catch it, print one line
+``lossbench: error: <what> - <fix>`` on stderr and exit with `EXIT_USER_ERROR`,
+without a traceback and before any store is touched.
+"""
+
+from __future__ import annotations
+
+import sys
+
+EXIT_USER_ERROR = 2
+
+
+class UserError(Exception):
+    """Bad input: the message names the problem and the fix, in one line."""
+
+
+class InvalidPairing(UserError):
+    """A loss/activation/label pairing that cannot run (FACTS #4)."""
+
+
+class DataError(UserError):
+    """A data folder or file that cannot be read or does not make sense."""
+
+
+def exit_with(error: UserError) -> None:
+    """Print ``error`` as one line on stderr and exit with code 2."""
+    message = " ".join(str(error).split())
+    print(f"lossbench: error: {message}", file=sys.stderr)
+    raise SystemExit(EXIT_USER_ERROR)

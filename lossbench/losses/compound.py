@@ -1,0 +1,48 @@
+"""Compound losses built from two parts with explicit weights, as nnU-Net's ``DC_and_CE_loss``."""
+
+from __future__ import annotations
+
+import keras
+
+from lossbench.losses.cross_entropy import categorical_crossentropy
+from lossbench.losses.dice import soft_dice
+
+
+def dice_ce(y_true, y_pred, from_logits=False, dice_weight=1.0, ce_weight=1.0, smooth=1e-5,
+            include_background=False, class_weights=None):
+    """``ce_weight * mean categorical CE + dice_weight * soft Dice loss`` for one-hot labels.
+
+    The CE part is Keras's (it sees a Keras softmax's logits, FACTS #2); the
+    Dice part works on probabilities.
+
+    >>> y = [[[[1.0, 0.0], [0.0, 1.0]]]]
+    >>> p = [[[[1.0, 0.0], [0.5, 0.5]]]]
+    >>> round(float(dice_ce(y, p)), 4)       # CE (0 + ln 2)/2 + Dice 1/3
+    0.6799
+    """
+    ce = keras.ops.mean(categorical_crossentropy(y_true, y_pred, from_logits, class_weights))
+    dice = soft_dice(y_true, y_pred, from_logits, smooth, include_background, class_weights)
+    return ce_weight * ce + dice_weight * dice
+
+
+class DiceCE(keras.losses.Loss):
+    """Keras wrapper of `dice_ce`."""
+
+    sparse_labels = False
+
+    def __init__(self, from_logits=False, dice_weight=1.0, ce_weight=1.0, smooth=1e-5,
+                 include_background=False, class_weights=None, name="dice_ce"):
+        super().__init__(name=name)
+        self.from_logits = bool(from_logits)
+        self.dice_weight, self.ce_weight, self.smooth = float(dice_weight), float(ce_weight), float(smooth)
+        self.include_background = bool(include_background)
+        self.class_weights = None if class_weights is None else [float(w) for w in class_weights]
+
+    def call(self, y_true, y_pred):
+        return dice_ce(y_true, y_pred, self.from_logits, self.dice_weight, self.ce_weight,
+                       self.smooth, self.include_background, self.class_weights)
+
+    def get_config(self):
+        return {"name": self.name, "from_logits": self.from_logits, "dice_weight": self.dice_weight,
+                "ce_weight": self.ce_weight, "smooth": self.smooth,
+                "include_background": self.include_background, "class_weights": self.class_weights}

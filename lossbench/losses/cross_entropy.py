@@ -1,0 +1,122 @@
+"""Cross-entropy losses for segmentation, computed with Keras's own backend ops.
+
+They call ``keras.ops.*_crossentropy`` on the model output unchanged, so they
+behave exactly as Keras's built-in losses do: with a Keras softmax/sigmoid
+layer the backend swaps in the pre-activation logits (FACTS #2, #3). Whether
+that happened is what `lossbench.audit` measures. Per-pixel class weights
+multiply the per-pixel loss; the mean is over all pixels of the batch.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+
+def pixel_weights(y_true, class_weights, sparse: bool):
+    """Weight of every pixel: the weight of its true class. ``None`` when unweighted."""
+    if class_weights is None:
+        return None
+    weights = ops.convert_to_tensor(class_weights, dtype="float32")
+    if sparse:
+        return ops.take(weights, ops.cast(y_true, "int32"))
+    return ops.sum(ops.cast(y_true, "float32") * weights, axis=-1)
+
+
+def _weighted(per_pixel, y_true, class_weights, sparse=False):
+    weights = pixel_weights(y_true, class_weights, sparse)
+    return per_pixel if weights is None else per_pixel * weights
+
+
+def categorical_crossentropy(y_true, y_pred, from_logits=False, class_weights=None):
+    """Per-pixel categorical CE: ``-sum_c y_c log p_c`` with ``p`` normalised over channels.
+
+    Args:
+        y_true: one-hot labels (N, H, W, C).
+        y_pred: probabilities (or logits when ``from_logits``), (N, H, W, C).
+    Returns:
+        (N, H, W) losses.
+
+    >>> round(float(categorical_crossentropy([[1.0, 0.0]], [[0.8, 0.2]])[0]), 6)  # -ln 0.8
+    0.223144
+    """
+    loss = ops.categorical_crossentropy(ops.cast(y_true, "float32"), y_pred, from_logits=from_logits)
+    return _weighted(loss, y_true, class_weights)
+
+
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, class_weights=None):
+    """Per-pixel sparse categorical CE: ``-log p_y`` for integer labels (N, H, W).
+
+    One-hot labels fail inside Keras: "Argument `output` must have rank (ndim)
+    `target.ndim - 1`" (FACTS #4), thread 2's mistake.
+
+    >>> round(float(sparse_categorical_crossentropy([1], [[0.25, 0.75]])[0]), 6)  # -ln 0.75
+    0.287682
+    """
+    loss = ops.sparse_categorical_crossentropy(y_true, y_pred, from_logits=from_logits)
+    return _weighted(loss, y_true, class_weights, sparse=True)
+
+
+def binary_crossentropy(y_true, y_pred, from_logits=False, class_weights=None):
+    """Per-pixel binary CE averaged over the C channels, as Keras's ``binary_crossentropy``.
+
+    Each channel is an independent yes/no question, so the value is the mean of
+    C binary losses - not comparable with categorical CE (thread 1's loss scale).
+
+    >>> round(float(binary_crossentropy([[1.0, 0.0]], [[0.8, 0.2]])[0]), 6)  # -ln 0.8
+    0.223144
+    """
+    y_true = ops.cast(y_true, "float32")
+    loss = ops.mean(ops.binary_crossentropy(y_true, y_pred, from_logits=from_logits), axis=-1)
+    return _weighted(loss, y_true, class_weights)
+
+
+def categorical_focal(y_true, y_pred, from_logits=False, gamma=2.0, class_weights=None):
+    """Per-pixel focal loss (Lin et al. 2017): ``-sum_c y_c (1 - p_c)^gamma log p_c``.
+
+    >>> round(float(categorical_focal([[1.0, 0.0]], [[0.5, 0.5]], gamma=2.0)[0]), 6)  # 0.25 ln 2
+    0.173287
+    """
+    y_true = ops.cast(y_true, "float32")
+    probs = ops.softmax(y_pred, axis=-1) if from_logits else y_pred
+    probs = probs / ops.sum(probs, axis=-1, keepdims=True)
+    probs = ops.clip(probs, keras.config.epsilon(), 1.0 - keras.config.epsilon())
+    loss = -ops.sum(y_true * ops.power(1.0 - probs, gamma) * ops.log(probs), axis=-1)
+    return _weighted(loss, y_true, class_weights)
+
+
+class _PixelLoss(keras.losses.Loss):
+    """Thin Keras wrapper: stores the arguments, calls ``fn``, Keras averages over pixels."""
+
+    fn = None
+    sparse_labels = False
+
+    def __init__(self, from_logits=False, class_weights=None, name=None, **kwargs):
+        super().__init__(name=name or self.__class__.__name__.lower())
+        self.from_logits = bool(from_logits)
+        self.class_weights = None if class_weights is None else [float(w) for w in class_weights]
+        self.kwargs = kwargs
+
+    def call(self, y_true, y_pred):
+        return type(self).fn(y_true, y_pred, self.from_logits, class_weights=self.class_weights, **self.kwargs)
+
+    def get_config(self):
+        return {"name": self.name, "from_logits": self.from_logits,
+                "class_weights": self.class_weights, **self.kwargs}
+
+
+class CategoricalCrossentropy(_PixelLoss):
+    fn = staticmethod(categorical_crossentropy)
+
+
+class SparseCategoricalCrossentropy(_PixelLoss):
+    fn = staticmethod(sparse_categorical_crossentropy)
+    sparse_labels = True
+
+
+class BinaryCrossentropy(_PixelLoss):
+    fn = staticmethod(binary_crossentropy)
+
+
+class CategoricalFocal(_PixelLoss):
+    fn = staticmethod(categorical_focal)

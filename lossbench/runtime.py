@@ -1,0 +1,16 @@
+"""Process set-up that must happen before TensorFlow runs its first op."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def configure_threads(threads: int) -> None:
+    """Give TensorFlow ``threads`` intra- and inter-op threads (0 keeps its default)."""
+    import tensorflow as tf
+
+    if threads > 0:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)

@@ -1,0 +1,176 @@
+"""One pairing, end to end: build, audit, fit, evaluate, judge - and return everything measured.
+
+`run_trial(cfg)` is the hub every entry point calls. It never touches a store:
+`lossbench.tracking` logs what it returns. ``on_epoch(epoch, metrics)`` lets a
+caller watch (progress bar) or stop (Optuna pruning raises) after each epoch;
+the curves measured so far are kept either way.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import keras
+import numpy as np
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from lossbench import metrics as M
+from lossbench.audit import Audit, audit_pairing
+from lossbench.data import SegmentationData
+from lossbench.errors import DataError, InvalidPairing
+from lossbench.model import build_unet
+from lossbench.verdict import judge
+from lossbench.weighting import class_weights
+
+
+@dataclass
+class TrialResult:
+    """Everything one trial measured; ``state`` is complete, pruned, invalid or failed."""
+
+    state: str = "complete"
+    audit: Audit | None = None
+    curves: dict = field(default_factory=dict)
+    final: dict = field(default_factory=dict)
+    verdict: str = ""
+    reason: str = ""
+    class_weights: list | None = None
+    seconds: dict = field(default_factory=dict)
+    predictions: dict = field(default_factory=dict)
+
+    @property
+    def objective(self) -> float:
+        dice = self.curves.get("val/foreground_dice", [])
+        return float(dice[-1]) if dice else 0.0
+
+
+@lru_cache(maxsize=2)
+def _load_data(loader_yaml: str) -> SegmentationData:
+    return instantiate(OmegaConf.create(loader_yaml))
+
+
+def load_data(cfg: DictConfig) -> SegmentationData:
+    """Instantiate ``cfg.data.loader`` (cached per process: a sweep loads its data once) and check labels."""
+    data = _load_data(OmegaConf.to_yaml(cfg.data.loader, resolve=True))
+    if data.num_classes != cfg.data.num_classes:
+        raise DataError(f"data {cfg.data.name} has {data.num_classes} classes but data.num_classes="
+                        f"{cfg.data.num_classes} - set data.num_classes={data.num_classes}")
+    return data
+
+
+def encode(labels: np.ndarray, encoding: str, num_classes: int) -> np.ndarray:
+    """Integer label maps as the loss is given them: ``sparse`` (N,H,W) or ``one_hot`` (N,H,W,C)."""
+    if encoding == "sparse":
+        return labels.astype(np.int32)
+    return np.eye(num_classes, dtype=np.float32)[labels]
+
+
+def label_encoding(cfg: DictConfig, loss) -> str:
+    chosen = cfg.data.label_encoding
+    if chosen == "auto":
+        return "sparse" if getattr(loss, "sparse_labels", False) else "one_hot"
+    return chosen
+
+
+def levels(loss, labels: np.ndarray, shares: np.ndarray, encoding: str, num_classes: int) -> dict:
+    """Chance level (a uniform guess) and prior level (the training class shares everywhere).
+
+    Both are the trial's own loss (weights included) evaluated on constant
+    probability maps: 1/C per class (0.5 per channel for binary CE) and the shares.
+    """
+    binary = "binary" in type(loss).__name__.lower()
+    y = encode(labels, encoding, num_classes)
+    ones = np.ones(labels.shape + (num_classes,), np.float32)
+    uniform = ones * (0.5 if binary else 1.0 / num_classes)
+    prior = ones * shares.astype(np.float32)
+    evaluate = loss.__class__.from_config({**loss.get_config(), "from_logits": False})
+    return {"chance_loss": float(evaluate(y, uniform)), "prior_loss": float(evaluate(y, prior))}
+
+
+class _EpochWatcher(keras.callbacks.Callback):
+    def __init__(self, trial, val, encoding_binary, logits_out, num_classes, on_epoch):
+        super().__init__()
+        self.trial, self.val, self.binary, self.logits_out = trial, val, encoding_binary, logits_out
+        self.num_classes, self.on_epoch = num_classes, on_epoch
+        self.batch_size = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        outputs = self.model.predict(self.val.images, batch_size=self.batch_size, verbose=0)
+        figures = M.summarise(self.val.labels, outputs, self.num_classes, self.binary, self.logits_out)
+        row = {"train/loss": float(logs["loss"]), "val/loss": float(logs.get("val_loss", np.nan))}
+        row |= {f"val/{k}": v for k, v in figures.items() if k != "per_class_dice"}
+        for name, value in zip(self.class_names[1:], figures["per_class_dice"][1:], strict=True):
+            row[f"val/dice/{name}"] = float(np.nan_to_num(value))
+        for key, value in row.items():
+            self.trial.curves.setdefault(key, []).append(value)
+        if not (math.isfinite(row["train/loss"]) and math.isfinite(row["val/loss"])):
+            self.model.stop_training = True
+        if self.on_epoch is not None:
+            self.on_epoch(epoch, row)
+
+
+def run_trial(cfg: DictConfig, on_epoch=None, data: SegmentationData | None = None) -> TrialResult:
+    """Train and evaluate the pairing ``cfg`` describes. Raises `InvalidPairing` before training."""
+    started = time.perf_counter()
+    result = TrialResult()
+    data = data or load_data(cfg)
+    C, names = data.num_classes, list(data.class_names)
+    weights = class_weights(data.train.labels, C, **cfg.class_weighting)
+    result.class_weights = None if weights is None else [float(w) for w in weights]
+    loss = instantiate(cfg.loss, class_weights=result.class_weights)
+    if result.class_weights is not None and type(loss).__name__ == "KerasPooledDice":
+        raise InvalidPairing(f"{cfg.loss.name} with {cfg.class_weighting.name}: keras.losses.Dice takes no "
+                             "class weights - use class_weighting=none or loss=dice")
+    encoding = label_encoding(cfg, loss)
+    binary = "binary" in cfg.loss.name
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(int(cfg.trainer.seed))
+    model = build_unet(cfg.data.image_size, C, cfg.model.base, cfg.model.depth, cfg.activation.name)
+    model.compile(optimizer=instantiate(cfg.optimizer), loss=loss,
+                  steps_per_execution=int(cfg.trainer.steps_per_execution))
+    y_train = encode(data.train.labels, encoding, C)
+    y_val = encode(data.val.labels, encoding, C)
+    batch = int(cfg.trainer.batch_size)
+    result.audit = audit_pairing(model, loss, data.train.images[:batch], y_train[:batch])
+    if result.audit.tag == "invalid":
+        raise InvalidPairing(f"{pairing_name(cfg)} with {encoding} labels: {result.audit.reason}")
+    result.final |= {"first_batch_loss": result.audit.keras_loss,
+                     **levels(loss, data.train.labels[:batch], data.class_shares("train"), encoding, C)}
+    result.seconds["setup"] = time.perf_counter() - started
+
+    watcher = _EpochWatcher(result, data.val, binary, bool(cfg.activation.logits_out), C, on_epoch)
+    watcher.batch_size, watcher.class_names = batch, names
+    try:
+        model.fit(data.train.images, y_train, batch_size=batch, epochs=int(cfg.trainer.epochs),
+                  validation_data=(data.val.images, y_val), validation_batch_size=batch,
+                  shuffle=True, verbose=0, callbacks=[watcher])
+    finally:
+        result.seconds["fit"] = time.perf_counter() - started - result.seconds["setup"]
+        finish(result, model, data, cfg, binary, batch)
+    return result
+
+
+def finish(result: TrialResult, model, data: SegmentationData, cfg, binary: bool, batch: int) -> None:
+    """Evaluate on the test split (per subject) and give the verdict; runs even when pruned."""
+    t0 = time.perf_counter()
+    outputs = model.predict(data.test.images, batch_size=batch, verbose=0)
+    figures = M.summarise(data.test.labels, outputs, data.num_classes, binary,
+                          bool(cfg.activation.logits_out), subjects=data.test.subjects)
+    result.final |= {f"test/{k}": v for k, v in figures.items() if k != "per_class_dice"}
+    for name, value in zip(data.class_names[1:], figures["per_class_dice"][1:], strict=True):
+        result.final[f"test/dice/{name}"] = float(np.nan_to_num(value))
+    result.predictions = {"images": data.val.images[:4], "truth": data.val.labels[:4],
+                          "pred": M.predicted_labels(model.predict(data.val.images[:4], batch_size=batch, verbose=0))}
+    result.verdict, result.reason = judge(
+        result.curves, result.final["chance_loss"], result.final["prior_loss"],
+        float(np.mean(data.val.labels == 0)))
+    result.seconds["test"] = time.perf_counter() - t0
+
+
+def pairing_name(cfg: DictConfig) -> str:
+    """``loss+activation | weighting | optimizer | seed N``: the name of a run in MLflow."""
+    return (f"{cfg.loss.name}+{cfg.activation.name} | {cfg.class_weighting.name} | "
+            f"{cfg.optimizer.name} | seed {cfg.trainer.seed}")
