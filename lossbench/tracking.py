@@ -114,3 +114,33 @@ def log_trial(cfg, result, run_name: str, experiment_id: str, parent_run_id: str
     status = {"complete": "FINISHED", "pruned": "FINISHED", "killed": "KILLED"}.get(result.state, "FAILED")
     client.set_terminated(run_id, status=status)
     return run_id
+
+
+def parent_run(study, info: dict, cfg) -> str:
+    """The sweep's parent run: kept in the study so reruns and extra workers reuse it."""
+    client = MlflowClient()
+    run_id = study.user_attrs.get("mlflow_parent_run_id")
+    if run_id:
+        try:
+            client.get_run(run_id)
+            return run_id
+        except Exception:  # the MLflow store was reset: make a new parent
+            pass
+    run = client.create_run(info["experiment_id"], run_name=f"sweep {info['study_name']}",
+                            tags={"kind": "sweep", "study": info["study_name"]} | versions())
+    client.log_batch(run.info.run_id, params=[Param(k, v) for k, v in flat_params(cfg).items()]
+                     + [Param("sweep.space", str(cfg.sweep.space)), Param("sweep.pruner", str(cfg.sweep.pruner))])
+    study.set_user_attr("mlflow_parent_run_id", run.info.run_id)
+    return run.info.run_id
+
+
+def close_parent(info: dict, wall_seconds: float, n_workers: int, counts: dict) -> None:
+    import time
+
+    client = MlflowClient(info["tracking_uri"])
+    step = int(time.time())
+    metrics = [Metric("sweep/wall_seconds", wall_seconds, 0, step),
+               Metric("sweep/n_workers", n_workers, 0, step)]
+    metrics += [Metric(f"sweep/trials_{k}", v, 0, step) for k, v in counts.items()]
+    client.log_batch(info["parent_run_id"], metrics=metrics)
+    client.set_terminated(info["parent_run_id"], status="FINISHED")

@@ -152,13 +152,15 @@ def test_missing_root_and_no_files(tmp_path):
 
 
 def test_truncated_nifti(tmp_path):
+    image, label = volume(slices=4, size=(64, 64))
     for patient in (1, 2, 3):
-        write_nifti(tmp_path, patient)
+        write_nifti(tmp_path, patient, image=image, label=label)
     broken = tmp_path / "patient002" / "patient002_frame01.nii.gz"
     whole = broken.read_bytes()
-    for cut in (60, len(whole) // 2):  # header cut, then data cut
-        broken.write_bytes(whole[:cut])
-        raises(tmp_path, "patient002_frame01.nii.gz", "cannot read NIfTI")
+    broken.write_bytes(whole[:60])
+    raises(tmp_path, "patient002_frame01.nii.gz", "cannot read NIfTI")
+    broken.write_bytes(whole[: len(whole) // 2])  # header intact, voxel data cut
+    raises(tmp_path, "patient002_frame01.nii.gz", "cannot read NIfTI", "EOFError")
 
 
 def test_truncated_and_incomplete_h5(tmp_path):

@@ -30,14 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lossbench.data import SegmentationData, split_by_subject
-from lossbench.data.prepare import (
-    assemble,
-    check_assignment,
-    check_options,
-    check_pair,
-    prepare_pair,
-)
+from lossbench.data import SegmentationData, prepare, split_by_subject
 from lossbench.errors import DataError
 
 CLASS_NAMES = ["background", "rv", "myocardium", "lv"]
@@ -69,7 +62,7 @@ def load(
     square: str = "crop",
 ) -> SegmentationData:
     """Load ACDC from ``root``; ``frames`` is "all", "ed" or "es"; ``split`` maps train/val/test to patients."""
-    check_options(image_size, square, root)
+    prepare.check_options(image_size, square, root)
     if not Path(root).is_dir():
         raise DataError(f"{root}: ACDC folder not found - set data.root to the folder holding patientNNN/ or patientNNN_frameFF.h5")
     layout, found, unlabelled = find_frames(Path(root))
@@ -84,7 +77,7 @@ def load(
         try:
             with np.load(cache, allow_pickle=False) as stored:
                 info = json.loads(str(stored["info"])) | {"cached": True}
-                return assemble(stored["images"], stored["labels"], stored["subjects"], assignment, class_names, info)
+                return prepare.assemble(stored["images"], stored["labels"], stored["subjects"], assignment, class_names, info)
         except (OSError, ValueError, KeyError):
             pass  # a broken cache file is rebuilt below
 
@@ -92,7 +85,7 @@ def load(
     for frame in chosen:
         volume, mask = read_frame(frame, num_classes)
         for image_slice, label_slice in zip(volume, mask, strict=True):
-            image, label = prepare_pair(image_slice, label_slice, image_size, square)
+            image, label = prepare.prepare_pair(image_slice, label_slice, image_size, square)
             images.append(image)
             labels.append(label)
             subjects.append(frame.patient)
@@ -105,12 +98,15 @@ def load(
         "assignment": assignment,
     }
     if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
         partial = cache.with_name(f"{cache.stem}.{os.getpid()}.partial")
-        with open(partial, "wb") as handle:
-            np.savez(handle, images=images, labels=labels, subjects=subjects, info=json.dumps(info))
-        os.replace(partial, cache)
-    return assemble(images, labels, subjects, assignment, class_names, info | {"cached": False})
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            with open(partial, "wb") as handle:
+                np.savez(handle, images=images, labels=labels, subjects=subjects, info=json.dumps(info))
+            os.replace(partial, cache)
+        except OSError as error:
+            raise DataError(f"{cache_dir}: cannot write the cache ({_one_line(error)}) - make it writable or unset data.cache_dir") from error
+    return prepare.assemble(images, labels, subjects, assignment, class_names, info | {"cached": False})
 
 
 def find_frames(root: Path) -> tuple[str, list[Frame], int]:
@@ -169,7 +165,7 @@ def assign_patients(patients: list[str], split, fractions, seed: int, root: str)
     if split is None:
         train, val, test = split_by_subject(patients, tuple(fractions), seed)
         assignment = {"train": sorted(train), "val": sorted(val), "test": sorted(test)}
-        check_assignment(assignment, root, f"{len(patients)} patients are too few for fractions {tuple(fractions)}; add patients")
+        prepare.check_assignment(assignment, root, f"{len(patients)} patients are too few for fractions {tuple(fractions)}; add patients")
         return assignment
     if not isinstance(split, Mapping) or sorted(split) != ["test", "train", "val"]:
         raise DataError(f"{root}: split must map exactly train, val and test to patient lists - fix data.split")
@@ -188,7 +184,7 @@ def assign_patients(patients: list[str], split, fractions, seed: int, root: str)
         if missing:
             raise DataError(f"{root}: split.{name} names {missing[0]}, which has no labelled frames here - fix data.split or data.root")
         assignment[name] = sorted(set(members))
-    check_assignment(assignment, root, "list at least one patient in data.split")
+    prepare.check_assignment(assignment, root, "list at least one patient in data.split")
     return assignment
 
 
@@ -196,10 +192,10 @@ def read_frame(frame: Frame, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
     """Read and check one frame; return image (slices, H, W) float32 and labels (slices, H, W) uint8."""
     if frame.label is None:
         image, label = read_h5(frame.image)
-        label = check_pair(image, label, num_classes, str(frame.image), str(frame.image))
+        label = prepare.check_pair(image, label, num_classes, str(frame.image), str(frame.image))
     else:  # checked in file order (H x W x slices), so shapes in messages match the files
         image, label = read_nifti(frame.image), read_nifti(frame.label)
-        label = check_pair(image, label, num_classes, str(frame.image), str(frame.label))
+        label = prepare.check_pair(image, label, num_classes, str(frame.image), str(frame.label))
         image, label = np.transpose(image, (2, 0, 1)), np.transpose(label, (2, 0, 1))
     return image.astype(np.float32), label
 

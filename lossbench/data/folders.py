@@ -21,14 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from lossbench.data import SegmentationData, split_by_subject
-from lossbench.data.prepare import (
-    assemble,
-    check_assignment,
-    check_options,
-    check_pair,
-    prepare_pair,
-)
+from lossbench.data import SegmentationData, prepare, split_by_subject
 from lossbench.errors import DataError
 
 SUFFIXES = (".png", ".npy")
@@ -48,7 +41,7 @@ def load(
     square: str = "crop",
 ) -> SegmentationData:
     """Load ``root/images`` and ``root/masks``, split by subject with ``seed`` and ``fractions``."""
-    check_options(image_size, square, root)
+    prepare.check_options(image_size, square, root)
     if not isinstance(num_classes, int) or not 2 <= num_classes <= 256:
         raise DataError(f"{root}: num_classes {num_classes!r} is not an integer in 2..256 - set data.num_classes")
     names = list(class_names) if class_names else ["background"] + [f"class_{i}" for i in range(1, num_classes)]
@@ -71,13 +64,13 @@ def load(
     train, val, test = split_by_subject(list(subject_of.values()), tuple(fractions), seed)
     assignment = {"train": sorted(train), "val": sorted(val), "test": sorted(test)}
     count = len(set(subject_of.values()))
-    check_assignment(assignment, root, f"{count} subjects are too few for fractions {tuple(fractions)}; add data or check data.subject_pattern")
+    prepare.check_assignment(assignment, root, f"{count} subjects are too few for fractions {tuple(fractions)}; add data or check data.subject_pattern")
 
     prepared_images, prepared_labels = [], []
     for stem in stems:
         image = read_file(image_files[stem], mask=False)
-        label = check_pair(image, read_file(mask_files[stem], mask=True), num_classes, str(image_files[stem]), str(mask_files[stem]))
-        image, label = prepare_pair(image, label, image_size, square)
+        label = prepare.check_pair(image, read_file(mask_files[stem], mask=True), num_classes, str(image_files[stem]), str(mask_files[stem]))
+        image, label = prepare.prepare_pair(image, label, image_size, square)
         prepared_images.append(image)
         prepared_labels.append(label)
     info = {
@@ -87,7 +80,7 @@ def load(
         "assignment": assignment,
     }
     subjects = np.array([subject_of[stem] for stem in stems])
-    return assemble(np.stack(prepared_images), np.stack(prepared_labels), subjects, assignment, names, info)
+    return prepare.assemble(np.stack(prepared_images), np.stack(prepared_labels), subjects, assignment, names, info)
 
 
 def list_files(folder: Path, setting: str) -> dict[str, Path]:

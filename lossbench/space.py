@@ -1,0 +1,123 @@
+"""A sweep file (``sweeps/<name>.yaml``) turned into points: the one place a search space is defined.
+
+A sweep file holds any of:
+
+- ``grid:``   keys and values to enumerate (Cartesian). A key without a dot is a
+  config group (``loss: [dice, dice_ce]`` -> ``loss=dice``), a dotted key is a
+  value (``optimizer.learning_rate: [1e-3, 1e-2]``);
+- ``trials:`` explicit override sets, each ``{name: ..., overrides: [...]}``,
+  for one-change-at-a-time studies;
+- ``sample:`` values Optuna's sampler draws, ``key: {low, high, log}`` (floats)
+  or ``key: [a, b, c]`` (categories);
+- ``seeds:``  training seeds; every point runs once per seed.
+
+A point is a dict of Optuna parameter -> value (``trials`` and ``seed`` among
+them); `overrides` turns it into Hydra overrides.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from lossbench.errors import UserError
+
+SWEEPS_DIR = Path(__file__).resolve().parents[1] / "sweeps"
+
+
+def load_space(name: str, seeds=None) -> DictConfig:
+    """Read ``sweeps/<name>.yaml``; ``seeds`` (when given) replaces its seeds."""
+    if not name:
+        raise UserError("no search space: add +experiment=cmr (or set sweep.space=<file in sweeps/>)")
+    path = Path(name) if str(name).endswith((".yaml", ".yml")) else SWEEPS_DIR / f"{name}.yaml"
+    if not path.exists():
+        known = ", ".join(sorted(p.stem for p in SWEEPS_DIR.glob("*.yaml")))
+        raise UserError(f"no sweep file {path} - set sweep.space to one of: {known}")
+    space = OmegaConf.load(path)
+    for key in space:
+        if key not in ("grid", "trials", "sample", "seeds"):
+            raise UserError(f"{path}: unknown key '{key}' - use grid, trials, sample or seeds")
+    if seeds is not None:
+        space.seeds = list(seeds)
+    space.seeds = list(space.get("seeds") or [0])
+    return space
+
+
+def _section(space: DictConfig, key: str):
+    node = space.get(key)
+    return OmegaConf.to_container(node) if node is not None else {}
+
+
+def points(space: DictConfig) -> list[dict]:
+    """Every enumerated point: grid x trials x seeds (sampled keys are left to Optuna)."""
+    grid = _section(space, "grid")
+    keys = list(grid)
+    combos = [dict(zip(keys, values, strict=True)) for values in itertools.product(*grid.values())]
+    names = [t["name"] for t in space.get("trials") or []] or [None]
+    out = []
+    for trial_name, combo, seed in itertools.product(names, combos, space.seeds):
+        point = dict(combo)
+        if trial_name is not None:
+            point["trials"] = trial_name
+        point["seed"] = seed
+        out.append(point)
+    return out
+
+
+def suggest(trial, space: DictConfig) -> dict:
+    """Ask ``trial`` for every parameter of the space (fixed for enqueued points); return them."""
+    params = {}
+    for key, values in _section(space, "grid").items():
+        params[key] = trial.suggest_categorical(key, values)
+    if space.get("trials"):
+        params["trials"] = trial.suggest_categorical("trials", [t["name"] for t in space.trials])
+    for key, spec in _section(space, "sample").items():
+        if isinstance(spec, list):
+            params[key] = trial.suggest_categorical(key, spec)
+        else:
+            params[key] = trial.suggest_float(key, spec["low"], spec["high"], log=spec.get("log", False))
+    params["seed"] = trial.suggest_categorical("seed", list(space.seeds))
+    return params
+
+
+def overrides(params: dict, space: DictConfig) -> list[str]:
+    """Hydra overrides of one point."""
+    out = []
+    for key, value in params.items():
+        if key == "seed":
+            out.append(f"trainer.seed={value}")
+        elif key == "trials":
+            chosen = next(t for t in space.trials if t["name"] == value)
+            out.extend(str(o) for o in chosen.get("overrides") or [])
+        else:
+            out.append(f"{key}={value}")
+    return out
+
+
+def point_key(params: dict) -> str:
+    """A stable identity for a point (sampled floats excluded)."""
+    return json.dumps({k: v for k, v in params.items() if not isinstance(v, float)}, sort_keys=True)
+
+
+def config_hash(cfg: DictConfig, space: DictConfig) -> str:
+    """Short hash of the config that is *not* swept: change the data or epochs -> a new study."""
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    swept = set((space.get("grid") or {}).keys()) | set((space.get("sample") or {}).keys())
+    for trial in space.get("trials") or []:
+        swept |= {str(o).split("=")[0].lstrip("+~") for o in trial.get("overrides") or []}
+    for key in ("sweep", "paths", "tracking", "hydra"):
+        resolved.pop(key, None)
+    resolved.get("trainer", {}).pop("seed", None)
+    resolved.get("trainer", {}).pop("threads", None)
+    for key in swept:
+        parent, *rest = key.split(".")
+        if not rest:
+            resolved.pop(parent, None)
+        elif isinstance(resolved.get(parent), dict):
+            resolved[parent].pop(".".join(rest), None)
+    blob = json.dumps(resolved, sort_keys=True, default=str)
+    return hashlib.sha1(blob.encode()).hexdigest()[:8]

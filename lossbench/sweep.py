@@ -1,0 +1,141 @@
+"""Hydra app: the sweep. Optuna asks, Hydra composes, the trial runs, MLflow records, Optuna is told.
+
+    python -m lossbench.sweep +experiment=cmr [sweep.n_workers=2] [sweep.seeds=[0,1,2]]
+
+Exactly once (FACTS #10): the points of ``sweeps/<space>.yaml`` are enqueued
+under a file lock when the study is created or resumed; workers take only
+waiting trials; a point whose trial was interrupted is enqueued again; a
+finished study gains nothing from a rerun. The study, its MLflow experiment and
+``results/<name>/`` are named after the experiment plus a hash of the config
+that is not swept.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import time
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+
+from lossbench import space as S
+from lossbench import study as Q
+from lossbench.errors import UserError, exit_with
+
+
+def objective(trial, cfg: DictConfig, sp, study_info: dict, epoch_bar=None) -> None:
+    """Run one Optuna trial end to end: compose, train, log to MLflow, tell Optuna."""
+    import optuna
+
+    from lossbench import tracking
+    from lossbench.errors import InvalidPairing
+    from lossbench.trial import TrialResult, pairing_name, run_trial
+
+    trial.set_user_attr("worker", Q.worker_id())
+    started, trial_cfg, name = time.time(), None, f"trial {trial.number}"
+
+    def on_epoch(epoch, row):
+        if epoch_bar is not None:
+            epoch_bar.update(1)
+            epoch_bar.set_postfix_str(f"val Dice {row['val/foreground_dice']:.2f}")
+        trial.report(row["val/foreground_dice"], epoch)
+        return epoch + 1 >= cfg.sweep.warmup_epochs and trial.should_prune()
+
+    result, state = TrialResult(state="failed"), optuna.trial.TrialState.FAIL
+    try:
+        params = S.suggest(trial, sp)
+        trial_cfg = Q.compose(study_info["overrides"] + S.overrides(params, sp))
+        name = pairing_name(trial_cfg)
+        trial.set_user_attr("pairing", name)
+        result = run_trial(trial_cfg, on_epoch=on_epoch)
+        state = {"complete": optuna.trial.TrialState.COMPLETE,
+                 "pruned": optuna.trial.TrialState.PRUNED}[result.state]
+    except InvalidPairing as error:
+        result = TrialResult(state="invalid", verdict="invalid", reason=str(error))
+    except KeyboardInterrupt:
+        result.state, result.verdict, result.reason = "killed", "", "interrupted (Ctrl-C or kill)"
+        raise
+    except Exception as error:  # one failing trial never stops the sweep
+        from lossbench.audit import first_line
+
+        result = TrialResult(state="failed", verdict="", reason=first_line(error))
+    finally:
+        trial.set_user_attr("state", result.state)
+        trial.set_user_attr("verdict", result.verdict)
+        trial.set_user_attr("reason", result.reason[:500])
+        trial.set_user_attr("audit", result.audit.tag if result.audit else "")
+        trial.set_user_attr("seconds", round(time.time() - started, 1))
+        if trial_cfg is not None:
+            run_id = Q.retry(lambda: tracking.log_trial(
+                trial_cfg, result, name, study_info["experiment_id"], study_info["parent_run_id"],
+                {"optuna_trial": str(trial.number), "study": study_info["study_name"]}))
+            trial.set_user_attr("mlflow_run_id", run_id)
+        if state == optuna.trial.TrialState.COMPLETE:
+            trial.study.tell(trial, result.objective)
+        else:
+            trial.study.tell(trial, state=state)
+    return result
+
+
+def worker(cfg_yaml: str, study_info: dict, threads: int, show_epochs: bool) -> None:
+    """Take waiting trials until none is left (one process; ``threads`` TensorFlow threads)."""
+    from tqdm import tqdm
+
+    from lossbench.runtime import configure_threads
+
+    configure_threads(threads)
+    cfg = OmegaConf.create(cfg_yaml)
+    Q.init_hydra()
+    sp = S.load_space(cfg.sweep.space, cfg.sweep.seeds)
+    study = Q.load(study_info)
+    while (trial := Q.take_waiting(study, allow_new=Q.wants_sampled(study, cfg, sp))) is not None:
+        bar = tqdm(total=int(cfg.trainer.epochs), desc="  epochs", leave=False, position=1,
+                   disable=not show_epochs)
+        try:
+            result = objective(trial, cfg, sp, study_info, bar)
+        finally:
+            bar.close()
+        tqdm.write(f"#{trial.number:<4d} {trial.user_attrs.get('pairing', '')[:70]:70s} "
+                   f"{result.state:9s} {result.verdict or result.reason[:60]:25s} "
+                   f"val Dice {result.objective:.3f}  {trial.user_attrs.get('seconds', 0):5.1f}s")
+
+
+@hydra.main(config_path="../conf", config_name="config", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    try:
+        sp = S.load_space(cfg.sweep.space, cfg.sweep.seeds)
+        study_info = Q.prepare(cfg, sp, list(HydraConfig.get().overrides.task))
+    except UserError as error:
+        exit_with(error)
+    if cfg.sweep.dry_run:
+        print(Q.describe(study_info, sp))
+        return
+    n = max(1, int(cfg.sweep.n_workers))
+    started = time.time()
+    cfg_yaml = OmegaConf.to_yaml(cfg, resolve=False)
+    with Q.progress(study_info) as watch:
+        if n == 1:
+            worker(cfg_yaml, study_info, int(cfg.trainer.threads), show_epochs=True)
+        else:
+            ctx = mp.get_context("spawn")
+            procs = [ctx.Process(target=worker, args=(cfg_yaml, study_info, 1, False)) for _ in range(n)]
+            for p in procs:
+                p.start()
+            try:
+                while any(p.is_alive() for p in procs):
+                    watch.refresh()
+                    time.sleep(1.0)
+            except KeyboardInterrupt:
+                for p in procs:
+                    p.join(timeout=30)
+                raise
+    Q.finish(study_info, time.time() - started, n)
+    if cfg.sweep.report:
+        from lossbench import report
+
+        report.write(study_info)
+
+
+if __name__ == "__main__":
+    main()
