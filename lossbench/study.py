@@ -142,8 +142,28 @@ def _locked(path: Path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def prepare(cfg: DictConfig, sp, task_overrides: list[str]) -> dict:
-    """Create or resume the study, the MLflow experiment and the parent run; sync the queue."""
+def locate(cfg: DictConfig, sp) -> dict:
+    """The study the config names, read-only (for the report); a one-line error when there is none."""
+    from lossbench.errors import UserError
+
+    info = _info(cfg, sp, [])
+    try:
+        study = load(info)
+    except KeyError:
+        raise UserError(f"no study {info['study_name']} in {info['storage']} - run "
+                        f"python -m lossbench.sweep +experiment={cfg.name} first") from None
+    info["parent_run_id"] = study.user_attrs.get("mlflow_parent_run_id")
+    from mlflow.tracking import MlflowClient
+
+    experiment = MlflowClient(info["tracking_uri"]).get_experiment_by_name(info["study_name"])
+    if experiment is None or not info["parent_run_id"]:
+        raise UserError(f"no MLflow experiment {info['study_name']} at {info['tracking_uri']} - "
+                        "point tracking.uri at the sweep's store")
+    info["experiment_id"] = experiment.experiment_id
+    return info
+
+
+def _info(cfg: DictConfig, sp, task_overrides: list[str]) -> dict:
     from lossbench import tracking
 
     study_name = f"{cfg.name}-{S.config_hash(cfg, sp)}"
@@ -154,12 +174,26 @@ def prepare(cfg: DictConfig, sp, task_overrides: list[str]) -> dict:
             "epochs": int(cfg.trainer.epochs), "overrides": [o for o in task_overrides
                                                             if not o.startswith("sweep.")],
             "tracking_uri": tracking.store_uri(cfg)}
+    return info
+
+
+def prepare(cfg: DictConfig, sp, task_overrides: list[str], command: str = "") -> dict:
+    """Check the data, then create or resume the study, the MLflow experiment and the parent run."""
+    from lossbench import tracking
+    from lossbench.trial import load_data
+
+    data = load_data(cfg)  # bad data fails here, before any store is opened
+    info = _info(cfg, sp, task_overrides)
+    folder = Path(info["folder"])
     points = S.points(sp) if (sp.get("grid") or sp.get("trials")) else []
     with _locked(folder / "sweep.lock"):
-        info["experiment_id"] = tracking.setup(cfg, study_name)  # stores exist before any worker
-        study = optuna.create_study(study_name=study_name, storage=_storage(info),
+        info["experiment_id"] = tracking.setup(cfg, info["study_name"])  # stores exist before any worker
+        study = optuna.create_study(study_name=info["study_name"], storage=_storage(info),
                                     direction="maximize", load_if_exists=True)
         info["parent_run_id"] = tracking.parent_run(study, info, cfg)
+        study.set_user_attr("command", command)
+        study.set_user_attr("class_names", list(data.class_names))
+        study.set_user_attr("test_background_share", float(data.class_shares("test")[0]))
         info["added"] = sync_queue(study, points)
     info["total"] = len(points) or int(cfg.sweep.n_trials or 20)
     return info
@@ -232,6 +266,8 @@ def finish(info: dict, wall_seconds: float, n_workers: int) -> None:
     from lossbench import tracking
 
     study = load(info)
+    study.set_user_attr("wall_seconds", round(wall_seconds, 1))
+    study.set_user_attr("n_workers", n_workers)
     tracking.close_parent(info, wall_seconds, n_workers, counts(study))
     print(f"sweep {info['study_name']}: {wall_seconds / 60:.1f} min wall with {n_workers} worker(s); "
           + ", ".join(f"{v} {k}" for k, v in sorted(counts(study).items())))

@@ -21,6 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from lossbench import space as S
 from lossbench import study as Q
+from lossbench import runtime  # noqa: F401  (quiet TensorFlow before it loads)
 from lossbench.errors import UserError, exit_with
 
 
@@ -105,13 +106,14 @@ def worker(cfg_yaml: str, study_info: dict, threads: int, show_epochs: bool) -> 
 def main(cfg: DictConfig) -> None:
     try:
         sp = S.load_space(cfg.sweep.space, cfg.sweep.seeds)
-        study_info = Q.prepare(cfg, sp, list(HydraConfig.get().overrides.task))
+        task = list(HydraConfig.get().overrides.task)
+        study_info = Q.prepare(cfg, sp, task, "python -m lossbench.sweep " + " ".join(task))
     except UserError as error:
         exit_with(error)
     if cfg.sweep.dry_run:
         print(Q.describe(study_info, sp))
         return
-    n = max(1, int(cfg.sweep.n_workers))
+    n = max(1, min(int(cfg.sweep.n_workers), Q.counts(Q.load(study_info)).get("waiting", 0)))
     started = time.time()
     cfg_yaml = OmegaConf.to_yaml(cfg, resolve=False)
     with Q.progress(study_info) as watch:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hydra
 from omegaconf import DictConfig
 
+from lossbench import runtime  # noqa: F401  (quiet TensorFlow before it loads)
 from lossbench.errors import UserError, exit_with
 
 

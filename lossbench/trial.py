@@ -91,15 +91,18 @@ def levels(loss, labels: np.ndarray, shares: np.ndarray, encoding: str, num_clas
 
 
 class _EpochWatcher(keras.callbacks.Callback):
-    def __init__(self, trial, val, encoding_binary, logits_out, num_classes, on_epoch):
+    """After every epoch: predict the validation split, record the curves, ask ``on_epoch`` to stop."""
+
+    def __init__(self, trial, val, binary, logits_out, class_names, batch_size, on_epoch):
         super().__init__()
-        self.trial, self.val, self.binary, self.logits_out = trial, val, encoding_binary, logits_out
-        self.num_classes, self.on_epoch = num_classes, on_epoch
-        self.batch_size = None
+        self.trial, self.val, self.binary, self.logits_out = trial, val, binary, logits_out
+        self.class_names, self.batch_size, self.on_epoch = class_names, batch_size, on_epoch
 
     def on_epoch_end(self, epoch, logs=None):
         outputs = self.model.predict(self.val.images, batch_size=self.batch_size, verbose=0)
-        figures = M.summarise(self.val.labels, outputs, self.num_classes, self.binary, self.logits_out)
+        figures = M.summarise(self.val.labels, outputs, len(self.class_names), self.binary, self.logits_out)
+        self.trial.predictions = {"images": self.val.images[:4], "truth": self.val.labels[:4],
+                                  "pred": M.predicted_labels(outputs[:4])}
         row = {"train/loss": float(logs["loss"]), "val/loss": float(logs.get("val_loss", np.nan))}
         row |= {f"val/{k}": v for k, v in figures.items() if k != "per_class_dice"}
         for name, value in zip(self.class_names[1:], figures["per_class_dice"][1:], strict=True):
@@ -108,8 +111,9 @@ class _EpochWatcher(keras.callbacks.Callback):
             self.trial.curves.setdefault(key, []).append(value)
         if not (math.isfinite(row["train/loss"]) and math.isfinite(row["val/loss"])):
             self.model.stop_training = True
-        if self.on_epoch is not None:
-            self.on_epoch(epoch, row)
+        if self.on_epoch is not None and self.on_epoch(epoch, row):
+            self.trial.state = "pruned"
+            self.model.stop_training = True
 
 
 def run_trial(cfg: DictConfig, on_epoch=None, data: SegmentationData | None = None) -> TrialResult:
@@ -141,8 +145,7 @@ def run_trial(cfg: DictConfig, on_epoch=None, data: SegmentationData | None = No
                      **levels(loss, data.train.labels[:batch], data.class_shares("train"), encoding, C)}
     result.seconds["setup"] = time.perf_counter() - started
 
-    watcher = _EpochWatcher(result, data.val, binary, bool(cfg.activation.logits_out), C, on_epoch)
-    watcher.batch_size, watcher.class_names = batch, names
+    watcher = _EpochWatcher(result, data.val, binary, bool(cfg.activation.logits_out), names, batch, on_epoch)
     try:
         model.fit(data.train.images, y_train, batch_size=batch, epochs=int(cfg.trainer.epochs),
                   validation_data=(data.val.images, y_val), validation_batch_size=batch,
@@ -162,8 +165,11 @@ def finish(result: TrialResult, model, data: SegmentationData, cfg, binary: bool
     result.final |= {f"test/{k}": v for k, v in figures.items() if k != "per_class_dice"}
     for name, value in zip(data.class_names[1:], figures["per_class_dice"][1:], strict=True):
         result.final[f"test/dice/{name}"] = float(np.nan_to_num(value))
-    result.predictions = {"images": data.val.images[:4], "truth": data.val.labels[:4],
-                          "pred": M.predicted_labels(model.predict(data.val.images[:4], batch_size=batch, verbose=0))}
+    pred = M.predicted_labels(outputs)
+    for subject in np.unique(data.test.subjects):
+        rows = data.test.subjects == subject
+        per_class = M.dice_per_class(data.test.labels[rows], pred[rows], data.num_classes)
+        result.final[f"test/subject/{subject}/foreground_dice"] = M.foreground_dice(per_class)
     result.verdict, result.reason = judge(
         result.curves, result.final["chance_loss"], result.final["prior_loss"],
         float(np.mean(data.val.labels == 0)))

@@ -1,0 +1,230 @@
+"""``python -m lossbench.report +experiment=NAME``: the study and its MLflow runs -> ``results/NAME/``.
+
+Writes ``summary.md`` (ranking with 95 % bootstrap intervals, verdict counts,
+the seeds' questions answered from the numbers), ``trials.csv`` (one row per
+trial) and PNG plots, and logs the same files to the sweep's parent MLflow run.
+It reads only what the stores hold, so it can be re-run at any time.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+
+import hydra
+import matplotlib
+import numpy as np
+import pandas as pd
+from omegaconf import DictConfig
+
+from lossbench import evidence as E
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from lossbench.plots import VERDICT_COLOURS  # noqa: E402
+
+CURVES = ("train/loss", "val/loss", "val/foreground_dice")
+
+
+def trials_table(info: dict) -> tuple[pd.DataFrame, dict]:
+    """One row per Optuna trial, joined with its MLflow run's tags and final metrics; plus curves."""
+    from mlflow.tracking import MlflowClient
+
+    from lossbench import study as Q
+
+    client = MlflowClient(info["tracking_uri"])
+    runs = {r.info.run_id: r for r in client.search_runs([info["experiment_id"]], max_results=5000)}
+    rows, curves = [], {}
+    for t in Q.load(info).get_trials(deepcopy=False):
+        if not t.state.is_finished():
+            continue
+        row = {"trial": t.number, **t.params, "state": t.user_attrs.get("state", t.state.name.lower()),
+               "verdict": t.user_attrs.get("verdict", ""), "reason": t.user_attrs.get("reason", ""),
+               "audit": t.user_attrs.get("audit", ""), "seconds": t.user_attrs.get("seconds")}
+        run = runs.get(t.user_attrs.get("mlflow_run_id", ""))
+        if run is not None:
+            row |= {k: run.data.tags.get(k, row.get(k)) for k in E.GROUP}
+            row |= dict(run.data.metrics)
+            curves[t.number] = {k: [m.value for m in sorted(client.get_metric_history(run.info.run_id, k),
+                                                             key=lambda m: m.step)] for k in CURVES}
+            dice = curves[t.number]["val/foreground_dice"]
+            row["epochs_to_dice_0.5"] = next((i + 1 for i, d in enumerate(dice) if d >= 0.5), np.nan)
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    for col in ("test/foreground_dice", "test/reported_accuracy", "val/loss", "chance_loss", "prior_loss",
+                "epochs_to_dice_0.5", "test/predicted_background_share"):
+        if col not in table:
+            table[col] = np.nan
+    return table, curves
+
+
+def heatmap(trials: pd.DataFrame, path: Path) -> Path:
+    """Loss x activation heat map of mean test foreground Dice, one panel per weighting/optimizer."""
+    panels = trials.groupby(["class_weighting", "optimizer"])
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.8), squeeze=False)
+    for ax, ((weighting, optimizer), rows) in zip(axes[0], panels, strict=True):
+        grid = rows.pivot_table(index="loss", columns="activation", values="test/foreground_dice",
+                                aggfunc="mean")
+        image = ax.imshow(grid.to_numpy(float), vmin=0, vmax=1, cmap="viridis")
+        ax.set_xticks(range(len(grid.columns)), grid.columns, rotation=30, ha="right", fontsize=7)
+        ax.set_yticks(range(len(grid.index)), grid.index, fontsize=7)
+        for (i, j), v in np.ndenumerate(grid.to_numpy(float)):
+            ax.text(j, i, "-" if np.isnan(v) else f"{v:.2f}", ha="center", va="center", fontsize=7,
+                    color="white" if np.isnan(v) or v < 0.5 else "black")
+        ax.set_title(f"{weighting} | {optimizer}", fontsize=8)
+    fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8, label="mean test foreground Dice")
+    fig.savefig(path, dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def curves_by_verdict(trials: pd.DataFrame, curves: dict, path: Path) -> Path:
+    """Validation loss of every trial, one panel per loss, coloured by verdict, with chance and prior."""
+    losses = [loss for loss in trials["loss"].dropna().unique() if (trials["loss"] == loss).any()]
+    fig, axes = plt.subplots(1, len(losses), figsize=(3.6 * len(losses), 3.4), squeeze=False)
+    for ax, loss in zip(axes[0], losses, strict=True):
+        rows = trials[trials["loss"] == loss]
+        for _, row in rows.iterrows():
+            values = curves.get(row["trial"], {}).get("val/loss", [])
+            ax.plot(range(1, len(values) + 1), values, color=VERDICT_COLOURS.get(row["verdict"], "gray"),
+                    alpha=0.6, lw=1)
+        for level, colour in (("chance_loss", "tab:red"), ("prior_loss", "tab:orange")):
+            if rows[level].notna().any():
+                ax.axhline(rows[level].median(), color=colour, ls=":", lw=1.5)
+        ax.set(title=loss, xlabel="epoch", ylabel="validation loss")
+        ax.title.set_fontsize(8)
+    handles = [plt.Line2D([], [], color=c, label=v) for v, c in VERDICT_COLOURS.items()]
+    handles += [plt.Line2D([], [], color="tab:red", ls=":", label="chance level"),
+                plt.Line2D([], [], color="tab:orange", ls=":", label="prior level")]
+    fig.legend(handles=handles, loc="lower center", ncol=8, fontsize=7, frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def accuracy_vs_dice(trials: pd.DataFrame, all_background: dict, path: Path) -> Path:
+    """Reported (Keras-2) accuracy against the real foreground Dice: the binary-accuracy inflation."""
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    for loss, rows in trials.groupby("loss"):
+        ax.scatter(rows["test/foreground_dice"], rows["test/reported_accuracy"], s=18, label=loss,
+                   marker="s" if "binary" in loss else "o", alpha=0.75)
+    for kind, colour in (("binary", "tab:blue"), ("categorical", "tab:gray")):
+        ax.axhline(all_background[kind], color=colour, ls=":", lw=1,
+                   label=f"all-background, {kind} accuracy {all_background[kind]:.3f}")
+    ax.set(xlabel="test foreground Dice (what was learnt)", ylabel="reported accuracy (what Keras 2 showed)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def per_class_weighting(trials: pd.DataFrame, class_names: list[str], path: Path) -> Path:
+    """Mean test Dice per class, with and without class weighting, per loss."""
+    cols = [f"test/dice/{c}" for c in class_names[1:] if f"test/dice/{c}" in trials]
+    if not cols:
+        return path
+    means = trials.groupby(["loss", "class_weighting"])[cols].mean()
+    fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(means)), 3.8))
+    x = np.arange(len(means))
+    for i, col in enumerate(cols):
+        ax.bar(x + (i - len(cols) / 2 + 0.5) * 0.8 / len(cols), means[col], 0.8 / len(cols),
+               label=col.removeprefix("test/dice/"))
+    ax.set_xticks(x, [f"{l}\n{w}" for l, w in means.index], fontsize=6)
+    ax.set(ylabel="mean test Dice", ylim=(0, 1))
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def _table(frame: pd.DataFrame) -> str:
+    cols = list(frame.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for _, row in frame.iterrows():
+        lines.append("| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row) + " |")
+    return "\n".join(lines)
+
+
+def write(info: dict, background_share: float | None = None, class_names=None, num_classes: int = 4) -> Path:
+    """Build every report file for the study ``info`` describes and log them to the parent run."""
+    from lossbench import study as Q
+
+    folder = Path(info["folder"])
+    folder.mkdir(parents=True, exist_ok=True)
+    trials, curves = trials_table(info)
+    if trials.empty:
+        print("report: no finished trial yet")
+        return folder
+    trials.drop(columns=[c for c in trials if c.startswith("seconds/")]).to_csv(folder / "trials.csv", index=False)
+    study = Q.load(info)
+    attrs = study.user_attrs
+    background_share = background_share if background_share is not None else attrs.get("test_background_share", 0.95)
+    class_names = class_names or attrs.get("class_names", ["background", "rv", "myocardium", "lv"])
+    num_classes = len(class_names)
+    ran = trials[trials["state"].isin(["complete", "pruned"])]
+    by = [c for c in ("trials",) if c in trials] + E.GROUP
+    rank = E.ranking(trials.fillna({"loss": "-", "activation": "-", "class_weighting": "-", "optimizer": "-"}), by)
+    all_bg = E.all_background_accuracy(background_share, num_classes)
+    plots = [heatmap(ran, folder / "heatmap.png") if not ran.empty else None,
+             curves_by_verdict(ran, curves, folder / "learning_curves.png") if not ran.empty else None,
+             accuracy_vs_dice(ran, all_bg, folder / "accuracy_vs_dice.png") if not ran.empty else None,
+             per_class_weighting(ran, class_names, folder / "per_class_dice.png") if not ran.empty else None]
+    wall = attrs.get("wall_seconds")
+    lines = [f"# lossbench results: `{info['name']}`", "",
+             f"- command: `{attrs.get('command', 'python -m lossbench.sweep +experiment=' + info['name'])}`",
+             f"- report: `python -m lossbench.report +experiment={info['name']}` (regenerates this file)",
+             f"- study `{info['study_name']}`: {len(trials)} trials; "
+             + ", ".join(f"{v} {k}" for k, v in trials["state"].value_counts().items()),
+             f"- wall time of the last sweep run: {wall / 60:.1f} min with {attrs.get('n_workers', '?')} worker(s)"
+             if wall else "- wall time: not recorded",
+             f"- machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+             f"{platform.system()}", "",
+             "## Verdicts", "", _table(trials["verdict"].replace("", "failed").value_counts().rename_axis("verdict")
+                                       .reset_index(name="trials")), "",
+             "## Pairings ranked by mean test foreground Dice", "",
+             "Mean over test subjects x seeds, 95 % bootstrap interval; `epochs_to_dice_0.5` is the median "
+             "epoch where validation foreground Dice first reached 0.5 (`-`: most seeds never did).", "",
+             _table(rank.round(3)), ""]
+    if "trials" in trials:
+        lines += ["## Which single change fixes thread 2's net", "",
+                  *E.thread2_sentences(trials, baseline=str(trials["trials"].iat[0])), ""]
+    if {"binary_crossentropy", "categorical_crossentropy"} <= set(trials["loss"].dropna()):
+        lines += ["## Why binary CE looked better", "", *[s + "\n" for s in E.why_binary_looked_better(
+            trials, background_share, num_classes)]]
+    lines += ["## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plots if p is not None and p.exists()]
+    (folder / "summary.md").write_text("\n".join(lines) + "\n")
+    _log_to_parent(info, folder)
+    print(f"report written to {folder}/summary.md")
+    return folder
+
+
+def _log_to_parent(info: dict, folder: Path) -> None:
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(info["tracking_uri"])
+    for name in ("summary.md", "trials.csv", "heatmap.png", "learning_curves.png", "accuracy_vs_dice.png",
+                 "per_class_dice.png"):
+        if (folder / name).exists():
+            client.log_artifact(info["parent_run_id"], str(folder / name), artifact_path="report")
+
+
+@hydra.main(config_path="../conf", config_name="config", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    from lossbench import space as S
+    from lossbench import study as Q
+    from lossbench.errors import UserError, exit_with
+
+    try:
+        info = Q.locate(cfg, S.load_space(cfg.sweep.space, cfg.sweep.seeds))
+    except UserError as error:
+        exit_with(error)
+    write(info)
+
+
+if __name__ == "__main__":
+    main()

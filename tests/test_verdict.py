@@ -1,0 +1,110 @@
+"""`verdict.judge` on hand-made learning curves, one per verdict, plus thread 2's ACDC run."""
+
+import math
+
+import pytest
+
+from lossbench.verdict import VERDICTS, judge
+
+CHANCE = math.log(4)   # categorical CE of a uniform guess at C = 4
+PRIOR = 0.17           # entropy of ACDC's class shares: a net that learnt only how common each class is
+
+
+def curves(train, val, dice, background):
+    return {"train/loss": list(train), "val/loss": list(val), "val/foreground_dice": list(dice),
+            "val/predicted_background_share": list(background)}
+
+
+def test_thread2_on_acdc_collapsed_to_background_not_converged():
+    # sparse CE + softmax + SGD 1e-4: the loss falls 1.35 -> 0.22, the mask stays empty
+    run = curves([1.35, 0.6, 0.3, 0.22], [1.30, 0.5, 0.28, 0.22], [0.0] * 4, [1.0] * 4)
+    verdict, reason = judge(run, CHANCE, PRIOR, true_background_share=0.9692)
+    assert verdict == "collapsed_to_background"
+    assert "0.00% foreground" in reason and "prior level 0.17" in reason
+
+
+def test_stalled_at_chance():
+    # thread 2's 1.4 -> 1.3 with chance ln 4 = 1.386
+    run = curves([1.40, 1.35, 1.30], [1.39, 1.34, 1.30], [0.0] * 3, [1.0] * 3)
+    verdict, reason = judge(run, CHANCE, PRIOR, true_background_share=0.9692)
+    assert verdict == "stalled_at_chance"
+    assert "1.3 stays nearer the chance level 1.39" in reason
+
+
+def test_converged():
+    run = curves([0.242, 0.05, 0.018], [0.2, 0.04, 0.03], [0.3, 0.6, 0.744], [0.97, 0.968, 0.968])
+    verdict, reason = judge(run, CHANCE, PRIOR, true_background_share=0.9692)
+    assert verdict == "converged"
+    assert "foreground Dice 0.74" in reason
+
+
+def test_good_dice_with_loss_above_prior_is_not_converged():
+    run = curves([1.0, 0.5], [1.0, 0.5], [0.1, 0.5], [0.97, 0.97])
+    verdict, _ = judge(run, CHANCE, PRIOR, true_background_share=0.9692)
+    assert verdict == "inconclusive"
+
+
+def test_diverged_on_nan():
+    run = curves([1.2, 0.9, float("nan")], [1.1, 0.8, float("nan")], [0.0] * 3, [1.0] * 3)
+    verdict, reason = judge(run, CHANCE, PRIOR, true_background_share=0.9692)
+    assert verdict == "diverged"
+    assert "epoch 3" in reason
+
+
+def test_diverged_on_nan_in_validation_only_names_its_epoch():
+    run = curves([1.2, 0.9, 0.8], [1.1, float("inf"), 0.7], [0.0] * 3, [1.0] * 3)
+    verdict, reason = judge(run, CHANCE, PRIOR, true_background_share=0.9692)
+    assert verdict == "diverged"
+    assert "epoch 2" in reason
+
+
+def test_diverged_on_explosion():
+    run = curves([0.5, 1.0, 2.0], [0.5, 1.0, 2.0], [0.3] * 3, [0.9] * 3)
+    verdict, reason = judge(run, CHANCE, PRIOR, true_background_share=0.9692)
+    assert verdict == "diverged"
+    assert "exploded from 0.5 to 2" in reason
+
+
+def test_a_large_rise_below_chance_is_not_an_explosion():
+    # 3.2x the first value but still under the chance level
+    run = curves([0.3, 0.96], [0.3, 0.96], [0.0, 0.0], [1.0, 1.0])
+    assert judge(run, CHANCE, PRIOR, true_background_share=0.9692)[0] != "diverged"
+
+
+def test_inconclusive_between_levels_with_some_foreground():
+    # loss a quarter of the way from prior to chance, foreground predicted, Dice too low to call
+    run = curves([1.2, 0.6], [1.1, 0.5], [0.05, 0.1], [0.96, 0.95])
+    verdict, reason = judge(run, CHANCE, PRIOR, true_background_share=0.96)
+    assert verdict == "inconclusive"
+    assert "foreground Dice 0.10" in reason and "5.00% predicted foreground" in reason
+
+
+def test_inconclusive_when_no_epoch_finished():
+    assert judge({}, CHANCE, PRIOR, true_background_share=0.96) == ("inconclusive", "no epoch finished")
+
+
+def test_invalid_wins_over_everything():
+    run = curves([1.2, float("nan")], [1.1, float("nan")], [0.0, 0.0], [1.0, 1.0])
+    verdict, reason = judge(run, CHANCE, PRIOR, 0.96, invalid_reason="ValueError: must have rank")
+    assert verdict == "invalid"
+    assert "rank" in reason
+
+
+def test_levels_too_close_to_tell_apart_use_absolute_distance():
+    # chance 1.0, prior 0.98: the loss 0.995 is nearer chance -> stalled; 0.982 nearer prior -> collapsed
+    stalled = curves([1.0, 0.995], [1.0, 0.995], [0.0, 0.0], [1.0, 1.0])
+    collapsed = curves([1.0, 0.982], [1.0, 0.982], [0.0, 0.0], [1.0, 1.0])
+    assert judge(stalled, 1.0, 0.98, 0.9)[0] == "stalled_at_chance"
+    assert judge(collapsed, 1.0, 0.98, 0.9)[0] == "collapsed_to_background"
+
+
+def test_every_verdict_is_reachable():
+    seen = {
+        judge({}, CHANCE, PRIOR, 0.9, invalid_reason="x")[0],
+        judge(curves([1.0, float("nan")], [1.0, 1.0], [0, 0], [1, 1]), CHANCE, PRIOR, 0.9)[0],
+        judge(curves([1.0, 0.1], [1.0, 0.1], [0, 0.5], [0.9, 0.9]), CHANCE, PRIOR, 0.9)[0],
+        judge(curves([1.0, 0.2], [1.0, 0.2], [0, 0], [1, 1]), CHANCE, PRIOR, 0.9)[0],
+        judge(curves([1.4, 1.3], [1.4, 1.3], [0, 0], [1, 1]), CHANCE, PRIOR, 0.9)[0],
+        judge(curves([1.0, 0.5], [1.0, 0.5], [0, 0.1], [0.9, 0.9]), CHANCE, PRIOR, 0.9)[0],
+    }
+    assert seen == set(VERDICTS)

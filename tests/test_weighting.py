@@ -1,0 +1,96 @@
+"""Class-weighting schemes on a known label histogram, worked out by hand.
+
+Two 5x10 images, 100 pixels, counts [90, 5, 3, 2]: image A holds every class
+(40 background, 5 + 3 + 2 foreground), image B is all background. Shares are
+[0.90, 0.05, 0.03, 0.02].
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lossbench.weighting import SCHEMES, class_weights, effective_number, inverse_frequency, median_frequency, none
+
+SHARES = np.array([0.90, 0.05, 0.03, 0.02])
+
+
+@pytest.fixture
+def labels():
+    a = np.array([1] * 5 + [2] * 3 + [3] * 2 + [0] * 40, np.uint8).reshape(5, 10)
+    b = np.zeros((5, 10), np.uint8)
+    out = np.stack([a, b])
+    assert np.bincount(out.ravel()).tolist() == [90, 5, 3, 2]
+    return out
+
+
+def mean_weight_per_pixel(weights):
+    return float(np.sum(SHARES * weights))
+
+
+def test_none_returns_none(labels):
+    assert none(labels, 4) is None
+    assert class_weights(labels, 4, name="none") is None
+
+
+def test_inverse_frequency_by_hand(labels):
+    # w_c = 1 / share_c, scaled by 1 / sum(share * w) = 1 / 4
+    expected = [1 / 3.6, 5.0, 25 / 3, 12.5]
+    np.testing.assert_allclose(inverse_frequency(labels, 4), expected, rtol=1e-9)
+    assert mean_weight_per_pixel(inverse_frequency(labels, 4)) == pytest.approx(1.0)
+
+
+def test_median_frequency_uses_the_images_where_the_class_appears(labels):
+    # freq = pixels of c / pixels of the images holding c:
+    # background 90/100, RV 5/50, myocardium 3/50, LV 2/50 -> [0.9, 0.1, 0.06, 0.04]
+    # median 0.08; median / freq = [4/45, 0.8, 4/3, 2]; sum(share * w) = 0.2
+    expected = [4 / 9, 4.0, 20 / 3, 10.0]
+    np.testing.assert_allclose(median_frequency(labels, 4), expected, rtol=1e-9)
+    assert mean_weight_per_pixel(median_frequency(labels, 4)) == pytest.approx(1.0)
+
+
+def test_median_frequency_differs_from_inverse_frequency(labels):
+    # with freq over *all* images median/freq is proportional to 1/share (= inverse frequency);
+    # Eigen & Fergus's per-image frequency gives the background relatively more weight
+    med, inv = median_frequency(labels, 4), inverse_frequency(labels, 4)
+    assert med[0] / med[3] == pytest.approx((4 / 9) / 10)
+    assert inv[0] / inv[3] == pytest.approx((1 / 3.6) / 12.5)
+
+
+def test_effective_number_by_hand(labels):
+    beta = 0.9
+    raw = np.array([0.1 / (1 - 0.9**90), 0.1 / (1 - 0.9**5), 0.1 / (1 - 0.9**3), 0.1 / (1 - 0.9**2)])
+    expected = raw / np.sum(SHARES * raw)
+    np.testing.assert_allclose(effective_number(labels, 4, beta=beta), expected, rtol=1e-9)
+    assert expected[3] == pytest.approx(0.1 / 0.19 / np.sum(SHARES * raw))
+    assert mean_weight_per_pixel(effective_number(labels, 4, beta=beta)) == pytest.approx(1.0)
+
+
+def test_effective_number_with_beta_near_zero_gives_equal_weights(labels):
+    np.testing.assert_allclose(effective_number(labels, 4, beta=1e-9), [1.0, 1.0, 1.0, 1.0], rtol=1e-6)
+
+
+def test_effective_number_with_beta_near_one_approaches_inverse_frequency(labels):
+    np.testing.assert_allclose(effective_number(labels, 4, beta=1 - 1e-9), inverse_frequency(labels, 4),
+                               rtol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["inverse_frequency", "median_frequency", "effective_number"])
+def test_every_scheme_keeps_mean_weight_one_and_favours_rare_classes(labels, name):
+    weights = class_weights(labels, 4, name=name)
+    assert weights.shape == (4,)
+    assert mean_weight_per_pixel(weights) == pytest.approx(1.0)
+    assert list(np.argsort(weights)) == [0, 1, 2, 3]  # rarer class, larger weight
+
+
+@pytest.mark.parametrize("name", ["inverse_frequency", "median_frequency", "effective_number"])
+def test_a_class_absent_from_training_gets_weight_zero(labels, name):
+    weights = class_weights(labels, 5, name=name)
+    assert weights[4] == 0.0
+    assert np.isfinite(weights).all()
+    assert float(np.sum(np.append(SHARES, 0.0) * weights)) == pytest.approx(1.0)
+
+
+def test_every_scheme_has_a_config_and_every_config_a_scheme():
+    conf = Path(__file__).resolve().parents[1] / "conf" / "class_weighting"
+    assert {p.stem for p in conf.glob("*.yaml")} == set(SCHEMES)
