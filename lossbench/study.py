@@ -69,6 +69,8 @@ def _pruner(info: dict):
     kind, warmup = info["pruner"], max(0, int(info["warmup_epochs"]) - 1)
     if kind == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=warmup)
+    if kind == "threshold":
+        return optuna.pruners.ThresholdPruner(lower=float(info["prune_below"]), n_warmup_steps=warmup)
     if kind == "hyperband":
         return optuna.pruners.HyperbandPruner(min_resource=warmup + 1, max_resource=info["epochs"])
     return optuna.pruners.NopPruner()
@@ -170,7 +172,8 @@ def _info(cfg: DictConfig, sp, task_overrides: list[str]) -> dict:
     folder = Path(cfg.paths.results).resolve() / str(cfg.name)
     storage = str(cfg.sweep.get("storage") or folder / "optuna.journal")
     info = {"study_name": study_name, "storage": storage, "folder": str(folder), "name": str(cfg.name),
-            "pruner": str(cfg.sweep.pruner), "warmup_epochs": int(cfg.sweep.warmup_epochs),
+            "pruner": str(cfg.sweep.pruner), "prune_below": float(cfg.sweep.prune_below),
+            "warmup_epochs": int(cfg.sweep.warmup_epochs),
             "epochs": int(cfg.trainer.epochs), "overrides": [o for o in task_overrides
                                                             if not o.startswith("sweep.")],
             "tracking_uri": tracking.store_uri(cfg)}

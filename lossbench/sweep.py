@@ -19,9 +19,9 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
+from lossbench import runtime  # noqa: F401  (quiet TensorFlow before it loads)
 from lossbench import space as S
 from lossbench import study as Q
-from lossbench import runtime  # noqa: F401  (quiet TensorFlow before it loads)
 from lossbench.errors import UserError, exit_with
 
 

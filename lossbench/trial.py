@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from lossbench import metrics as M
 from lossbench.audit import Audit, audit_pairing
-from lossbench.data import SegmentationData
+from lossbench.data import SegmentationData, zscore
 from lossbench.errors import DataError, InvalidPairing
 from lossbench.model import build_unet
 from lossbench.verdict import judge
@@ -48,13 +48,17 @@ class TrialResult:
 
 
 @lru_cache(maxsize=2)
-def _load_data(loader_yaml: str) -> SegmentationData:
-    return instantiate(OmegaConf.create(loader_yaml))
+def _load_data(loader_yaml: str, normalise: str) -> SegmentationData:
+    data = instantiate(OmegaConf.create(loader_yaml))
+    if normalise == "zscore":
+        for split in (data.train, data.val, data.test):
+            split.images = zscore(split.images)
+    return data
 
 
 def load_data(cfg: DictConfig) -> SegmentationData:
     """Instantiate ``cfg.data.loader`` (cached per process: a sweep loads its data once) and check labels."""
-    data = _load_data(OmegaConf.to_yaml(cfg.data.loader, resolve=True))
+    data = _load_data(OmegaConf.to_yaml(cfg.data.loader, resolve=True), str(cfg.data.get("normalise", "none")))
     if data.num_classes != cfg.data.num_classes:
         raise DataError(f"data {cfg.data.name} has {data.num_classes} classes but data.num_classes="
                         f"{cfg.data.num_classes} - set data.num_classes={data.num_classes}")

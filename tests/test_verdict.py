@@ -2,8 +2,6 @@
 
 import math
 
-import pytest
-
 from lossbench.verdict import VERDICTS, judge
 
 CHANCE = math.log(4)   # categorical CE of a uniform guess at C = 4

@@ -10,7 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lossbench.weighting import SCHEMES, class_weights, effective_number, inverse_frequency, median_frequency, none
+from lossbench.weighting import (
+    SCHEMES,
+    class_weights,
+    effective_number,
+    inverse_frequency,
+    median_frequency,
+    none,
+)
 
 SHARES = np.array([0.90, 0.05, 0.03, 0.02])
 

@@ -46,6 +46,13 @@ class SegmentationData:
         return counts / counts.sum()
 
 
+def zscore(images: np.ndarray) -> np.ndarray:
+    """Per-slice z-score (zero mean, unit standard deviation), as nnU-Net normalises MRI."""
+    mean = images.mean(axis=(1, 2, 3), keepdims=True)
+    std = images.std(axis=(1, 2, 3), keepdims=True)
+    return ((images - mean) / np.maximum(std, 1e-6)).astype(np.float32)
+
+
 def split_by_subject(
     subjects: list[str], fractions: tuple[float, float, float], seed: int
 ) -> tuple[list[str], list[str], list[str]]:

@@ -1,0 +1,45 @@
+# lossbench: `make sweep` runs the main job, `make test` runs the tests. Both set everything up first.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: help setup sweep test report thread2 mlflow dashboard bench lint clean
+
+help:  ## list the targets
+	@grep -E '^[a-z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP)  ## create .venv and install lossbench with its dev tools
+
+sweep: $(STAMP)  ## the cmr sweep on the built-in synthetic cardiac MRI (ARGS="sweep.seeds=[0,1,2]" to add more)
+	$(BIN)/python -m lossbench.sweep +experiment=cmr $(ARGS)
+
+test: $(STAMP)  ## the whole test suite
+	$(BIN)/python -m pytest $(ARGS)
+
+report: $(STAMP)  ## rebuild results/<experiment>/ from the stores (EXP=cmr)
+	$(BIN)/python -m lossbench.report +experiment=$(or $(EXP),cmr)
+
+thread2: $(STAMP)  ## thread 2's setting and each single change that might fix it
+	$(BIN)/python -m lossbench.sweep +experiment=thread2 $(ARGS)
+
+mlflow: $(STAMP)  ## the MLflow UI on http://127.0.0.1:5000
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///results/mlflow.db --host 127.0.0.1 --port 5000
+
+dashboard: $(STAMP)  ## optuna-dashboard on http://127.0.0.1:8080 (EXP=cmr)
+	$(BIN)/optuna-dashboard --host 127.0.0.1 --port 8080 results/$(or $(EXP),cmr)/optuna.journal
+
+bench: $(STAMP)  ## data generation speed and class shares (phantom vs ACDC sample)
+	$(BIN)/python benchmarks/bench_data.py
+
+lint: $(STAMP)  ## ruff
+	$(BIN)/ruff check lossbench tests benchmarks
+
+clean:  ## remove the venv (the results stay)
+	rm -rf $(VENV)

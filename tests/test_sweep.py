@@ -1,0 +1,134 @@
+"""The sweep end to end on tiny data: study, parent/child runs, exactly once, failures, workers, resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import optuna
+import pytest
+from conftest import ROOT, tiny
+from mlflow.tracking import MlflowClient
+
+GRID = """grid:
+  loss: [categorical_crossentropy]
+  model.depth: [2, 9]   # depth 9 cannot fit a 32x32 input: that trial must fail, not the sweep
+seeds: [0, 1]
+"""
+GOOD_GRID = """grid:
+  loss: [categorical_crossentropy, dice]
+seeds: [0, 1]
+"""
+
+
+def sweep(tmp_path, grid: str, *extra: str, wait: bool = True):
+    space = tmp_path / "space.yaml"
+    space.write_text(grid)
+    args = [sys.executable, "-m", "lossbench.sweep", f"sweep.space={space}", "name=tiny",
+            "sweep.warmup_epochs=1", *tiny(tmp_path / "results"), *extra]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    if not wait:
+        return subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True)
+    return subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+
+
+def study_of(tmp_path) -> optuna.Study:
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+    storage = JournalStorage(JournalFileBackend(str(tmp_path / "results" / "tiny" / "optuna.journal")))
+    (summary,) = optuna.get_all_study_summaries(storage)
+    return optuna.load_study(study_name=summary.study_name, storage=storage)
+
+
+def child_runs(tmp_path):
+    client = MlflowClient(f"sqlite:///{tmp_path}/results/mlflow.db")
+    (experiment,) = [e for e in client.search_experiments() if e.name.startswith("tiny-")]
+    runs = client.search_runs([experiment.experiment_id])
+    parents = [r for r in runs if r.data.tags.get("kind") == "sweep"]
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    return parents, children
+
+
+def points_done(study) -> list[str]:
+    return [json.dumps(t.params, sort_keys=True) for t in study.get_trials()
+            if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)]
+
+
+@pytest.mark.slow
+def test_sweep_runs_each_point_once_records_failures_and_reruns_add_nothing(tmp_path):
+    first = sweep(tmp_path, GRID)
+    assert first.returncode == 0, first.stdout + first.stderr
+    study = study_of(tmp_path)
+    trials = study.get_trials()
+    assert len(trials) == 4
+    failed = [t for t in trials if t.state == optuna.trial.TrialState.FAIL]
+    assert len(failed) == 2 and all(t.params["model.depth"] == 9 for t in failed)
+    assert all(t.user_attrs["state"] == "failed" and "divisible" in t.user_attrs["reason"] for t in failed)
+    assert sum(t.state == optuna.trial.TrialState.COMPLETE for t in trials) == 2
+    parents, children = child_runs(tmp_path)
+    assert len(parents) == 1 and len(children) == 4
+    assert {c.data.tags["mlflow.parentRunId"] for c in children} == {parents[0].info.run_id}
+    assert {c.data.tags["state"] for c in children} == {"complete", "failed"}
+    assert (tmp_path / "results" / "tiny" / "summary.md").exists()
+
+    again = sweep(tmp_path, GRID)
+    assert again.returncode == 0, again.stderr
+    assert len(study_of(tmp_path).get_trials()) == 4
+    parents, children = child_runs(tmp_path)
+    assert len(parents) == 1 and len(children) == 4
+    assert sorted(os.listdir(tmp_path)) == ["results", "space.yaml"]  # nothing written elsewhere
+
+
+@pytest.mark.slow
+def test_two_workers_run_every_point_exactly_once(tmp_path):
+    result = sweep(tmp_path, GOOD_GRID, "sweep.n_workers=2")
+    assert result.returncode == 0, result.stdout + result.stderr
+    done = points_done(study_of(tmp_path))
+    assert len(done) == 4 and len(set(done)) == 4
+    assert len(study_of(tmp_path).get_trials()) == 4
+    assert len(child_runs(tmp_path)[1]) == 4
+
+
+@pytest.mark.slow
+def test_killed_sweep_resumes_without_repeating_finished_points(tmp_path):
+    proc = sweep(tmp_path, GOOD_GRID, "trainer.epochs=3", wait=False)
+    deadline = time.time() + 300
+    journal = tmp_path / "results" / "tiny" / "optuna.journal"
+    while time.time() < deadline:
+        if journal.exists() and len(points_done(study_of(tmp_path))) >= 1:
+            break
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    finished_before = points_done(study_of(tmp_path))
+    assert 1 <= len(finished_before) < 4
+
+    again = sweep(tmp_path, GOOD_GRID, "trainer.epochs=3")
+    assert again.returncode == 0, again.stdout + again.stderr
+    study = study_of(tmp_path)
+    done = points_done(study)
+    assert len(done) == 4 and len(set(done)) == 4
+    assert set(finished_before) <= set(done)
+    killed = [t for t in study.get_trials() if t.state == optuna.trial.TrialState.FAIL]
+    assert all(t.user_attrs.get("state") == "killed" for t in killed)
+
+
+def test_dry_run_lists_points_and_trains_nothing(tmp_path):
+    result = sweep(tmp_path, GOOD_GRID, "sweep.dry_run=true")
+    assert result.returncode == 0, result.stderr
+    assert "4 points; 4 waiting" in result.stdout
+    assert "loss=dice trainer.seed=1" in result.stdout
+    assert not (tmp_path / "results" / "tiny" / "summary.md").exists()
+
+
+def test_unknown_space_is_one_line_error(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "lossbench.sweep", "sweep.space=nope",
+                             f"paths.results={tmp_path}/results"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert result.stderr.startswith("lossbench: error: no sweep file") and "cmr" in result.stderr
