@@ -39,16 +39,36 @@ def first_line(error: Exception) -> str:
     return f"{type(error).__name__}: {lines[0] if lines else ''}"
 
 
+def _logits_scale(model, x) -> float:
+    """Factor that gives the last layer's logits a unit spread on ``x``.
+
+    A fresh net's logits are ~0.01, where e.g. one and two softmaxes give
+    losses 1e-4 apart: too close to tell which one Keras computed.
+    """
+    import keras
+
+    logits = keras.Model(model.inputs, model.get_layer("logits").output)(x, training=False)
+    spread = float(np.std(np.asarray(logits)))
+    return float(np.clip(1.0 / max(spread, 1e-6), 1.0, 1000.0))
+
+
 def audit_pairing(model, loss, x: np.ndarray, y: np.ndarray) -> Audit:
     """Compare the compiled loss of ``model`` (already compiled with ``loss``) with the nominal one.
 
-    ``x``/``y`` is one batch in the encoding the loss is given.
+    ``x``/``y`` is one batch in the encoding the loss is given. The last
+    layer's weights are scaled for the comparison (see `_logits_scale`) and
+    restored afterwards.
     """
+    layer = model.get_layer("logits")
+    saved = layer.get_weights()
+    layer.set_weights([w * _logits_scale(model, x) for w in saved])
     try:
         keras_value = float(model.evaluate(x, y, batch_size=len(x), verbose=0))
     except (ValueError, TypeError) as error:  # Keras rejects the shapes: an invalid pairing
+        layer.set_weights(saved)
         return Audit("invalid", float("nan"), float("nan"), first_line(error))
     outputs = np.asarray(model.predict(x, batch_size=len(x), verbose=0))
+    layer.set_weights(saved)
     nominal = float(np.asarray(loss(y, outputs)))  # eager, on plain numbers: no logits to find
     if not (np.isfinite(keras_value) and np.isfinite(nominal)):
         agree = np.isnan(keras_value) == np.isnan(nominal)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import platform
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import mlflow
@@ -92,10 +93,11 @@ def log_trial(cfg, result, run_name: str, experiment_id: str, parent_run_id: str
     run = client.create_run(experiment_id, tags=tags, run_name=run_name)
     run_id = run.info.run_id
     params = flat_params(cfg) | {"class_weights": str(result.class_weights)}
-    metrics = [Metric(key, float(v), 0, step) for key, values in result.curves.items()
+    now = int(time.time() * 1000)
+    metrics = [Metric(key, float(v), now, step) for key, values in result.curves.items()
                for step, v in enumerate(values, start=1)]
-    metrics += [Metric(key, float(v), 0, 0) for key, v in result.final.items()]
-    metrics += [Metric(f"seconds/{k}", float(v), 0, 0) for k, v in result.seconds.items()]
+    metrics += [Metric(key, float(v), now, 0) for key, v in result.final.items()]
+    metrics += [Metric(f"seconds/{k}", float(v), now, 0) for k, v in result.seconds.items()]
     client.log_batch(run_id, params=[Param(k, v) for k, v in params.items()],
                      tags=[RunTag(k, str(v)) for k, v in tags.items()], metrics=[])
     for start in range(0, len(metrics), 900):
@@ -135,12 +137,11 @@ def parent_run(study, info: dict, cfg) -> str:
 
 
 def close_parent(info: dict, wall_seconds: float, n_workers: int, counts: dict) -> None:
-    import time
-
     client = MlflowClient(info["tracking_uri"])
     step = int(time.time())
-    metrics = [Metric("sweep/wall_seconds", wall_seconds, 0, step),
-               Metric("sweep/n_workers", n_workers, 0, step)]
-    metrics += [Metric(f"sweep/trials_{k}", v, 0, step) for k, v in counts.items()]
+    now = int(time.time() * 1000)
+    metrics = [Metric("sweep/wall_seconds", wall_seconds, now, step),
+               Metric("sweep/n_workers", n_workers, now, step)]
+    metrics += [Metric(f"sweep/trials_{k}", v, now, step) for k, v in counts.items()]
     client.log_batch(info["parent_run_id"], metrics=metrics)
     client.set_terminated(info["parent_run_id"], status="FINISHED")

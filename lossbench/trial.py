@@ -79,17 +79,21 @@ def label_encoding(cfg: DictConfig, loss) -> str:
     return chosen
 
 
-def levels(loss, labels: np.ndarray, shares: np.ndarray, encoding: str, num_classes: int) -> dict:
+def levels(loss, labels: np.ndarray, shares: np.ndarray, encoding: str, num_classes: int,
+           weights=None) -> dict:
     """Chance level (a uniform guess) and prior level (the training class shares everywhere).
 
-    Both are the trial's own loss (weights included) evaluated on constant
-    probability maps: 1/C per class (0.5 per channel for binary CE) and the shares.
+    Both are the trial's own loss (weights included) on the validation labels
+    for constant probability maps: 1/C per class (0.5 per channel for binary
+    CE), and the training shares (times the class weights, renormalised, for a
+    weighted loss: the best constant guess under those weights).
     """
     binary = "binary" in type(loss).__name__.lower()
     y = encode(labels, encoding, num_classes)
     ones = np.ones(labels.shape + (num_classes,), np.float32)
     uniform = ones * (0.5 if binary else 1.0 / num_classes)
-    prior = ones * shares.astype(np.float32)
+    best = shares * (1.0 if weights is None else np.asarray(weights))
+    prior = ones * (best / best.sum()).astype(np.float32)
     evaluate = loss.__class__.from_config({**loss.get_config(), "from_logits": False})
     return {"chance_loss": float(evaluate(y, uniform)), "prior_loss": float(evaluate(y, prior))}
 
@@ -146,7 +150,7 @@ def run_trial(cfg: DictConfig, on_epoch=None, data: SegmentationData | None = No
     if result.audit.tag == "invalid":
         raise InvalidPairing(f"{pairing_name(cfg)} with {encoding} labels: {result.audit.reason}")
     result.final |= {"first_batch_loss": result.audit.keras_loss,
-                     **levels(loss, data.train.labels[:batch], data.class_shares("train"), encoding, C)}
+                     **levels(loss, data.val.labels, data.class_shares("train"), encoding, C, weights)}
     result.seconds["setup"] = time.perf_counter() - started
 
     watcher = _EpochWatcher(result, data.val, binary, bool(cfg.activation.logits_out), names, batch, on_epoch)

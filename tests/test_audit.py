@@ -130,9 +130,6 @@ def test_sparse_ce_with_integer_labels_is_nominal():
     assert audit("softmax", SparseCategoricalCrossentropy(), y=LABELS).tag == "nominal"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "audit bug: at initialisation the U-Net's logits are ~0.01, single and double softmax differ by "
-    "~1e-4 < REL_TOL, so a substituted pairing is tagged nominal"))
 def test_from_logits_after_keras_softmax_is_detected_at_initialisation():
     assert audit("softmax", CategoricalCrossentropy(from_logits=True), scale=1.0).tag == "logits_substituted"
 
