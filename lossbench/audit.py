@@ -47,7 +47,7 @@ def _logits_scale(model, x) -> float:
     """
     import keras
 
-    logits = keras.Model(model.inputs, model.get_layer("logits").output)(x, training=False)
+    logits = keras.Model(model.input, model.get_layer("logits").output)(x, training=False)
     spread = float(np.std(np.asarray(logits)))
     return float(np.clip(1.0 / max(spread, 1e-6), 1.0, 1000.0))
 

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import warnings
 
+# Keras repeats "from_logits=True but the output was produced by a Softmax" once per trace; the
+# audit records what Keras really computed for every trial, so the console need not.
+warnings.filterwarnings("ignore", category=UserWarning, module=r"keras\..*")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is imported anywhere
 
 

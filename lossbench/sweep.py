@@ -23,6 +23,7 @@ from lossbench import runtime  # noqa: F401  (quiet TensorFlow before it loads)
 from lossbench import space as S
 from lossbench import study as Q
 from lossbench.errors import UserError, exit_with
+from lossbench.verdict import DICE_CONVERGED, stalled
 
 
 def objective(trial, cfg: DictConfig, sp, study_info: dict, epoch_bar=None) -> None:
@@ -36,12 +37,17 @@ def objective(trial, cfg: DictConfig, sp, study_info: dict, epoch_bar=None) -> N
     trial.set_user_attr("worker", Q.worker_id())
     started, trial_cfg, name = time.time(), None, f"trial {trial.number}"
 
-    def on_epoch(epoch, row):
+    def on_epoch(epoch, row, levels):
         if epoch_bar is not None:
             epoch_bar.update(1)
             epoch_bar.set_postfix_str(f"val Dice {row['val/foreground_dice']:.2f}")
         trial.report(row["val/foreground_dice"], epoch)
-        return epoch + 1 >= cfg.sweep.warmup_epochs and trial.should_prune()
+        if epoch + 1 < cfg.sweep.warmup_epochs:
+            return False
+        if (cfg.sweep.prune_stalled and row["val/foreground_dice"] < DICE_CONVERGED
+                and stalled(row["val/loss"], levels["chance_loss"], levels["prior_loss"])):
+            return True  # nothing segmented and the loss still near a uniform guess
+        return trial.should_prune()
 
     result, state = TrialResult(state="failed"), optuna.trial.TrialState.FAIL
     try:

@@ -1,9 +1,9 @@
 """One pairing, end to end: build, audit, fit, evaluate, judge - and return everything measured.
 
 `run_trial(cfg)` is the hub every entry point calls. It never touches a store:
-`lossbench.tracking` logs what it returns. ``on_epoch(epoch, metrics)`` lets a
-caller watch (progress bar) or stop (Optuna pruning raises) after each epoch;
-the curves measured so far are kept either way.
+`lossbench.tracking` logs what it returns. ``on_epoch(epoch, row, levels)`` lets
+a caller watch (progress bar) or stop (it returns True: the trial is pruned)
+after each epoch; the curves measured so far are kept and judged either way.
 """
 
 from __future__ import annotations
@@ -72,6 +72,21 @@ def encode(labels: np.ndarray, encoding: str, num_classes: int) -> np.ndarray:
     return np.eye(num_classes, dtype=np.float32)[labels]
 
 
+def as_targets(labels: np.ndarray, cfg: DictConfig) -> np.ndarray:
+    """The label maps the loss is trained against.
+
+    ``data.reshape_mismatch=true`` reproduces thread 1's answer 3 pitfall: the
+    labels flattened column-major while the outputs are flattened row-major.
+    For square images that pairs every output pixel (r, c) with the label of
+    pixel (c, r): the net is trained against transposed masks. Metrics are
+    always computed against the true masks.
+    """
+    if cfg.data.get("reshape_mismatch", False):
+        n, h, w = labels.shape
+        return labels.reshape(n, h * w, order="F").reshape(n, h, w)
+    return labels
+
+
 def label_encoding(cfg: DictConfig, loss) -> str:
     chosen = cfg.data.label_encoding
     if chosen == "auto":
@@ -119,7 +134,7 @@ class _EpochWatcher(keras.callbacks.Callback):
             self.trial.curves.setdefault(key, []).append(value)
         if not (math.isfinite(row["train/loss"]) and math.isfinite(row["val/loss"])):
             self.model.stop_training = True
-        if self.on_epoch is not None and self.on_epoch(epoch, row):
+        if self.on_epoch is not None and self.on_epoch(epoch, row, self.trial.final):
             self.trial.state = "pruned"
             self.model.stop_training = True
 
@@ -143,8 +158,8 @@ def run_trial(cfg: DictConfig, on_epoch=None, data: SegmentationData | None = No
     model = build_unet(cfg.data.image_size, C, cfg.model.base, cfg.model.depth, cfg.activation.name)
     model.compile(optimizer=instantiate(cfg.optimizer), loss=loss,
                   steps_per_execution=int(cfg.trainer.steps_per_execution))
-    y_train = encode(data.train.labels, encoding, C)
-    y_val = encode(data.val.labels, encoding, C)
+    y_train = encode(as_targets(data.train.labels, cfg), encoding, C)
+    y_val = encode(as_targets(data.val.labels, cfg), encoding, C)
     batch = int(cfg.trainer.batch_size)
     result.audit = audit_pairing(model, loss, data.train.images[:batch], y_train[:batch])
     if result.audit.tag == "invalid":

@@ -17,9 +17,8 @@ Tested in this order (the first that fits wins):
 
 Chance level: the loss of a uniform guess. Prior level: the loss of a net that
 predicts the training class shares everywhere - it has learnt how common each
-class is and nothing about the image. Where the two levels are too close to
-tell apart (``|chance - prior| < LEVEL_GAP * chance``), "nearer" is judged by
-the absolute distance to each.
+class is and nothing about the image. "Nearer" compares the absolute distance
+of the last validation loss to each level.
 """
 
 from __future__ import annotations
@@ -29,17 +28,14 @@ import math
 DICE_CONVERGED = 0.2
 EXPLODE = 3.0
 FOREGROUND_KEPT = 0.1
-LEVEL_GAP = 0.05
 
 VERDICTS = ("invalid", "diverged", "converged", "collapsed_to_background", "stalled_at_chance",
             "inconclusive")
 
 
-def _position(loss: float, chance: float, prior: float) -> float:
-    """0 at the prior level, 1 at the chance level (linear in between, beyond outside)."""
-    if abs(chance - prior) < LEVEL_GAP * max(abs(chance), 1e-12):
-        return 1.0 if abs(loss - chance) < abs(loss - prior) else 0.0
-    return (loss - prior) / (chance - prior)
+def stalled(loss: float, chance: float, prior: float) -> bool:
+    """The loss sits nearer the chance level than the prior level: nothing is being learnt yet."""
+    return abs(loss - chance) < abs(loss - prior)
 
 
 def judge(curves: dict, chance: float, prior: float, true_background_share: float,
@@ -61,15 +57,14 @@ def judge(curves: dict, chance: float, prior: float, true_background_share: floa
         return "diverged", f"the training loss exploded from {train[0]:.3g} to {train[-1]:.3g}"
     loss, dice = val[-1], curves["val/foreground_dice"][-1]
     background = curves["val/predicted_background_share"][-1]
-    position = _position(loss, chance, prior)
     if dice >= DICE_CONVERGED and loss < prior:
         return "converged", (f"foreground Dice {dice:.2f} with the loss {loss:.3g} below the prior level {prior:.3g}")
     foreground, predicted = 1.0 - true_background_share, 1.0 - background
-    if predicted < FOREGROUND_KEPT * foreground and position <= 0.5:
+    if predicted < FOREGROUND_KEPT * foreground and not stalled(loss, chance, prior):
         return "collapsed_to_background", (
             f"predicts {predicted:.2%} foreground where there is {foreground:.2%}; the loss "
             f"{loss:.3g} sits near the prior level {prior:.3g} (chance {chance:.3g}): it learnt the class shares only")
-    if position > 0.5:
+    if stalled(loss, chance, prior):
         return "stalled_at_chance", (
             f"the loss {loss:.3g} stays nearer the chance level {chance:.3g} than the prior level {prior:.3g}")
     return "inconclusive", (

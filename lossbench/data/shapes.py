@@ -119,8 +119,13 @@ def from_channels_first_one_hot(onehot: np.ndarray) -> np.ndarray:
     return onehot.argmax(axis=1).astype(np.uint8)
 
 
-def load(n_images: Mapping, image_size: int, seed: int) -> SegmentationData:
-    """Shapes scenes as train/val/test; ``n_images`` is ``{"train": n, "val": n, "test": n}``."""
+def load(n_images: Mapping, image_size: int, seed: int,
+         label_storage: str = "integer") -> SegmentationData:
+    """Shapes scenes as train/val/test; ``n_images`` is ``{"train": n, "val": n, "test": n}``.
+
+    ``label_storage="channels_first_one_hot"`` keeps the labels as thread 1 did,
+    (N, 7, rows, cols), and converts them explicitly to integer maps here.
+    """
     missing = {"train", "val", "test"} - set(n_images)
     if missing:
         raise DataError(
@@ -133,6 +138,11 @@ def load(n_images: Mapping, image_size: int, seed: int) -> SegmentationData:
         )
 
     images, labels = make_scenes(sum(counts), image_size, np.random.default_rng(seed))
+    if label_storage == "channels_first_one_hot":
+        stored = to_channels_first_one_hot(labels, len(CLASS_NAMES))  # thread 1: (N, 7, rows, cols)
+        labels = from_channels_first_one_hot(stored)
+    elif label_storage != "integer":
+        raise DataError(f"label_storage={label_storage!r} - use integer or channels_first_one_hot")
     subjects = np.array([f"scene{i:04d}" for i in range(sum(counts))])
     edges = np.cumsum([0] + counts)
     splits = [
@@ -144,5 +154,6 @@ def load(n_images: Mapping, image_size: int, seed: int) -> SegmentationData:
         "seed": seed,
         "image_size": image_size,
         "normalisation": "none: images in 0-1",
+        "label_storage": label_storage,
     }
     return SegmentationData(*splits, class_names=list(CLASS_NAMES), info=info)
