@@ -101,6 +101,8 @@ def worker(cfg_yaml: str, study_info: dict, threads: int, show_epochs: bool) -> 
                    disable=not show_epochs)
         try:
             result = objective(trial, cfg, sp, study_info, bar)
+        except KeyboardInterrupt:  # the trial is already marked killed; rerunning resumes it
+            return
         finally:
             bar.close()
         tqdm.write(f"#{trial.number:<4d} {trial.user_attrs.get('pairing', '')[:70]:70s} "
@@ -137,7 +139,6 @@ def main(cfg: DictConfig) -> None:
             except KeyboardInterrupt:
                 for p in procs:
                     p.join(timeout=30)
-                raise
     Q.finish(study_info, time.time() - started, n)
     if cfg.sweep.report:
         from lossbench import report
