@@ -7,8 +7,6 @@ MLflow folds trials under the sweep's parent run (unfolding lives in browser sto
 opens as an MLflow shared view grouping them by pairing (experiment tag mlflow.sharedViewState.lossbench).
 """
 
-from __future__ import annotations
-
 import argparse
 import contextlib
 import json
@@ -27,9 +25,11 @@ from mlflow.tracking import MlflowClient
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+RUN_NAME = "attributes.`Run Name`"
+COLUMNS = ["metrics.`test/foreground_dice`", "metrics.`val/foreground_dice`", "tags.`verdict`", "tags.`state`"]
 VIEW = {"groupBy": {"aggregateFunction": "average", "groupByKeys": [{"mode": "tag", "groupByData": "pairing"}]},
-        "selectedColumns": ["tags.`state`", "tags.`verdict`", "metrics.`test/foreground_dice`",
-                            "metrics.`val/foreground_dice`"], "columnWidths": {"attributes.`Run Name`": 470}}
+        "selectedColumns": COLUMNS, "columnOrder": [RUN_NAME, *COLUMNS],
+        "columnWidths": {RUN_NAME: 440} | dict.fromkeys(COLUMNS, 140)}
 
 
 def free_port() -> int:
@@ -75,8 +75,7 @@ def serve_mlflow(store_uri: str, artifacts_dir, port: int, timeout: float = 120.
 
 def render(url: str, png_path=None, width: int = 1400, height: int = 900, budget_ms: int = 15000) -> str:
     """Load ``url`` in headless Chromium; return the DOM after ``budget_ms`` ms of virtual time."""
-    chromium = find_chromium()
-    if chromium is None:
+    if (chromium := find_chromium()) is None:
         raise RuntimeError("chromium is not installed (apt-get install -y chromium)")
     with tempfile.TemporaryDirectory(prefix="lossbench-chromium-") as profile:
         args = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom",
@@ -97,7 +96,7 @@ def runs_page(client, experiment_id: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m lossbench.screenshot", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m lossbench.screenshot", description="Save a PNG of a sweep's MLflow runs page.")
     parser.add_argument("--store", default="sqlite:///results/mlflow.db", help="MLflow store URI")
     parser.add_argument("--experiment", help="experiment name (default: the newest cmr-*)")
     parser.add_argument("--out", default="results/cmr/mlflow-dashboard.png")
