@@ -131,7 +131,7 @@ def activation_sentence(done: pd.DataFrame) -> str:
             continue
         (same if spread.max() < 1e-3 else differ).append(f"{loss} ({spread.max():.2g})")
     audits = done.groupby(["loss", "activation"])["audit"].agg(lambda s: s.mode().iat[0] if len(s) else "")
-    substituted = [f"{l}+{a}" for (l, a), tag in audits.items() if tag == "logits_substituted"]
+    substituted = [f"{loss}+{act}" for (loss, act), tag in audits.items() if tag == "logits_substituted"]
     return (
         "**(d) What the audit found.** With the same seed, switching the last activation between the "
         f"pairings tried left the last validation loss unchanged (largest spread in brackets) for "

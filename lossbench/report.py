@@ -133,7 +133,7 @@ def per_class_weighting(trials: pd.DataFrame, class_names: list[str], path: Path
     for i, col in enumerate(cols):
         ax.bar(x + (i - len(cols) / 2 + 0.5) * 0.8 / len(cols), means[col], 0.8 / len(cols),
                label=col.removeprefix("test/dice/"))
-    ax.set_xticks(x, [f"{l}\n{w}" for l, w in means.index], fontsize=6)
+    ax.set_xticks(x, [f"{loss}\n{w}" for loss, w in means.index], fontsize=6)
     ax.set(ylabel="mean test Dice", ylim=(0, 1))
     ax.legend(fontsize=7)
     fig.tight_layout()
