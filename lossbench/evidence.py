@@ -87,13 +87,19 @@ def why_binary_looked_better(trials: pd.DataFrame, background_share: float, num_
     bce, cce = done[done["loss"] == "binary_crossentropy"], done[done["loss"] == "categorical_crossentropy"]
     if bce.empty or cce.empty:
         return ["(needs both binary and categorical cross-entropy trials)"]
-    ratio = float(bce["val/loss"].median() / cce["val/loss"].median())
-    out.append(
-        f"**(a) Loss scale.** The last validation loss of binary CE is {bce['val/loss'].median():.3g} "
-        f"(median) against {cce['val/loss'].median():.3g} for categorical CE ({ratio:.2f}x), and they start "
-        f"from chance levels {bce['chance_loss'].median():.3g} vs {cce['chance_loss'].median():.3g}: binary CE "
-        f"averages {num_classes} yes/no losses per pixel, most of them easy zeros, so its numbers are "
-        f"{'smaller' if ratio < 1 else 'not smaller'} without meaning the net is better.")
+    plain = lambda rows: rows[(rows["class_weighting"] == "none") & (rows["optimizer"] == "adam")]  # noqa: E731
+    pb, pc = plain(bce), plain(cce)
+    if not pb.empty and not pc.empty:
+        out.append(
+            f"**(a) Loss scale.** Unweighted, with Adam, binary CE shows {pb['train/loss/epoch1'].median():.3g} after "
+            f"the first epoch "
+            f"(chance level {pb['chance_loss'].median():.3g} = ln 2) and ends at {pb['val/loss'].median():.3g}; "
+            f"categorical CE shows {pc['train/loss/epoch1'].median():.3g} (chance {pc['chance_loss'].median():.3g}"
+            f" = ln {num_classes}) and ends at {pc['val/loss'].median():.3g} (medians over activations and seeds). "
+            f"Binary CE averages {num_classes} yes/no losses per pixel, most of them easy zeros, so its numbers are "
+            f"{pb['val/loss'].median() / pc['val/loss'].median():.2f}x the categorical ones at the end while the "
+            f"foreground Dice is {pb['test/foreground_dice'].mean():.3f} vs {pc['test/foreground_dice'].mean():.3f}: "
+            "a smaller loss is not a better net.")
     acc = all_background_accuracy(background_share, num_classes)
     out.append(
         f"**(b) Reported accuracy.** Keras-2 `accuracy` (binary accuracy for binary CE) averaged "
@@ -123,22 +129,34 @@ def why_binary_looked_better(trials: pd.DataFrame, background_share: float, num_
 
 def activation_sentence(done: pd.DataFrame) -> str:
     """(d): for each loss, do softmax / sigmoid / linear give the same curves with the same seed?"""
-    same, differ = [], []
+    same, differ, saturated = [], [], []
+    keys = ["class_weighting", "optimizer", "seed"]
     for loss, rows in done.groupby("loss"):
-        spread = rows.groupby(["class_weighting", "optimizer", "seed"])["val/loss"].agg(lambda s: s.max() - s.min())
-        spread = spread[rows.groupby(["class_weighting", "optimizer", "seed"]).size() > 1]
-        if spread.empty:
+        groups = rows.groupby(keys)
+        sizes = groups.size()
+        loss_spread = groups["val/loss"].agg(lambda s: s.max() - s.min())[sizes > 1]
+        dice_spread = groups["test/foreground_dice"].agg(lambda s: s.max() - s.min())[sizes > 1]
+        if loss_spread.empty:
             continue
-        (same if spread.max() < 1e-3 else differ).append(f"{loss} ({spread.max():.2g})")
+        (same if loss_spread.max() < 1e-3 else differ).append(f"{loss} ({loss_spread.max():.2g})")
+        flipped = dice_spread[(loss_spread < 1e-3) & (dice_spread > 0.01)]
+        saturated += [f"{loss} | {' | '.join(map(str, key))} (Dice spread {value:.2f})" for key, value in flipped.items()]
     audits = done.groupby(["loss", "activation"])["audit"].agg(lambda s: s.mode().iat[0] if len(s) else "")
     substituted = [f"{loss}+{act}" for (loss, act), tag in audits.items() if tag == "logits_substituted"]
-    return (
+    text = (
         "**(d) What the audit found.** With the same seed, switching the last activation between the "
         f"pairings tried left the last validation loss unchanged (largest spread in brackets) for "
         f"{', '.join(same) or 'no loss'}, and changed it for {', '.join(differ) or 'no loss'}. "
         f"Keras computed the loss from the pre-activation logits (audit `logits_substituted`) for "
         f"{', '.join(substituted) or 'no pairing'}: with Keras's own softmax/sigmoid layers a cross-entropy "
-        "trains on the logits whatever the activation (FACTS #2), so those rows differ only in name.")
+        "trains on the logits whatever the activation (FACTS #2), so for those losses the activation "
+        "changes the name of the run, not the training.")
+    if saturated:
+        text += (
+            " Identical training still gave different test Dice in " + "; ".join(saturated) + ": the "
+            "predictions are the arg-max of the outputs, and a float32 sigmoid is exactly 1.0 for logits "
+            "above about 17, so saturated channels tie and the tie goes to the lowest class index.")
+    return text
 
 
 def thread2_sentences(trials: pd.DataFrame, baseline: str) -> list[str]:
@@ -158,4 +176,52 @@ def thread2_sentences(trials: pd.DataFrame, baseline: str) -> list[str]:
         label = "the thread's exact setting" if name == baseline else f"`{name}`"
         out.append(f"- {label}: {what} (verdicts: {', '.join(f'{v} {k}' for k, v in verdicts.items())}; "
                    f"mean test foreground Dice {dice:.3f})")
+    return out
+
+
+def _describe(rows: pd.DataFrame) -> str:
+    verdicts = rows["verdict"].replace("", "failed").value_counts()
+    return (f"{', '.join(f'{v} {k}' for k, v in verdicts.items())}; mean test foreground Dice "
+            f"{rows['test/foreground_dice'].mean():.3f}")
+
+
+def thread1_sentences(trials: pd.DataFrame) -> list[str]:
+    """Thread 1's own questions: the depth_softmax variants, Permute+Reshape+softmax, the reshape order."""
+    mismatch = trials["trials"].astype(str).str.contains("reshape_mismatch")
+    plain, out = trials[~mismatch], []
+    for act, label in (("depth_softmax_thread1", "Answer 1's depth_softmax (sum over axis 0, the batch)"),
+                       ("depth_softmax_fixed", "Answer 2's fixed depth_softmax (sum over channels)")):
+        for loss in ("binary_crossentropy", "categorical_crossentropy"):
+            rows = plain[(plain["activation"] == act) & (plain["loss"] == loss)]
+            if rows.empty:
+                continue
+            trains = "trains" if (rows["verdict"] == "converged").all() else (
+                "trains in some seeds" if (rows["verdict"] == "converged").any() else "does **not** train")
+            out.append(f"- {label} with {loss}: {trains} ({_describe(rows)}).")
+    for loss in ("categorical_crossentropy", "binary_crossentropy"):
+        a = plain[(plain["activation"] == "softmax") & (plain["loss"] == loss)].set_index("seed")
+        b = plain[(plain["activation"] == "permute_reshape_softmax") & (plain["loss"] == loss)].set_index("seed")
+        seeds = a.index.intersection(b.index)
+        if seeds.empty:
+            continue
+        dloss = float((a.loc[seeds, "val/loss"] - b.loc[seeds, "val/loss"]).abs().max())
+        ddice = float((a.loc[seeds, "test/foreground_dice"] - b.loc[seeds, "test/foreground_dice"]).mean())
+        audits = f"audit {a['audit'].mode().iat[0]} vs {b['audit'].mode().iat[0]}"
+        same = "the same training" if dloss < 1e-3 else "a different training"
+        out.append(
+            f"- Permute+Reshape+softmax vs a per-pixel Keras softmax with {loss}: the outputs are equal for equal "
+            f"logits (tests/test_activations.py), and the runs show {same} (largest |difference| of the last "
+            f"validation loss {dloss:.3g}; mean Dice difference {ddice:+.3f}; {audits}): the Reshape hides the "
+            "softmax from Keras, so the loss is computed on the probabilities, not on the logits.")
+    for loss in ("binary_crossentropy", "categorical_crossentropy"):
+        good = plain[(plain["activation"] == "permute_reshape_softmax") & (plain["loss"] == loss)]
+        bad = trials[mismatch & (trials["loss"] == loss)]
+        if good.empty or bad.empty:
+            continue
+        out.append(
+            f"- Labels flattened column-major against outputs flattened row-major ({loss}): "
+            f"{_describe(bad)}, against {good['test/foreground_dice'].mean():.3f} with matching orders; the "
+            f"training loss still fell to {bad['train/loss'].median():.3g} (matching: "
+            f"{good['train/loss'].median():.3g}): the net learns transposed masks, and only the Dice against the "
+            "true masks shows it.")
     return out

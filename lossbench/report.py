@@ -49,11 +49,12 @@ def trials_table(info: dict) -> tuple[pd.DataFrame, dict]:
             row |= dict(run.data.metrics)
             curves[t.number] = {k: [m.value for m in sorted(client.get_metric_history(run.info.run_id, k),
                                                              key=lambda m: m.step)] for k in CURVES}
+            row["train/loss/epoch1"] = (curves[t.number]["train/loss"] or [np.nan])[0]
             dice = curves[t.number]["val/foreground_dice"]
             row["epochs_to_dice_0.5"] = next((i + 1 for i, d in enumerate(dice) if d >= 0.5), np.nan)
         rows.append(row)
     table = pd.DataFrame(rows)
-    for col in ("test/foreground_dice", "test/reported_accuracy", "val/loss", "chance_loss", "prior_loss",
+    for col in ("test/foreground_dice", "test/reported_accuracy", "val/loss", "chance_loss", "prior_loss", "train/loss/epoch1",
                 "epochs_to_dice_0.5", "test/predicted_background_share"):
         if col not in table:
             table[col] = np.nan
@@ -190,12 +191,15 @@ def write(info: dict, background_share: float | None = None, class_names=None, n
              "Mean over test subjects x seeds, 95 % bootstrap interval; `epochs_to_dice_0.5` is the median "
              "epoch where validation foreground Dice first reached 0.5 (`-`: most seeds never did).", "",
              _table(rank.round(3)), ""]
-    if "trials" in trials:
+    if "trials" in trials and "one_hot_labels" in set(trials["trials"]):
         lines += ["## Which single change fixes thread 2's net", "",
-                  *E.thread2_sentences(trials, baseline=str(trials["trials"].iat[0])), ""]
+                  *E.thread2_sentences(trials, baseline="thread2_exact"), ""]
+    if "trials" in trials and "depth_softmax_fixed" in set(trials["activation"].dropna()):
+        lines += ["## Thread 1's questions", "", *E.thread1_sentences(trials), ""]
     if {"binary_crossentropy", "categorical_crossentropy"} <= set(trials["loss"].dropna()):
+        plain = trials[~trials["trials"].astype(str).str.contains("mismatch")] if "trials" in trials else trials
         lines += ["## Why binary CE looked better", "", *[s + "\n" for s in E.why_binary_looked_better(
-            trials, background_share, num_classes)]]
+            plain, background_share, num_classes)]]
     lines += ["## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plots if p is not None and p.exists()]
     (folder / "summary.md").write_text("\n".join(lines) + "\n")
     _log_to_parent(info, folder)

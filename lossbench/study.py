@@ -186,6 +186,7 @@ def prepare(cfg: DictConfig, sp, task_overrides: list[str], command: str = "") -
     from lossbench.trial import load_data
 
     data = load_data(cfg)  # bad data fails here, before any store is opened
+    print(data.describe())
     info = _info(cfg, sp, task_overrides)
     folder = Path(info["folder"])
     points = S.points(sp) if (sp.get("grid") or sp.get("trials")) else []
@@ -197,6 +198,8 @@ def prepare(cfg: DictConfig, sp, task_overrides: list[str], command: str = "") -
         study.set_user_attr("command", command)
         study.set_user_attr("class_names", list(data.class_names))
         study.set_user_attr("test_background_share", float(data.class_shares("test")[0]))
+        study.set_user_attr("class_shares", {split: [round(float(v), 5) for v in data.class_shares(split)]
+                                             for split in ("train", "val", "test")})
         info["added"] = sync_queue(study, points)
     info["total"] = len(points) or int(cfg.sweep.n_trials or 20)
     return info

@@ -54,6 +54,8 @@ def objective(trial, cfg: DictConfig, sp, study_info: dict, epoch_bar=None) -> N
         params = S.suggest(trial, sp)
         trial_cfg = Q.compose(study_info["overrides"] + S.overrides(params, sp))
         name = pairing_name(trial_cfg)
+        if "trials" in params:  # an explicit trial of a `trials:` space: say which one
+            name = f"{params['trials']}: {name}"
         trial.set_user_attr("pairing", name)
         result = run_trial(trial_cfg, on_epoch=on_epoch)
         state = {"complete": optuna.trial.TrialState.COMPLETE,

@@ -36,6 +36,7 @@ def main(cfg: DictConfig) -> None:
     configure_threads(int(cfg.trainer.threads))
     try:
         data = load_data(cfg)
+        print(data.describe())
         name = pairing_name(cfg)
         result = run_trial(cfg, data=data)
     except UserError as error:

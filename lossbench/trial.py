@@ -15,13 +15,14 @@ from functools import lru_cache
 
 import keras
 import numpy as np
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from lossbench import metrics as M
 from lossbench.audit import Audit, audit_pairing
 from lossbench.data import SegmentationData, zscore
-from lossbench.errors import DataError, InvalidPairing
+from lossbench.errors import DataError, InvalidPairing, UserError
 from lossbench.model import build_unet
 from lossbench.verdict import judge
 from lossbench.weighting import class_weights
@@ -58,7 +59,12 @@ def _load_data(loader_yaml: str, normalise: str) -> SegmentationData:
 
 def load_data(cfg: DictConfig) -> SegmentationData:
     """Instantiate ``cfg.data.loader`` (cached per process: a sweep loads its data once) and check labels."""
-    data = _load_data(OmegaConf.to_yaml(cfg.data.loader, resolve=True), str(cfg.data.get("normalise", "none")))
+    try:
+        data = _load_data(OmegaConf.to_yaml(cfg.data.loader, resolve=True), str(cfg.data.get("normalise", "none")))
+    except InstantiationException as error:  # Hydra wraps the loader's own one-line error
+        if isinstance(error.__cause__, UserError):
+            raise error.__cause__ from None
+        raise
     if data.num_classes != cfg.data.num_classes:
         raise DataError(f"data {cfg.data.name} has {data.num_classes} classes but data.num_classes="
                         f"{cfg.data.num_classes} - set data.num_classes={data.num_classes}")
@@ -164,7 +170,8 @@ def run_trial(cfg: DictConfig, on_epoch=None, data: SegmentationData | None = No
     result.audit = audit_pairing(model, loss, data.train.images[:batch], y_train[:batch])
     if result.audit.tag == "invalid":
         raise InvalidPairing(f"{pairing_name(cfg)} with {encoding} labels: {result.audit.reason}")
-    result.final |= {"first_batch_loss": result.audit.keras_loss,
+    first_batch = float(model.evaluate(data.train.images[:batch], y_train[:batch], batch_size=batch, verbose=0))
+    result.final |= {"first_batch_loss": first_batch,
                      **levels(loss, data.val.labels, data.class_shares("train"), encoding, C, weights)}
     result.seconds["setup"] = time.perf_counter() - started
 

@@ -117,3 +117,11 @@ def test_summarise_with_subjects_uses_subject_dice(two_subjects):
     figures = summarise(truth, outputs, 4, binary=False, logits_out=False, subjects=subjects)
     assert figures["foreground_dice"] == pytest.approx((0.5 + 1.0) / 2)
     assert figures["predicted_background_share"] == pytest.approx(5 / 8)
+
+
+def test_saturated_sigmoid_outputs_tie_and_argmax_takes_the_lowest_class():
+    # why identical training (logits) can still give different Dice for sigmoid outputs (report (d))
+    logits = np.array([[[[-5.0, 18.0, 25.0, 3.0]]]], np.float32)
+    probs = (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
+    assert probs[0, 0, 0, 1] == probs[0, 0, 0, 2] == 1.0
+    assert predicted_labels(logits)[0, 0, 0] == 2 and predicted_labels(probs)[0, 0, 0] == 1

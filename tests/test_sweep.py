@@ -132,3 +132,22 @@ def test_unknown_space_is_one_line_error(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
     assert result.stderr.startswith("lossbench: error: no sweep file") and "cmr" in result.stderr
+
+
+def test_bad_data_is_one_line_exit_2_and_touches_no_store(tmp_path):
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "earlier.txt").write_text("an earlier result")
+    broken = tmp_path / "acdc" / "patient001_frame01.h5"
+    broken.parent.mkdir()
+    for patient in (1, 2, 3):  # enough patients for three splits; every file is unreadable
+        (broken.parent / f"patient00{patient}_frame01.h5").write_bytes(b"not an hdf5 file")
+    result = subprocess.run([sys.executable, "-m", "lossbench.sweep", "+experiment=acdc",
+                             f"data.root={broken.parent}", f"paths.results={results}"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("lossbench: error:")]
+    assert len(errors) == 1 and "patient001_frame01.h5" in errors[0], result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted(p.name for p in results.iterdir()) == ["earlier.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["acdc", "results"]

@@ -39,6 +39,15 @@ class SegmentationData:
     def num_classes(self) -> int:
         return len(self.class_names)
 
+    def describe(self) -> str:
+        """One line per split: slices, subjects and class shares."""
+        lines = []
+        for name in ("train", "val", "test"):
+            part = getattr(self, name)
+            shares = ", ".join(f"{c} {v:.2%}" for c, v in zip(self.class_names, self.class_shares(name), strict=True))
+            lines.append(f"data {name:5s}: {len(part):4d} slices of {len(set(part.subjects)):3d} subjects; {shares}")
+        return "\n".join(lines)
+
     def class_shares(self, split: str = "train") -> np.ndarray:
         """Fraction of the pixels of ``split`` that carry each class."""
         labels = getattr(self, split).labels
