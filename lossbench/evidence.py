@@ -165,17 +165,27 @@ def thread2_sentences(trials: pd.DataFrame, baseline: str) -> list[str]:
     for name, rows in trials.groupby("trials", sort=False):
         verdicts = rows["verdict"].replace("", "failed").value_counts()
         dice = rows["test/foreground_dice"].mean()
+        dice_text = "no test figures" if np.isnan(dice) else f"mean test foreground Dice {dice:.3f}"
         if (rows["verdict"] == "converged").all():
             what = "**fixes it**"
         elif (rows["verdict"] == "converged").any():
             what = "fixes it in some seeds only"
         elif (rows["verdict"] == "invalid").all():
-            what = f"cannot run: {rows['reason'].iat[0][:160]}"
+            reason = rows["reason"].iat[0]
+            what = f"cannot run: {reason.split(': ', 1)[-1]}" if ": " in reason else f"cannot run: {reason}"
         else:
             what = "does **not** fix it"
         label = "the thread's exact setting" if name == baseline else f"`{name}`"
+        if name == baseline:
+            what = what.replace("does **not** fix it", "does **not** learn").replace("**fixes it**", "learns")
+        if name == baseline and rows["val/loss"].notna().any():
+            what += (f": its loss reads {rows['train/loss/epoch1'].median():.3g} after the first epoch and "
+                     f"{rows['val/loss'].median():.3g} at the end, against a chance level of "
+                     f"{rows['chance_loss'].median():.3g} (a uniform guess) and a prior level of "
+                     f"{rows['prior_loss'].median():.3g} (the class shares): a falling loss, an empty mask "
+                     f"({rows['test/predicted_background_share'].median():.1%} predicted background)")
         out.append(f"- {label}: {what} (verdicts: {', '.join(f'{v} {k}' for k, v in verdicts.items())}; "
-                   f"mean test foreground Dice {dice:.3f})")
+                   f"{dice_text})")
     return out
 
 
