@@ -64,13 +64,13 @@ def trials_table(info: dict) -> tuple[pd.DataFrame, dict]:
 def heatmap(trials: pd.DataFrame, path: Path) -> Path:
     """Loss x activation heat map of mean test foreground Dice, one panel per weighting/optimizer."""
     panels = trials.groupby(["class_weighting", "optimizer"])
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.8), squeeze=False)
-    for ax, ((weighting, optimizer), rows) in zip(axes[0], panels, strict=True):
+    fig, axes = plt.subplots(1, len(panels), figsize=(2.4 * len(panels) + 2.5, 3.8), squeeze=False)
+    for i, (ax, ((weighting, optimizer), rows)) in enumerate(zip(axes[0], panels, strict=True)):
         grid = rows.pivot_table(index="loss", columns="activation", values="test/foreground_dice",
                                 aggfunc="mean")
         image = ax.imshow(grid.to_numpy(float), vmin=0, vmax=1, cmap="viridis")
         ax.set_xticks(range(len(grid.columns)), grid.columns, rotation=30, ha="right", fontsize=7)
-        ax.set_yticks(range(len(grid.index)), grid.index, fontsize=7)
+        ax.set_yticks(range(len(grid.index)), grid.index if i == 0 else [], fontsize=7)
         for (i, j), v in np.ndenumerate(grid.to_numpy(float)):
             ax.text(j, i, "-" if np.isnan(v) else f"{v:.2f}", ha="center", va="center", fontsize=7,
                     color="white" if np.isnan(v) or v < 0.5 else "black")

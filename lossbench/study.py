@@ -195,6 +195,7 @@ def prepare(cfg: DictConfig, sp, task_overrides: list[str], command: str = "") -
         study = optuna.create_study(study_name=info["study_name"], storage=_storage(info),
                                     direction="maximize", load_if_exists=True)
         info["parent_run_id"] = tracking.parent_run(study, info, cfg)
+        tracking.tag_parent(info, {"data": data.describe()})
         study.set_user_attr("command", command)
         study.set_user_attr("class_names", list(data.class_names))
         study.set_user_attr("test_background_share", float(data.class_shares("test")[0]))

@@ -145,3 +145,10 @@ def close_parent(info: dict, wall_seconds: float, n_workers: int, counts: dict) 
     metrics += [Metric(f"sweep/trials_{k}", v, now, step) for k, v in counts.items()]
     client.log_batch(info["parent_run_id"], metrics=metrics)
     client.set_terminated(info["parent_run_id"], status="FINISHED")
+
+
+def tag_parent(info: dict, tags: dict) -> None:
+    """Set tags on the sweep's parent run (e.g. the data's class shares)."""
+    client = MlflowClient(info["tracking_uri"])
+    for key, value in tags.items():
+        client.set_tag(info["parent_run_id"], key, str(value))
