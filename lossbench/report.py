@@ -147,7 +147,8 @@ def _table(frame: pd.DataFrame) -> str:
     cols = list(frame.columns)
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for _, row in frame.iterrows():
-        lines.append("| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row) + " |")
+        cells = (f"{v:.3f}" if isinstance(v, float) else str(v).replace("|", "\\|") for v in row)
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -176,9 +177,11 @@ def write(info: dict, background_share: float | None = None, class_names=None, n
              accuracy_vs_dice(ran, all_bg, folder / "accuracy_vs_dice.png") if not ran.empty else None,
              per_class_weighting(ran, class_names, folder / "per_class_dice.png") if not ran.empty else None]
     wall = attrs.get("wall_seconds")
+    command = attrs.get("command") or f"python -m lossbench.sweep +experiment={info['name']}"
+    report_command = command.replace("lossbench.sweep", "lossbench.report", 1)
     lines = [f"# lossbench results: `{info['name']}`", "",
-             f"- command: `{attrs.get('command', 'python -m lossbench.sweep +experiment=' + info['name'])}`",
-             f"- report: `python -m lossbench.report +experiment={info['name']}` (regenerates this file)",
+             f"- command: `{command}`",
+             f"- report: `{report_command}` (regenerates this file)",
              f"- study `{info['study_name']}`: {len(trials)} trials; "
              + ", ".join(f"{v} {k}" for k, v in trials["state"].value_counts().items()),
              f"- wall time of the last sweep run: {wall / 60:.1f} min with {attrs.get('n_workers', '?')} worker(s)"
