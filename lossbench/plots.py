@@ -13,9 +13,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-VERDICT_COLOURS = {"converged": "tab:green", "collapsed_to_background": "tab:orange",
-                   "stalled_at_chance": "tab:red", "diverged": "tab:purple",
-                   "inconclusive": "tab:gray", "invalid": "black"}
+VERDICT_COLOURS = {"converged": "tab:green", "class_dropped": "tab:olive", "degenerate": "tab:brown",
+                   "collapsed_to_background": "tab:orange", "stalled_at_chance": "tab:red",
+                   "diverged": "tab:purple", "inconclusive": "tab:gray", "invalid": "black"}
 CLASS_COLOURS = np.array([[0, 0, 0], [0.9, 0.2, 0.2], [0.2, 0.8, 0.2], [0.2, 0.4, 1.0],
                           [1.0, 0.8, 0.1], [0.8, 0.2, 0.9], [0.1, 0.9, 0.9]])
 

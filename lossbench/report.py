@@ -32,21 +32,21 @@ def trials_table(info: dict) -> tuple[pd.DataFrame, dict]:
     """One row per Optuna trial, joined with its MLflow run's tags and final metrics; plus curves."""
     from mlflow.tracking import MlflowClient
 
+    from lossbench import claims
     from lossbench import study as Q
 
     client = MlflowClient(info["tracking_uri"])
     runs = {r.info.run_id: r for r in client.search_runs([info["experiment_id"]], max_results=5000)}
+    trials = {t.number: t for t in Q.load(info).get_trials(deepcopy=False)}
     rows, curves = [], {}
-    for t in Q.load(info).get_trials(deepcopy=False):
-        if not t.state.is_finished():
-            continue
-        row = {"trial": t.number, **t.params, "state": t.user_attrs.get("state", t.state.name.lower()),
-               "verdict": t.user_attrs.get("verdict", ""), "reason": t.user_attrs.get("reason", ""),
-               "audit": t.user_attrs.get("audit", ""), "seconds": t.user_attrs.get("seconds")}
+    for row in claims.trials_frame(Q.load(info)).to_dict("records"):
+        t = trials[row["trial"]]
+        row |= {"reason": t.user_attrs.get("reason", ""), "audit": t.user_attrs.get("audit", ""),
+                "seconds": t.user_attrs.get("seconds")}
         run = runs.get(t.user_attrs.get("mlflow_run_id", ""))
         if run is not None:
             row |= {k: run.data.tags.get(k, row.get(k)) for k in E.GROUP}
-            row |= dict(run.data.metrics)
+            row |= {k: v for k, v in run.data.metrics.items() if not k.startswith("test/subject/")}
             curves[t.number] = {k: [m.value for m in sorted(client.get_metric_history(run.info.run_id, k),
                                                              key=lambda m: m.step)] for k in CURVES}
             row["train/loss/epoch1"] = (curves[t.number]["train/loss"] or [np.nan])[0]
@@ -152,8 +152,26 @@ def _table(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+SECTIONS = {"optimizer": "Which optimizer converges (rates pooled over every other choice)",
+            "ranking": "Is the best pairing better than the runner-up?",
+            "binary": "Does binary CE learn better than categorical CE?",
+            "weighting": "What class weighting changes (per loss, softmax, best optimizer)",
+            "fixes": "Which single change fixes thread 2's net"}
+
+
+def _rates_table(rates: pd.DataFrame) -> str:
+    cols = ["pairing", "converged", "rate_ci", "class", "dice_all", "dice_ci", "dice_converged", "pruned",
+            "verdicts"]
+    shown = rates[cols].rename(columns={
+        "converged": "converged (k/n)", "rate_ci": "rate 95 % CI", "dice_all": "Dice, all seeds",
+        "dice_ci": "95 % CI (seeds, subjects)", "dice_converged": "Dice, converged seeds",
+        "pruned": "decided by pruning"})
+    return _table(shown.round(3))
+
+
 def write(info: dict, background_share: float | None = None, class_names=None, num_classes: int = 4) -> Path:
     """Build every report file for the study ``info`` describes and log them to the parent run."""
+    from lossbench import budget, claims
     from lossbench import study as Q
 
     folder = Path(info["folder"])
@@ -162,47 +180,64 @@ def write(info: dict, background_share: float | None = None, class_names=None, n
     if trials.empty:
         print("report: no finished trial yet")
         return folder
-    trials.drop(columns=[c for c in trials if c.startswith("seconds/")]).to_csv(folder / "trials.csv", index=False)
+    trials.drop(columns=[c for c in trials if c.startswith("seconds/") or c == "subject_dice"]).to_csv(
+        folder / "trials.csv", index=False)
     study = Q.load(info)
     attrs = study.user_attrs
     background_share = background_share if background_share is not None else attrs.get("test_background_share", 0.95)
     class_names = class_names or attrs.get("class_names", ["background", "rv", "myocardium", "lv"])
     num_classes = len(class_names)
     ran = trials[trials["state"].isin(["complete", "pruned"])]
-    by = [c for c in ("trials",) if c in trials] + E.GROUP
-    rank = E.ranking(trials.fillna({"loss": "-", "activation": "-", "class_weighting": "-", "optimizer": "-"}), by)
+    rates = claims.rates(trials.fillna({c: "-" for c in E.GROUP if c in trials}))
+    cap = int(attrs.get("max_seeds", 0) or 0)
+    found = claims.claims_for(trials, cap, attrs.get("baseline"))
     all_bg = E.all_background_accuracy(background_share, num_classes)
-    plots = [heatmap(ran, folder / "heatmap.png") if not ran.empty else None,
+    plots = [heatmap(ran, folder / "heatmap.png") if not ran.empty and "loss" in ran else None,
              curves_by_verdict(ran, curves, folder / "learning_curves.png") if not ran.empty else None,
              accuracy_vs_dice(ran, all_bg, folder / "accuracy_vs_dice.png") if not ran.empty else None,
              per_class_weighting(ran, class_names, folder / "per_class_dice.png") if not ran.empty else None]
     wall = attrs.get("wall_seconds")
     command = attrs.get("command") or f"python -m lossbench.sweep +experiment={info['name']}"
     report_command = command.replace("lossbench.sweep", "lossbench.report", 1)
+    machine = attrs.get("machine") or {}
+    seeds = sorted({int(s) for s in trials["seed"].dropna()})
     lines = [f"# lossbench results: `{info['name']}`", "",
              f"- command: `{command}`",
              f"- report: `{report_command}` (regenerates this file)",
-             f"- study `{info['study_name']}`: {len(trials)} trials; "
+             f"- study `{info['study_name']}`: {len(trials)} trials over seeds {seeds}; "
              + ", ".join(f"{v} {k}" for k, v in trials["state"].value_counts().items()),
              f"- wall time of the last sweep run: {wall / 60:.1f} min with {attrs.get('n_workers', '?')} worker(s)"
              if wall else "- wall time: not recorded",
-             f"- machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-             f"{platform.system()}", "",
-             "## Verdicts", "", _table(trials["verdict"].replace("", "failed").value_counts().rename_axis("verdict")
-                                       .reset_index(name="trials")), "",
-             "## Pairings ranked by mean test foreground Dice", "",
-             "Mean over test subjects x seeds, 95 % bootstrap interval; `epochs_to_dice_0.5` is the median "
-             "epoch where validation foreground Dice first reached 0.5 (`-`: most seeds never did).", "",
-             _table(rank.round(3)), ""]
-    if "trials" in trials and "one_hot_labels" in set(trials["trials"]):
-        lines += ["## Which single change fixes thread 2's net", "",
-                  *E.thread2_sentences(trials, baseline="thread2_exact"), ""]
+             f"- machine: {machine.get('cpu', platform.machine())} ({machine.get('cpu_count', os.cpu_count())} "
+             f"cores, ISA {machine.get('isa', '?')}), oneDNN {machine.get('onednn', '?')}, TensorFlow threads per worker "
+             f"{attrs.get('threads_per_worker', '?')}, op determinism {machine.get('op_determinism', '?')}; "
+             f"Python {platform.python_version()}", "",
+             "**How to read this.** " + claims.RULE, ""]
+    lines += ["## Convergence rate and Dice per pairing", "",
+              "k of n seeds converged (every foreground class learnt, loss below the prior level) with its "
+              "95 % Clopper-Pearson interval; mean test foreground Dice over all seeds (interval: hierarchical "
+              "bootstrap, seeds then test subjects) and over the converged seeds only.", "",
+              _rates_table(rates), "",
+              "## Verdicts", "", _table(trials["verdict"].replace("", "failed").value_counts()
+                                        .rename_axis("verdict").reset_index(name="trials")), ""]
+    for section, title in SECTIONS.items():
+        mine = [c for c in found if c.section == section]
+        if mine:
+            lines += [f"## {title}", "", *[f"- {c.sentence}." for c in mine], ""]
+    if not rates.empty and "trials" not in rates:
+        lines += ["## Top three", "", "By mean test foreground Dice over all seeds: "
+                  + "; ".join(f"{r['pairing']} ({r['dice_all']:.3f}, {r['converged']} converged)"
+                              for _, r in rates.head(3).iterrows())
+                  + ". The order inside it is a claim only where the ranking section above decides it.", ""]
+    check = budget.sentences(info)
+    if check:
+        lines += ["## The budget: do never-converging pairings learn with more epochs?", "", *check, ""]
     if "trials" in trials and "depth_softmax_fixed" in set(trials["activation"].dropna()):
         lines += ["## Thread 1's questions", "", *E.thread1_sentences(trials), ""]
     if {"binary_crossentropy", "categorical_crossentropy"} <= set(trials["loss"].dropna()):
         plain = trials[~trials["trials"].astype(str).str.contains("mismatch")] if "trials" in trials else trials
         lines += ["## Why binary CE looked better", "", *[s + "\n" for s in E.why_binary_looked_better(
-            plain, background_share, num_classes)]]
+            plain, background_share, num_classes, [c for c in found if c.section == "binary"])]]
     lines += ["## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plots if p is not None and p.exists()]
     (folder / "summary.md").write_text("\n".join(lines) + "\n")
     _log_to_parent(info, folder)

@@ -26,6 +26,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from lossbench.errors import UserError
 
+MAX_SEED = 2**31 - 1
 SWEEPS_DIR = Path(__file__).resolve().parents[1] / "sweeps"
 
 
@@ -80,7 +81,11 @@ def suggest(trial, space: DictConfig) -> dict:
             params[key] = trial.suggest_categorical(key, spec)
         else:
             params[key] = trial.suggest_float(key, spec["low"], spec["high"], log=spec.get("log", False))
-    params["seed"] = trial.suggest_categorical("seed", list(space.seeds))
+    # an integer range, not the seed list: adaptive seeds lie beyond the space's own seeds
+    # (enumerated points are enqueued with their seed fixed); a pure `sample:` space draws from the list
+    enumerated = bool(space.get("grid") or space.get("trials"))
+    params["seed"] = trial.suggest_int("seed", 0, MAX_SEED) if enumerated else \
+        trial.suggest_categorical("seed", list(space.seeds))
     return params
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import socket
 import threading
@@ -180,8 +181,11 @@ def _info(cfg: DictConfig, sp, task_overrides: list[str]) -> dict:
     return info
 
 
-def prepare(cfg: DictConfig, sp, task_overrides: list[str], command: str = "") -> dict:
-    """Check the data, then create or resume the study, the MLflow experiment and the parent run."""
+def prepare(cfg: DictConfig, sp, task_overrides: list[str], command: str = "",
+            points: list[dict] | None = None) -> dict:
+    """Check the data, then create or resume the study, the MLflow experiment and the parent run.
+
+    ``points`` replaces the space's own points (the budget check runs a chosen few)."""
     from lossbench import tracking
     from lossbench.trial import load_data
 
@@ -189,21 +193,36 @@ def prepare(cfg: DictConfig, sp, task_overrides: list[str], command: str = "") -
     print(data.describe())
     info = _info(cfg, sp, task_overrides)
     folder = Path(info["folder"])
-    points = S.points(sp) if (sp.get("grid") or sp.get("trials")) else []
+    if points is None:
+        points = S.points(sp) if (sp.get("grid") or sp.get("trials")) else []
     with _locked(folder / "sweep.lock"):
         info["experiment_id"] = tracking.setup(cfg, info["study_name"])  # stores exist before any worker
         study = optuna.create_study(study_name=info["study_name"], storage=_storage(info),
                                     direction="maximize", load_if_exists=True)
         info["parent_run_id"] = tracking.parent_run(study, info, cfg)
         tracking.tag_parent(info, {"data": data.describe()})
-        study.set_user_attr("command", command)
+        if not cfg.sweep.dry_run:  # a dry run reads the study; it does not rename its command
+            study.set_user_attr("command", command)
         study.set_user_attr("class_names", list(data.class_names))
+        study.set_user_attr("max_seeds", int(cfg.sweep.get("max_seeds") or 0))
+        study.set_user_attr("baseline", cfg.sweep.get("baseline"))
+        from lossbench.runtime import machine
+
+        study.set_user_attr("machine", machine())
         study.set_user_attr("test_background_share", float(data.class_shares("test")[0]))
         study.set_user_attr("class_shares", {split: [round(float(v), 5) for v in data.class_shares(split)]
                                              for split in ("train", "val", "test")})
         info["added"] = sync_queue(study, points)
     info["total"] = len(points) or int(cfg.sweep.n_trials or 20)
     return info
+
+
+def enqueue(info: dict, points: list[dict]) -> int:
+    """Add ``points`` (adaptive seeds) to the study under the sweep lock, exactly once; return #added."""
+    with _locked(Path(info["folder"]) / "sweep.lock"):
+        added = sync_queue(load(info), points)
+    info["total"] = info.get("total", 0) + added
+    return added
 
 
 def counts(study) -> dict:
@@ -219,16 +238,18 @@ def describe(info: dict, sp) -> str:
     study = load(info)
     by_point = {S.point_key(_params(t)): t for t in study.get_trials(deepcopy=False)}
     lines = [f"study {info['study_name']} in {info['storage']}", ""]
-    for point in S.points(sp):
-        t = by_point.get(S.point_key(point))
+    keys = [S.point_key(p) for p in S.points(sp)]
+    keys += [k for k in by_point if k not in set(keys)]  # adaptive seeds and budget points
+    for key in keys:
+        t = by_point.get(key)
         status = (t.user_attrs.get("state") or t.state.name.lower()) if t else "new"
-        lines.append(f"  {status:9s} " + " ".join(S.overrides(point, sp)))
+        lines.append(f"  {status:9s} " + " ".join(S.overrides(json.loads(key), sp)))
     c = counts(study)
     done = [t.user_attrs["seconds"] for t in study.get_trials(deepcopy=False) if "seconds" in t.user_attrs]
     left = c.get("waiting", 0) + c.get("running", 0)
     eta = (f"about {left * sum(done) / len(done) / 60:.1f} min of one worker"
            if done else "unknown until a trial finishes")
-    lines += ["", f"{len(S.points(sp))} points; " + ", ".join(f"{v} {k}" for k, v in sorted(c.items())),
+    lines += ["", f"{len(keys)} points; " + ", ".join(f"{v} {k}" for k, v in sorted(c.items())),
               f"time left: {eta}"]
     return "\n".join(lines)
 

@@ -57,6 +57,13 @@ def versions() -> dict:
             "optuna": optuna.__version__, "mlflow": mlflow.__version__, "python": platform.python_version()}
 
 
+def machine_tags() -> dict:
+    """What decides whether a rerun is bit-identical: CPU, instruction set, oneDNN, threads (``machine/*``)."""
+    from lossbench.runtime import machine
+
+    return {f"machine/{k}": v for k, v in machine().items()}
+
+
 def flat_params(cfg: DictConfig) -> dict:
     """The resolved config as ``a.b.c -> value`` strings (MLflow params)."""
     out = {}
@@ -83,8 +90,10 @@ def log_trial(cfg, result, run_name: str, experiment_id: str, parent_run_id: str
               extra_tags: dict | None = None) -> str:
     """Write one finished (or stopped) trial as an MLflow run; return the run id."""
     client = MlflowClient()
-    tags = choice_tags(cfg) | versions() | {"mlflow.runName": run_name, "state": result.state,
-                                            "verdict": result.verdict, "verdict_reason": result.reason}
+    tags = choice_tags(cfg) | versions() | machine_tags() | {
+        "mlflow.runName": run_name, "state": result.state, "verdict": result.verdict,
+        "verdict_reason": result.reason, "pruned_at_epoch": str(getattr(result, "pruned_at", 0)),
+        "decided_by_pruning": str(bool(getattr(result, "pruned_at", 0))).lower()}
     if result.audit is not None:
         tags |= result.audit.as_tags()
     if parent_run_id:
@@ -129,7 +138,7 @@ def parent_run(study, info: dict, cfg) -> str:
         except Exception:  # the MLflow store was reset: make a new parent
             pass
     run = client.create_run(info["experiment_id"], run_name=f"sweep {info['study_name']}",
-                            tags={"kind": "sweep", "study": info["study_name"]} | versions())
+                            tags={"kind": "sweep", "study": info["study_name"]} | versions() | machine_tags())
     client.log_batch(run.info.run_id, params=[Param(k, v) for k, v in flat_params(cfg).items()]
                      + [Param("sweep.space", str(cfg.sweep.space)), Param("sweep.pruner", str(cfg.sweep.pruner))])
     study.set_user_attr("mlflow_parent_run_id", run.info.run_id)

@@ -30,10 +30,11 @@ def summary(name: str, result) -> str:
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
     from lossbench import tracking
-    from lossbench.runtime import configure_threads
+    from lossbench.runtime import configure
+
+    configure(int(cfg.trainer.threads), bool(cfg.trainer.get("deterministic", False)))
     from lossbench.trial import load_data, pairing_name, run_trial
 
-    configure_threads(int(cfg.trainer.threads))
     try:
         data = load_data(cfg)
         print(data.describe())

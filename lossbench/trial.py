@@ -41,6 +41,7 @@ class TrialResult:
     class_weights: list | None = None
     seconds: dict = field(default_factory=dict)
     predictions: dict = field(default_factory=dict)
+    pruned_at: int = 0  # the epoch after which pruning stopped the trial (0: it ran its budget)
 
     @property
     def objective(self) -> float:
@@ -109,11 +110,12 @@ def levels(loss, labels: np.ndarray, shares: np.ndarray, encoding: str, num_clas
     CE), and the training shares (times the class weights, renormalised, for a
     weighted loss: the best constant guess under those weights).
     """
-    binary = "binary" in type(loss).__name__.lower()
+    binary = bool(getattr(loss, "per_channel", False))
     y = encode(labels, encoding, num_classes)
     ones = np.ones(labels.shape + (num_classes,), np.float32)
     uniform = ones * (0.5 if binary else 1.0 / num_classes)
-    best = shares * (1.0 if weights is None else np.asarray(weights))
+    per_pixel = weights is not None and getattr(loss, "family", "cross_entropy") == "cross_entropy"
+    best = shares * (np.asarray(weights) if per_pixel else 1.0)  # Dice family: weights scale class terms
     prior = ones * (best / best.sum()).astype(np.float32)
     evaluate = loss.__class__.from_config({**loss.get_config(), "from_logits": False})
     return {"chance_loss": float(evaluate(y, uniform)), "prior_loss": float(evaluate(y, prior))}
@@ -142,6 +144,7 @@ class _EpochWatcher(keras.callbacks.Callback):
             self.model.stop_training = True
         if self.on_epoch is not None and self.on_epoch(epoch, row, self.trial.final):
             self.trial.state = "pruned"
+            self.trial.pruned_at = epoch + 1
             self.model.stop_training = True
 
 
@@ -153,12 +156,14 @@ def run_trial(cfg: DictConfig, on_epoch=None, data: SegmentationData | None = No
     C, names = data.num_classes, list(data.class_names)
     weights = class_weights(data.train.labels, C, **cfg.class_weighting)
     result.class_weights = None if weights is None else [float(w) for w in weights]
-    loss = instantiate(cfg.loss, class_weights=result.class_weights)
-    if result.class_weights is not None and type(loss).__name__ == "KerasPooledDice":
-        raise InvalidPairing(f"{cfg.loss.name} with {cfg.class_weighting.name}: keras.losses.Dice takes no "
-                             "class weights - use class_weighting=none or loss=dice")
+    try:
+        loss = instantiate(cfg.loss, class_weights=result.class_weights)
+    except InstantiationException as error:  # the loss's own one-line refusal (e.g. no class weights)
+        if isinstance(error.__cause__, UserError):
+            raise InvalidPairing(f"{cfg.loss.name} with {cfg.class_weighting.name}: {error.__cause__}") from None
+        raise
     encoding = label_encoding(cfg, loss)
-    binary = "binary" in cfg.loss.name
+    binary = bool(getattr(loss, "per_channel", False))
     keras.backend.clear_session()
     keras.utils.set_random_seed(int(cfg.trainer.seed))
     model = build_unet(cfg.data.image_size, C, cfg.model.base, cfg.model.depth, cfg.activation.name)
@@ -203,6 +208,8 @@ def finish(result: TrialResult, model, data: SegmentationData, cfg, binary: bool
     result.verdict, result.reason = judge(
         result.curves, result.final["chance_loss"], result.final["prior_loss"],
         float(np.mean(data.val.labels == 0)))
+    if result.pruned_at:
+        result.reason += f" (decided by pruning after epoch {result.pruned_at})"
     result.seconds["test"] = time.perf_counter() - t0
 
 

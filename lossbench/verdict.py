@@ -5,8 +5,14 @@ Tested in this order (the first that fits wins):
 ``invalid``                  the pairing could not run;
 ``diverged``                 a non-finite loss, or a last training loss above
                              `EXPLODE` x its first value and above the chance level;
-``converged``                last validation foreground Dice >= `DICE_CONVERGED`
-                             and last validation loss below the prior level;
+``degenerate``               the net predicts less than `DEGENERATE_BACKGROUND` of the
+                             background there is (e.g. every background pixel labelled
+                             myocardium): whatever its Dice, it has not learnt the image;
+``converged``                last validation foreground Dice >= `DICE_CONVERGED`, *every*
+                             foreground class's Dice >= `CLASS_LEARNT`, and the last
+                             validation loss below the prior level;
+``class_dropped``            as converged, except that one or more foreground classes
+                             stay below `CLASS_LEARNT` (the reason names them);
 ``collapsed_to_background``  the net predicts less than `FOREGROUND_KEPT` of the
                              foreground pixels there are, and its loss sits nearer
                              the prior level than the chance level;
@@ -18,19 +24,22 @@ Tested in this order (the first that fits wins):
 Chance level: the loss of a uniform guess. Prior level: the loss of a net that
 predicts the training class shares everywhere - it has learnt how common each
 class is and nothing about the image. "Nearer" compares the absolute distance
-of the last validation loss to each level.
+of the last validation loss to each level. Per-class Dice comes from the
+curves ``val/dice/<class>``; a verdict looks at every class, not only the mean.
 """
 
 from __future__ import annotations
 
 import math
 
-DICE_CONVERGED = 0.2
+DICE_CONVERGED = 0.2         # mean foreground Dice a converged net reaches at least
+CLASS_LEARNT = 0.1           # ... and every foreground class on its own
+DEGENERATE_BACKGROUND = 0.5  # predicting under half the true background share is degenerate
 EXPLODE = 3.0
 FOREGROUND_KEPT = 0.1
 
-VERDICTS = ("invalid", "diverged", "converged", "collapsed_to_background", "stalled_at_chance",
-            "inconclusive")
+VERDICTS = ("invalid", "diverged", "degenerate", "converged", "class_dropped",
+            "collapsed_to_background", "stalled_at_chance", "inconclusive")
 
 
 def stalled(loss: float, chance: float, prior: float) -> bool:
@@ -38,12 +47,19 @@ def stalled(loss: float, chance: float, prior: float) -> bool:
     return abs(loss - chance) < abs(loss - prior)
 
 
+def class_dice(curves: dict) -> dict:
+    """Last validation Dice of every foreground class in ``curves`` (``val/dice/<name>``)."""
+    return {key.removeprefix("val/dice/"): float(values[-1]) for key, values in curves.items()
+            if key.startswith("val/dice/") and values}
+
+
 def judge(curves: dict, chance: float, prior: float, true_background_share: float,
           invalid_reason: str | None = None) -> tuple[str, str]:
     """Return ``(verdict, reason)`` for one trial.
 
     ``curves`` holds per-epoch lists ``train/loss``, ``val/loss``,
-    ``val/foreground_dice`` and ``val/predicted_background_share``.
+    ``val/foreground_dice``, ``val/predicted_background_share`` and
+    ``val/dice/<class>`` for each foreground class.
     """
     if invalid_reason:
         return "invalid", f"the pairing cannot run: {invalid_reason}"
@@ -57,8 +73,21 @@ def judge(curves: dict, chance: float, prior: float, true_background_share: floa
         return "diverged", f"the training loss exploded from {train[0]:.3g} to {train[-1]:.3g}"
     loss, dice = val[-1], curves["val/foreground_dice"][-1]
     background = curves["val/predicted_background_share"][-1]
+    per_class = class_dice(curves)
+    if background < DEGENERATE_BACKGROUND * true_background_share:
+        worst = min(per_class, key=per_class.get) if per_class else ""
+        return "degenerate", (
+            f"predicts {background:.1%} background where there is {true_background_share:.1%}"
+            + (f" ({worst} Dice {per_class[worst]:.2f})" if worst else "")
+            + f": foreground Dice {dice:.2f} comes from labelling background as foreground")
+    dropped = {name: value for name, value in per_class.items() if value < CLASS_LEARNT}
     if dice >= DICE_CONVERGED and loss < prior:
-        return "converged", (f"foreground Dice {dice:.2f} with the loss {loss:.3g} below the prior level {prior:.3g}")
+        if not dropped:
+            return "converged", (f"foreground Dice {dice:.2f} (every class >= {CLASS_LEARNT}) with the loss "
+                                 f"{loss:.3g} below the prior level {prior:.3g}")
+        return "class_dropped", (
+            f"foreground Dice {dice:.2f} but " + ", ".join(f"{k} {v:.2f}" for k, v in dropped.items())
+            + f" below {CLASS_LEARNT}: the net does not segment {', '.join(dropped)}")
     foreground, predicted = 1.0 - true_background_share, 1.0 - background
     if predicted < FOREGROUND_KEPT * foreground and not stalled(loss, chance, prior):
         return "collapsed_to_background", (

@@ -12,6 +12,7 @@ from omegaconf import OmegaConf
 
 from lossbench.activations import ACTIVATIONS
 from lossbench.data import SegmentationData
+from lossbench.errors import InvalidPairing
 from lossbench.model import build_unet
 from lossbench.weighting import class_weights
 
@@ -85,9 +86,16 @@ def test_loss_instantiates_to_a_keras_loss(compose_cfg, name):
 @pytest.mark.parametrize("name", options("loss"))
 def test_loss_takes_class_weights_and_follows_logits_out(compose_cfg, name):
     cfg = compose_cfg([f"loss={name}", "activation=linear"])
-    loss = hydra.utils.instantiate(cfg.loss, class_weights=[0.5, 1.0, 2.0, 4.0])
+    if not hydra.utils.get_class(cfg.loss._target_).supports_class_weights:
+        with pytest.raises(hydra.errors.InstantiationException) as refused:
+            hydra.utils.instantiate(cfg.loss, class_weights=[0.5, 1.0, 2.0, 4.0])
+        assert isinstance(refused.value.__cause__, InvalidPairing)
+        assert "class_weighting=none" in str(refused.value.__cause__)
+        loss = hydra.utils.instantiate(cfg.loss, class_weights=None)
+    else:
+        loss = hydra.utils.instantiate(cfg.loss, class_weights=[0.5, 1.0, 2.0, 4.0])
+        assert list(loss.class_weights) == [0.5, 1.0, 2.0, 4.0]
     assert loss.from_logits is True
-    assert list(loss.class_weights) == [0.5, 1.0, 2.0, 4.0]
     assert type(loss).from_config(loss.get_config()).get_config() == loss.get_config()
 
 

@@ -8,6 +8,10 @@ The case (one image, four pixels, classes 0 and 1)::
 so the probability of the true class is 0.8, 0.6, 0.6, 0.9. The losses are
 called eagerly on NumPy arrays: no Keras layer is involved, so no logits can
 be substituted (that is `test_audit.py`'s subject).
+
+Further down: a 4-class case with extreme logits, where every loss's value and
+gradient are checked against a NumPy float64 reference, and hand values for
+the per-class Dice weights and the generalized Dice.
 """
 
 import math
@@ -15,17 +19,25 @@ import math
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
+from lossbench.errors import InvalidPairing
 from lossbench.losses import (
     BinaryCrossentropy,
     CategoricalCrossentropy,
     CategoricalFocal,
     DiceCE,
+    GeneralizedDice,
     KerasPooledDice,
     SoftDice,
     SparseCategoricalCrossentropy,
 )
-from lossbench.losses.cross_entropy import categorical_crossentropy, sparse_categorical_crossentropy
+from lossbench.losses.cross_entropy import (
+    categorical_crossentropy,
+    categorical_focal,
+    sparse_categorical_crossentropy,
+)
+from lossbench.losses.dice import generalized_dice, soft_dice
 
 LABELS = np.array([[[0, 1], [0, 0]]])                               # (1, 2, 2)
 Y = np.eye(2, dtype=np.float32)[LABELS]                              # (1, 2, 2, 2) one-hot
@@ -38,7 +50,8 @@ PIXEL_W = [1.0, 3.0, 1.0, 1.0]
 LOGITS = np.array([[[[2.0, -1.0], [0.5, 1.5]], [[-0.3, 0.2], [3.0, -2.0]]]], np.float32)
 
 ONE_HOT_LOSSES = [CategoricalCrossentropy, BinaryCrossentropy, SoftDice, DiceCE, CategoricalFocal,
-                  KerasPooledDice]
+                  KerasPooledDice, GeneralizedDice]
+ALL_LOSSES = ONE_HOT_LOSSES + [SparseCategoricalCrossentropy]
 
 
 def value(loss, y_true, y_pred):
@@ -61,8 +74,9 @@ CE_W = -(math.log(0.8) + 3 * math.log(0.6) + math.log(0.6) + math.log(0.9)) / 4
 # class 1: tp .6, fp .2 + .4 + .1 = .7, fn .4;  class 0: tp 2.3, fp .4, fn .7
 DICE_FG = 1.2 / (1.2 + 0.7 + 0.4)
 DICE_BG = 4.6 / (4.6 + 0.4 + 0.7)
-# with weights [1, 3] the class-1 pixel's terms triple: tp 1.8, fn 1.2; fp unchanged
-DICE_FG_W = 3.6 / (3.6 + 0.7 + 1.2)
+# Dice weights act per class, rescaled to average 1 over the classes in the mean: foreground
+# only -> [3] becomes [1] (no change); with background [1, 3] becomes [0.5, 1.5]
+DICE_ALL_W = (0.5 * (1 - DICE_BG) + 1.5 * (1 - DICE_FG)) / 2
 FOCAL = -(0.2**2 * math.log(0.8) + 2 * 0.4**2 * math.log(0.6) + 0.1**2 * math.log(0.9)) / 4
 FOCAL_W = -(0.2**2 * math.log(0.8) + 4 * 0.4**2 * math.log(0.6) + 0.1**2 * math.log(0.9)) / 4
 POOLED_DICE = 1 - 2 * (0.8 + 0.6 + 0.6 + 0.9) / (4 + 4)     # every class and pixel in one Dice
@@ -125,9 +139,9 @@ def test_sparse_perfect_prediction_is_zero():
     assert value(SparseCategoricalCrossentropy(), LABELS, Y) == pytest.approx(0.0, abs=1e-5)
 
 
-@pytest.mark.parametrize("cls", ONE_HOT_LOSSES + [SparseCategoricalCrossentropy])
+@pytest.mark.parametrize("cls", ALL_LOSSES)
 def test_config_round_trip(cls):
-    loss = cls(from_logits=True, class_weights=WEIGHTS)
+    loss = cls(from_logits=True, class_weights=WEIGHTS if cls.supports_class_weights else None)
     again = cls.from_config(loss.get_config())
     assert again.get_config() == loss.get_config()
     assert type(again) is cls and again.from_logits is True
@@ -154,9 +168,15 @@ def test_class_weights_multiply_cross_entropy_per_pixel():
     assert value(CategoricalFocal(class_weights=WEIGHTS), Y, P) == pytest.approx(FOCAL_W, rel=1e-5)
 
 
-def test_class_weights_multiply_dice_terms_per_pixel():
-    assert value(SoftDice(class_weights=WEIGHTS), Y, P) == pytest.approx(1 - DICE_FG_W, rel=1e-5)
-    assert value(DiceCE(class_weights=WEIGHTS), Y, P) == pytest.approx(CE_W + 1 - DICE_FG_W, rel=1e-5)
+def test_class_weights_scale_whole_dice_terms():
+    # one foreground class: its rescaled weight is 1, so foreground-only Dice is unchanged
+    assert value(SoftDice(class_weights=WEIGHTS), Y, P) == pytest.approx(1 - DICE_FG, rel=1e-5)
+    assert value(SoftDice(class_weights=WEIGHTS, include_background=True), Y, P) == pytest.approx(
+        DICE_ALL_W, rel=1e-5)
+    # Dice + CE: per-pixel weights in the CE part, per-class weights in the Dice part
+    assert value(DiceCE(class_weights=WEIGHTS), Y, P) == pytest.approx(CE_W + 1 - DICE_FG, rel=1e-5)
+    assert value(DiceCE(class_weights=WEIGHTS, include_background=True), Y, P) == pytest.approx(
+        CE_W + DICE_ALL_W, rel=1e-5)
 
 
 def test_uniform_class_weights_change_nothing():
@@ -164,7 +184,8 @@ def test_uniform_class_weights_change_nothing():
         assert value(cls(class_weights=[1.0, 1.0]), Y, P) == pytest.approx(value(cls(), Y, P), rel=1e-6)
 
 
-@pytest.mark.parametrize("cls", [CategoricalCrossentropy, SoftDice, DiceCE, CategoricalFocal, KerasPooledDice])
+@pytest.mark.parametrize("cls", [CategoricalCrossentropy, SoftDice, DiceCE, CategoricalFocal, KerasPooledDice,
+                                 GeneralizedDice])
 def test_from_logits_equals_softmax_first(cls):
     with_logits = value(cls(from_logits=True), Y, LOGITS)
     assert with_logits == pytest.approx(value(cls(), Y, np_softmax(LOGITS)), rel=1e-5)
@@ -196,7 +217,212 @@ def test_pixel_functions_return_one_loss_per_pixel():
 
 
 def test_losses_are_keras_losses():
-    for cls in ONE_HOT_LOSSES + [SparseCategoricalCrossentropy]:
+    for cls in ALL_LOSSES:
         assert isinstance(cls(), keras.losses.Loss)
     assert SparseCategoricalCrossentropy.sparse_labels is True
     assert not any(cls.sparse_labels for cls in ONE_HOT_LOSSES)
+
+
+def test_loss_traits():
+    assert {cls for cls in ALL_LOSSES if cls.per_channel} == {BinaryCrossentropy}
+    assert {cls for cls in ALL_LOSSES if not cls.supports_class_weights} == {GeneralizedDice, KerasPooledDice}
+    assert {cls for cls in ALL_LOSSES if cls.family == "cross_entropy"} == {
+        CategoricalCrossentropy, SparseCategoricalCrossentropy, BinaryCrossentropy, CategoricalFocal}
+    assert {cls for cls in ALL_LOSSES if cls.family == "dice"} == {
+        SoftDice, GeneralizedDice, KerasPooledDice, DiceCE}
+    for cls in ALL_LOSSES:  # the instances agree with the classes
+        loss = cls()
+        assert (loss.sparse_labels, loss.per_channel, loss.supports_class_weights, loss.family) == (
+            cls.sparse_labels, cls.per_channel, cls.supports_class_weights, cls.family)
+
+
+@pytest.mark.parametrize(("cls", "fix"), [(GeneralizedDice, "use class_weighting=none"),
+                                          (KerasPooledDice, "use class_weighting=none or loss=dice")])
+def test_losses_without_class_weights_refuse_them(cls, fix):
+    with pytest.raises(InvalidPairing) as caught:
+        cls(class_weights=[0.5, 1.0, 2.0, 4.0])
+    message = str(caught.value)
+    assert "\n" not in message and "takes no class weights" in message and message.endswith(fix)
+    assert cls(class_weights=None).class_weights is None  # Hydra passes None: fine
+
+
+# --- hand values: per-class Dice weights, generalized Dice, focal from logits ---------------
+
+# one 1x2x3 image, four classes; class 3 is absent
+LABELS4 = np.array([[[0, 0, 1], [1, 1, 2]]])
+Y4 = np.eye(4, dtype=np.float32)[LABELS4]
+P4 = np.array([[[[0.7, 0.1, 0.1, 0.1], [0.4, 0.2, 0.2, 0.2], [0.1, 0.6, 0.2, 0.1]],
+                [[0.2, 0.5, 0.1, 0.2], [0.1, 0.8, 0.1, 0.0], [0.1, 0.1, 0.5, 0.3]]]], np.float32)
+S = 1e-5
+# per class: tp = sum of the true-class probabilities, predicted sum P, label count G
+TP4, P4_SUM, G4 = [1.1, 1.9, 0.5, 0.0], [1.6, 2.3, 1.2, 0.9], [2, 3, 1, 0]
+D4 = [(2 * tp + S) / (p + g + S) for tp, p, g in zip(TP4, P4_SUM, G4, strict=True)]  # 2tp+fp+fn = P + G
+W4 = [0.3, 2.0, 1.5, 4.0]                       # foreground mean 2.5 -> rescaled [0.8, 0.6, 1.6]
+
+
+def test_hand_sums_of_the_four_class_case():
+    axes = (0, 1, 2)
+    np.testing.assert_allclose(np.sum(Y4 * P4, axis=axes), TP4, atol=1e-6)
+    np.testing.assert_allclose(np.sum(P4, axis=axes), P4_SUM, atol=1e-6)
+    np.testing.assert_allclose(np.sum(Y4, axis=axes), G4)
+
+
+def test_weighted_soft_dice_is_the_weighted_mean_of_class_terms():
+    expected = (0.8 * (1 - D4[1]) + 0.6 * (1 - D4[2]) + 1.6 * (1 - D4[3])) / 3
+    assert float(soft_dice(Y4, P4, class_weights=W4)) == pytest.approx(expected, rel=1e-5)
+    assert float(soft_dice(Y4, P4)) == pytest.approx(sum(1 - d for d in D4[1:]) / 3, rel=1e-5)
+    # with background the four weights average 1: [0.3, 2, 1.5, 4] / 1.95
+    expected_all = sum(w / 1.95 * (1 - d) for w, d in zip(W4, D4, strict=True)) / 4
+    assert float(soft_dice(Y4, P4, include_background=True, class_weights=W4)) == pytest.approx(
+        expected_all, rel=1e-5)
+    # only the ratios matter
+    assert float(soft_dice(Y4, P4, class_weights=np.multiply(W4, 7.0))) == pytest.approx(expected, rel=1e-5)
+
+
+def test_generalized_dice_by_hand_caps_the_weight_of_an_absent_class():
+    # foreground weights 1/G^2: RV 1/9, myocardium 1, LV absent -> the largest present weight, 1
+    num = 2 * (1.9 / 9 + 0.5 * 1 + 0.0 * 1)
+    den = (3 + 2.3) / 9 + (1 + 1.2) * 1 + (0 + 0.9) * 1
+    expected = 1 - (num + S) / (den + S)
+    assert expected == pytest.approx(0.614456, abs=1e-6)
+    assert float(generalized_dice(Y4, P4)) == pytest.approx(expected, rel=1e-5)
+    assert value(GeneralizedDice(), Y4, P4) == pytest.approx(expected, rel=1e-5)
+    # weight 0 for the absent class instead would ignore its false positives
+    assert expected != pytest.approx(1 - (num + S) / (den - 0.9 + S), abs=0.05)
+    # with background (G 2 -> 1/4); the cap is still the largest present weight, 1
+    num_all = 2 * (1.1 / 4 + 1.9 / 9 + 0.5)
+    den_all = (2 + 1.6) / 4 + (3 + 2.3) / 9 + (1 + 1.2) + 0.9
+    assert float(generalized_dice(Y4, P4, include_background=True)) == pytest.approx(
+        1 - (num_all + S) / (den_all + S), rel=1e-5)
+
+
+def test_generalized_dice_without_any_foreground_is_zero():
+    background = np.eye(4, dtype=np.float32)[np.zeros((1, 2, 3), int)]
+    assert float(generalized_dice(background, P4)) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_focal_from_logits_uses_log_softmax():
+    z = tf.Variable([[20.0, 0.0]])
+    with tf.GradientTape() as tape:
+        loss = categorical_focal([[0.0, 1.0]], z, from_logits=True, gamma=2.0)[0]
+    assert float(loss) == pytest.approx(20.0, rel=1e-6)       # -log_softmax = 20.000000002, (1 - p)^2 ~ 1
+    np.testing.assert_allclose(tape.gradient(loss, z).numpy(), [[1.0, -1.0]], rtol=1e-5)
+
+
+# --- extreme logits: value and gradient against NumPy float64 -------------------------------
+
+LABELS_X = np.array([[[0, 1], [2, 3]], [[0, 0], [1, 2]]])   # (2, 2, 2), four classes, counts 3 2 2 1
+Y_X = np.eye(4)[LABELS_X]
+# image 0: true class +30, others -30 (confidently right); image 1: true -20, others +20 (wrong)
+Z_X = np.where(Y_X > 0, 30.0, -30.0)
+Z_X[1] = np.where(Y_X[1] > 0, -20.0, 20.0)
+N_PIX = LABELS_X.size
+
+
+def log_softmax(z):
+    m = z.max(axis=-1, keepdims=True)
+    return z - m - np.log(np.exp(z - m).sum(axis=-1, keepdims=True))
+
+
+def through_softmax(p, grad_p):
+    """dL/dz from dL/dp for p = softmax(z)."""
+    return p * (grad_p - np.sum(p * grad_p, axis=-1, keepdims=True))
+
+
+def pixel_w(y, weights):
+    return np.ones(y.shape[:-1]) if weights is None else y @ np.asarray(weights, np.float64)
+
+
+def ref_ce(y, z, class_weights=None):
+    logp, w = log_softmax(z), pixel_w(y, class_weights)
+    return np.mean(-w * np.sum(y * logp, -1)), w[..., None] * (np.exp(logp) - y) / w.size
+
+
+def ref_bce(y, z, class_weights=None):
+    w = pixel_w(y, class_weights)[..., None]
+    per = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
+    return np.mean(w * per), w * (1 / (1 + np.exp(-z)) - y) / per.size
+
+
+def ref_focal(y, z, class_weights=None, gamma=2.0):
+    logp, w = log_softmax(z), pixel_w(y, class_weights)
+    logpt = np.sum(y * logp, -1)
+    pt, rest = np.exp(logpt), -np.expm1(logpt)                         # rest = 1 - pt, accurately
+    value = np.mean(-w * rest**gamma * logpt)
+    slope = gamma * rest ** max(gamma - 1, 0) * pt * logpt * (gamma > 0) - rest**gamma
+    return value, (w * slope / w.size)[..., None] * (y - np.exp(logp))
+
+
+def ref_dice(y, z, class_weights=None, include_background=False, smooth=1e-5):
+    p = np.exp(log_softmax(z))
+    axes = (0, 1, 2)
+    num, den = 2 * np.sum(y * p, axes) + smooth, np.sum(p + y, axes) + smooth
+    keep = np.arange(4) >= (0 if include_background else 1)
+    w = np.ones(4) if class_weights is None else np.asarray(class_weights, np.float64)
+    w = np.where(keep, w / w[keep].mean(), 0.0) / keep.sum()
+    return np.sum(w * (1 - num / den)), through_softmax(p, -w * (2 * y / den - num / den**2))
+
+
+def ref_generalized_dice(y, z, include_background=False, smooth=1e-5):
+    p = np.exp(log_softmax(z))
+    axes = (0, 1, 2)
+    g = np.sum(y, axes)
+    w = np.where(g > 0, 1 / np.maximum(g, 1) ** 2, 0.0)
+    w = np.where(g > 0, w, w.max()) * (np.arange(4) >= (0 if include_background else 1))
+    num = 2 * np.sum(w * np.sum(y * p, axes)) + smooth
+    den = np.sum(w * np.sum(p + y, axes)) + smooth
+    return 1 - num / den, through_softmax(p, -w * (2 * y / den - num / den**2))
+
+
+def ref_keras_dice(y, z):
+    p = np.exp(log_softmax(z))
+    inter, total = np.sum(y * p), np.sum(y) + np.sum(p) + 1e-7
+    return 1 - 2 * inter / total, through_softmax(p, -(2 * y / total - 2 * inter / total**2))
+
+
+def ref_dice_ce(y, z, class_weights=None):
+    (ce, d_ce), (dice, d_dice) = ref_ce(y, z, class_weights), ref_dice(y, z, class_weights)
+    return ce + dice, d_ce + d_dice
+
+
+EXTREME_CASES = [
+    (CategoricalCrossentropy, {}, ref_ce),
+    (CategoricalCrossentropy, {"class_weights": W4}, ref_ce),
+    (SparseCategoricalCrossentropy, {}, ref_ce),
+    (SparseCategoricalCrossentropy, {"class_weights": W4}, ref_ce),
+    (BinaryCrossentropy, {}, ref_bce),
+    (BinaryCrossentropy, {"class_weights": W4}, ref_bce),
+    (CategoricalFocal, {}, ref_focal),
+    (CategoricalFocal, {"class_weights": W4}, ref_focal),
+    (CategoricalFocal, {"gamma": 0.0}, ref_ce),                       # gamma 0 is categorical CE
+    (CategoricalFocal, {"gamma": 0.5}, lambda y, z: ref_focal(y, z, gamma=0.5)),
+    (SoftDice, {}, ref_dice),
+    (SoftDice, {"class_weights": W4}, ref_dice),
+    (SoftDice, {"class_weights": W4, "include_background": True},
+     lambda y, z, **k: ref_dice(y, z, include_background=True, **k)),
+    (GeneralizedDice, {}, ref_generalized_dice),
+    (GeneralizedDice, {"include_background": True},
+     lambda y, z: ref_generalized_dice(y, z, include_background=True)),
+    (KerasPooledDice, {}, ref_keras_dice),
+    (DiceCE, {}, ref_dice_ce),
+    (DiceCE, {"class_weights": W4}, ref_dice_ce),
+]
+
+
+@pytest.mark.parametrize(("cls", "options", "reference"), EXTREME_CASES,
+                         ids=lambda c: c.__name__ if isinstance(c, type) else "")
+def test_extreme_logits_value_and_gradient_match_float64(cls, options, reference):
+    assert all(cls in {case[0] for case in EXTREME_CASES} for cls in ALL_LOSSES)
+    loss = cls(from_logits=True, **options)
+    y = LABELS_X if cls.sparse_labels else Y_X.astype(np.float32)
+    z = tf.Variable(Z_X.astype(np.float32))
+    with tf.GradientTape() as tape:
+        got = loss(y, z)
+    grad = tape.gradient(got, z).numpy()
+    weights = {"class_weights": options["class_weights"]} if "class_weights" in options else {}
+    expected, expected_grad = reference(Y_X, Z_X, **weights)
+    assert np.isfinite(float(got)) and np.isfinite(grad).all()
+    assert float(got) == pytest.approx(expected, rel=1e-5, abs=1e-6)
+    # atol: float32 rounding of O(1) terms (Keras's pooled Dice has almost no gradient here at all:
+    # it pushes the three wrong classes equally, and softmax cancels an equal push)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-4, atol=1e-7)

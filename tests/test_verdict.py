@@ -2,6 +2,9 @@
 
 import math
 
+import numpy as np
+
+from lossbench import metrics as M
 from lossbench.verdict import VERDICTS, judge
 
 CHANCE = math.log(4)   # categorical CE of a uniform guess at C = 4
@@ -97,12 +100,63 @@ def test_levels_too_close_to_tell_apart_use_absolute_distance():
 
 
 def test_every_verdict_is_reachable():
+    fg = {"val/dice/rv": [0.6, 0.6], "val/dice/myo": [0.6, 0.6], "val/dice/lv": [0.6, 0.6]}
+    dropped = fg | {"val/dice/rv": [0.0, 0.0]}
     seen = {
         judge({}, CHANCE, PRIOR, 0.9, invalid_reason="x")[0],
         judge(curves([1.0, float("nan")], [1.0, 1.0], [0, 0], [1, 1]), CHANCE, PRIOR, 0.9)[0],
+        judge(curves([1.0, 0.1], [1.0, 0.1], [0, 0.6], [0.0, 0.0]) | fg, CHANCE, PRIOR, 0.9)[0],
         judge(curves([1.0, 0.1], [1.0, 0.1], [0, 0.5], [0.9, 0.9]), CHANCE, PRIOR, 0.9)[0],
+        judge(curves([1.0, 0.1], [1.0, 0.1], [0, 0.4], [0.9, 0.9]) | dropped, CHANCE, PRIOR, 0.9)[0],
         judge(curves([1.0, 0.2], [1.0, 0.2], [0, 0], [1, 1]), CHANCE, PRIOR, 0.9)[0],
         judge(curves([1.4, 1.3], [1.4, 1.3], [0, 0], [1, 1]), CHANCE, PRIOR, 0.9)[0],
         judge(curves([1.0, 0.5], [1.0, 0.5], [0, 0.1], [0.9, 0.9]), CHANCE, PRIOR, 0.9)[0],
     }
     assert seen == set(VERDICTS)
+
+
+def _judge_predictions(truth, pred, loss=0.05, names=("rv", "myocardium", "lv")):
+    """Curves of one epoch from hand-made label maps, measured as the trial measures them."""
+    per_class = M.dice_per_class(truth, pred, 4)
+    run = curves([0.8, loss], [0.8, loss], [0.0, M.foreground_dice(per_class)],
+                 [1.0, float(np.mean(pred == 0))])
+    run |= {f"val/dice/{name}": [0.0, float(np.nan_to_num(v))] for name, v in zip(names, per_class[1:], strict=True)}
+    return judge(run, CHANCE, PRIOR, true_background_share=float(np.mean(truth == 0)))
+
+
+def _heart(n=8, size=48):
+    """Label maps with a small LV disc, a myocardial ring and an RV crescent (about 95 % background)."""
+    yy, xx = np.mgrid[:size, :size]
+    r = np.hypot(yy - size / 2, xx - size / 2)
+    rv = np.hypot(yy - size / 2, xx - size / 2 + 9)
+    one = np.zeros((size, size), np.int64)
+    one[(rv < 6) & (r >= 7)] = 1
+    one[(r >= 4.5) & (r < 7)] = 2
+    one[r < 4.5] = 3
+    return np.repeat(one[None], n, axis=0)
+
+
+def test_all_foreground_net_is_degenerate_not_converged():
+    # the 32-epoch soft Dice net of issue 8: every background pixel labelled myocardium, every
+    # foreground pixel right -> mean foreground Dice ~0.7 with myocardium ~0.03, 0 % background
+    truth = _heart()
+    pred = np.where(truth == 0, 2, truth)
+    assert M.foreground_dice(M.dice_per_class(truth, pred, 4)) > 0.6
+    verdict, reason = _judge_predictions(truth, pred)
+    assert verdict == "degenerate"
+    assert "0.0% background" in reason and "myocardium Dice 0.0" in reason
+
+
+def test_a_dropped_class_is_named_not_converged():
+    truth = _heart()
+    pred = np.where(truth == 1, 0, truth)  # RV never predicted, the others perfect: mean 0.67
+    verdict, reason = _judge_predictions(truth, pred)
+    assert verdict == "class_dropped"
+    assert "rv 0.00" in reason and "does not segment rv" in reason
+
+
+def test_every_class_learnt_converges():
+    truth = _heart()
+    pred = truth.copy()
+    pred[:, :, :2] = 0  # a little wrong, every class present
+    assert _judge_predictions(truth, pred)[0] == "converged"

@@ -3,6 +3,9 @@
 Two 5x10 images, 100 pixels, counts [90, 5, 3, 2]: image A holds every class
 (40 background, 5 + 3 + 2 foreground), image B is all background. Shares are
 [0.90, 0.05, 0.03, 0.02].
+
+At the end: what the weights do to the soft Dice of a degenerate net on
+realistic cardiac label maps (per-class weights, not per-pixel ones).
 """
 
 from pathlib import Path
@@ -10,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from lossbench.losses.dice import soft_dice
 from lossbench.weighting import (
     SCHEMES,
     class_weights,
@@ -101,3 +105,64 @@ def test_a_class_absent_from_training_gets_weight_zero(labels, name):
 def test_every_scheme_has_a_config_and_every_config_a_scheme():
     conf = Path(__file__).resolve().parents[1] / "conf" / "class_weighting"
     assert {p.stem for p in conf.glob("*.yaml")} == set(SCHEMES)
+
+
+# --- the degenerate net: every background pixel labelled as one foreground class -------------
+
+
+def cardiac_labels():
+    """Three 64x64 short-axis slices: RV block, myocardium ring around the LV; the apex has no RV."""
+    labels = np.zeros((3, 64, 64), np.int64)
+    for image, (rv, outer, inner) in enumerate([((8, 10), 12, 8), ((6, 10), 11, 7), (None, 8, 4)]):
+        if rv:
+            labels[image, 20:20 + rv[0], 10:10 + rv[1]] = 1
+        labels[image, 24:24 + outer, 24:24 + outer] = 2
+        gap = (outer - inner) // 2
+        labels[image, 24 + gap:24 + gap + inner, 24 + gap:24 + gap + inner] = 3
+    return labels
+
+
+def one_hot(labels):
+    return np.eye(4, dtype=np.float32)[labels]
+
+
+def old_per_pixel_dice(y, p, weights):
+    """The former weighting: every pixel's tp/fp/fn times the weight of its true class."""
+    w = (y @ np.asarray(weights, np.float64))[..., None]
+    tp, fp, fn = (np.sum(w * a, axis=(0, 1, 2)) for a in (y * p, (1 - y) * p, y * (1 - p)))
+    dice = (2 * tp + 1e-5) / (2 * tp + fp + fn + 1e-5)
+    return 1 - np.mean(dice[1:])
+
+
+def test_cardiac_labels_have_realistic_shares():
+    shares = np.bincount(cardiac_labels().ravel(), minlength=4) / cardiac_labels().size
+    assert 0.94 < shares[0] < 0.97
+    assert all(0.008 < share < 0.025 for share in shares[1:])
+
+
+@pytest.mark.parametrize("scheme", [inverse_frequency, median_frequency])
+def test_class_weights_never_make_the_degenerate_net_cheap(scheme):
+    labels = cardiac_labels()
+    y = one_hot(labels)
+    weights = scheme(labels, 4)
+    rescaled = weights[1:] / weights[1:].mean()        # the foreground weights average 1
+    unweighted, weighted, old = [], [], []
+    for c in (1, 2, 3):                                 # the class that absorbs the background
+        p = one_hot(np.where(labels == 0, c, labels))   # every foreground pixel right
+        unweighted.append(float(soft_dice(y, p)))
+        weighted.append(float(soft_dice(y, p, class_weights=weights)))
+        old.append(old_per_pixel_dice(y.astype(np.float64), p.astype(np.float64), weights))
+    # the perfect prediction costs 0, so each value is the gap to it
+    assert float(soft_dice(y, y)) == pytest.approx(0.0, abs=1e-6)
+    assert float(soft_dice(y, y, class_weights=weights)) == pytest.approx(0.0, abs=1e-6)
+    assert old_per_pixel_dice(y, y, weights) == pytest.approx(0.0, abs=1e-9)
+    assert all(0.31 < gap < 0.33 for gap in unweighted)
+    # per class: the absorbing class's whole term is scaled by its weight, nothing else changes
+    np.testing.assert_allclose(weighted, rescaled * unweighted, rtol=1e-5)
+    # on average over the absorbing class there is no shrink: a weighted mean of the unweighted gaps
+    assert min(unweighted) <= np.mean(weighted) <= max(unweighted)
+    assert np.mean(weighted) == pytest.approx(np.mean(unweighted), rel=0.01)
+    # the old per-pixel weights made background false positives almost free: gap below half
+    assert all(o < 0.5 * u for o, u in zip(old, unweighted, strict=True))
+    if scheme is inverse_frequency:                     # w_c n_c is the same for every class: 1/9
+        assert old == pytest.approx([1 / 9] * 3, abs=1e-4)

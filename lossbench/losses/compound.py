@@ -1,4 +1,11 @@
-"""Compound losses built from two parts with explicit weights, as nnU-Net's ``DC_and_CE_loss``."""
+"""Compound losses built from two parts with explicit weights, as nnU-Net's ``DC_and_CE_loss``.
+
+Class weights enter each part the way that part's family takes them: the CE
+part per pixel (each pixel's loss times the weight of its true class; the
+schemes make the mean weight per training pixel 1), the Dice part per class
+(whole class terms ``w_c (1 - d_c)``, the foreground weights rescaled to
+average 1; see `lossbench.losses.dice`).
+"""
 
 from __future__ import annotations
 
@@ -12,8 +19,10 @@ def dice_ce(y_true, y_pred, from_logits=False, dice_weight=1.0, ce_weight=1.0, s
             include_background=False, class_weights=None):
     """``ce_weight * mean categorical CE + dice_weight * soft Dice loss`` for one-hot labels.
 
-    The CE part is Keras's (it sees a Keras softmax's logits, FACTS #2); the
-    Dice part works on probabilities.
+    The CE part is Keras's (it sees a Keras softmax's logits, FACTS #2) with
+    per-pixel class weights; the Dice part is `soft_dice` on probabilities
+    with per-class weights. Unweighted, matches MONAI ``DiceCELoss(softmax=True,
+    include_background=False, batch=True)`` up to the smoothing.
 
     >>> y = [[[[1.0, 0.0], [0.0, 1.0]]]]
     >>> p = [[[[1.0, 0.0], [0.5, 0.5]]]]
@@ -28,7 +37,7 @@ def dice_ce(y_true, y_pred, from_logits=False, dice_weight=1.0, ce_weight=1.0, s
 class DiceCE(keras.losses.Loss):
     """Keras wrapper of `dice_ce`."""
 
-    sparse_labels = False
+    sparse_labels, per_channel, supports_class_weights, family = False, False, True, "dice"
 
     def __init__(self, from_logits=False, dice_weight=1.0, ce_weight=1.0, smooth=1e-5,
                  include_background=False, class_weights=None, name="dice_ce"):

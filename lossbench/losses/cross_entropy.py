@@ -3,8 +3,13 @@
 They call ``keras.ops.*_crossentropy`` on the model output unchanged, so they
 behave exactly as Keras's built-in losses do: with a Keras softmax/sigmoid
 layer the backend swaps in the pre-activation logits (FACTS #2, #3). Whether
-that happened is what `lossbench.audit` measures. Per-pixel class weights
-multiply the per-pixel loss; the mean is over all pixels of the batch.
+that happened is what `lossbench.audit` measures.
+
+Class weights act per pixel: each pixel's loss is multiplied by the weight of
+its true class, and the mean is over all pixels of the batch. The weighting
+schemes (`lossbench.weighting`) make the mean weight per training pixel 1, so
+weighting rebalances classes without changing the loss scale. (The Dice family
+weights whole class terms instead, see `lossbench.losses.dice`.)
 """
 
 from __future__ import annotations
@@ -74,14 +79,28 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, class_weights=None):
 def categorical_focal(y_true, y_pred, from_logits=False, gamma=2.0, class_weights=None):
     """Per-pixel focal loss (Lin et al. 2017): ``-sum_c y_c (1 - p_c)^gamma log p_c``.
 
+    From logits, ``log p`` is ``log_softmax`` (no clipping, so the value and
+    gradient stay exact for confident wrong pixels); from probabilities, ``p``
+    is clipped to ``[eps, 1 - eps]`` before the log, as Keras's CE does. At
+    gamma 0 it is categorical CE.
+
     >>> round(float(categorical_focal([[1.0, 0.0]], [[0.5, 0.5]], gamma=2.0)[0]), 6)  # 0.25 ln 2
     0.173287
+    >>> round(float(categorical_focal([[0.0, 1.0]], [[20.0, 0.0]], from_logits=True)[0]), 4)
+    20.0
     """
-    y_true = ops.cast(y_true, "float32")
-    probs = ops.softmax(y_pred, axis=-1) if from_logits else y_pred
-    probs = probs / ops.sum(probs, axis=-1, keepdims=True)
-    probs = ops.clip(probs, keras.config.epsilon(), 1.0 - keras.config.epsilon())
-    loss = -ops.sum(y_true * ops.power(1.0 - probs, gamma) * ops.log(probs), axis=-1)
+    y_true, y_pred = ops.cast(y_true, "float32"), ops.convert_to_tensor(y_pred, "float32")
+    eps = keras.config.epsilon()
+    if from_logits:
+        log_probs = ops.log_softmax(y_pred, axis=-1)
+        probs = ops.exp(log_probs)
+    else:
+        probs = y_pred / ops.sum(y_pred, axis=-1, keepdims=True)
+        probs = ops.clip(probs, eps, 1.0 - eps)
+        log_probs = ops.log(probs)
+    # the floor keeps the gradient of x^gamma finite at x = 0 (gamma < 1); it moves the loss < eps^(1+gamma)
+    focus = ops.power(ops.maximum(1.0 - probs, eps), gamma)
+    loss = -ops.sum(y_true * focus * log_probs, axis=-1)
     return _weighted(loss, y_true, class_weights)
 
 
@@ -89,7 +108,7 @@ class _PixelLoss(keras.losses.Loss):
     """Thin Keras wrapper: stores the arguments, calls ``fn``, Keras averages over pixels."""
 
     fn = None
-    sparse_labels = False
+    sparse_labels, per_channel, supports_class_weights, family = False, False, True, "cross_entropy"
 
     def __init__(self, from_logits=False, class_weights=None, name=None, **kwargs):
         super().__init__(name=name or self.__class__.__name__.lower())
@@ -116,6 +135,7 @@ class SparseCategoricalCrossentropy(_PixelLoss):
 
 class BinaryCrossentropy(_PixelLoss):
     fn = staticmethod(binary_crossentropy)
+    per_channel = True
 
 
 class CategoricalFocal(_PixelLoss):

@@ -1,19 +1,32 @@
-"""Soft Dice losses: the multi-class soft Dice of the segmentation literature, and Keras's pooled one.
+"""The Dice family: multi-class soft Dice, generalized Dice, and Keras's pooled Dice.
 
 `soft_dice` follows nnU-Net's soft Dice: true positives, false positives and
 false negatives are summed per class over the whole batch, each class gets
-``(2 tp + s) / (2 tp + fp + fn + s)``, and the loss is one minus the mean over
-the foreground classes (background too with ``include_background``).
-Keras's ``keras.losses.Dice`` instead pools every class, background included,
-into one Dice (FACTS #6): `KerasPooledDice` wraps it to show what that does.
+``d_c = (2 tp_c + s) / (2 tp_c + fp_c + fn_c + s)``, and the loss is the mean
+of ``1 - d_c`` over the foreground classes (background too with
+``include_background``).
+
+Class weights act per class, not per pixel (unlike the cross-entropies, where
+each pixel's loss is multiplied by the weight of its true class): the terms
+``d_c`` are computed unweighted and the weights scale whole class terms,
+``sum_c w_c (1 - d_c) / n``. Per-pixel weights would make false positives on
+background pixels almost free (background's weight is tiny), so labelling all
+background as one foreground class would become cheap.
+
+`generalized_dice` (Sudre et al. 2017) weights classes itself, by
+``1 / (pixel count)^2``, and takes no class weights. Keras's
+``keras.losses.Dice`` pools every class, background included, into one Dice
+(FACTS #6): `KerasPooledDice` wraps it to show what that does; it takes no
+class weights either.
 """
 
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import ops
 
-from lossbench.losses.cross_entropy import pixel_weights
+from lossbench.errors import InvalidPairing
 
 
 def probabilities(y_pred, from_logits: bool):
@@ -21,13 +34,32 @@ def probabilities(y_pred, from_logits: bool):
     return ops.softmax(y_pred, axis=-1) if from_logits else y_pred
 
 
+def _no_class_weights(class_weights, message: str) -> None:
+    if class_weights is not None:
+        raise InvalidPairing(message)
+
+
+def _rescaled(class_weights, first: int):
+    """The weights of the classes in the mean (from ``first`` on), scaled to average 1."""
+    weights = np.asarray(class_weights, dtype=np.float64)[first:]
+    if not weights.mean() > 0:
+        raise ValueError(f"class weights {list(class_weights)} are all zero for the classes in the Dice mean")
+    return (weights / weights.mean()).astype(np.float32)
+
+
 def soft_dice(y_true, y_pred, from_logits=False, smooth=1e-5, include_background=False,
               class_weights=None):
     """Multi-class soft Dice loss for one-hot labels (N, H, W, C).
 
-    Formula: ``1 - mean_c (2 tp_c + s) / (2 tp_c + fp_c + fn_c + s)`` over the
-    foreground classes; with class weights every pixel's terms are multiplied
-    by the weight of its true class.
+    Formula: ``sum_c w_c (1 - d_c) / n`` with
+    ``d_c = (2 tp_c + s) / (2 tp_c + fp_c + fn_c + s)``, tp/fp/fn summed over
+    the whole batch, over the n foreground classes (all C with
+    ``include_background``). Unweighted, ``w_c = 1``. Class weights are
+    rescaled so that the weights of the classes in the mean average 1: by
+    default the foreground weights average 1, so weighting only rebalances RV,
+    myocardium and LV (background's weight is not used). Matches MONAI
+    ``DiceLoss(softmax=True, include_background=False, batch=True,
+    weight=rescaled foreground weights)`` with ``smooth_nr = smooth_dr = s``.
 
     >>> y = [[[[1.0, 0.0], [0.0, 1.0]]]]     # 1x1x2 image, classes 0 and 1
     >>> p = [[[[1.0, 0.0], [0.5, 0.5]]]]
@@ -36,22 +68,53 @@ def soft_dice(y_true, y_pred, from_logits=False, smooth=1e-5, include_background
     """
     y_true = ops.cast(y_true, "float32")
     probs = probabilities(ops.convert_to_tensor(y_pred, "float32"), from_logits)
-    weights = pixel_weights(y_true, class_weights, sparse=False)
-    w = 1.0 if weights is None else ops.expand_dims(weights, -1)
     axes = tuple(range(len(y_true.shape) - 1))
-    tp = ops.sum(w * y_true * probs, axis=axes)
-    fp = ops.sum(w * (1.0 - y_true) * probs, axis=axes)
-    fn = ops.sum(w * y_true * (1.0 - probs), axis=axes)
-    dice = (2.0 * tp + smooth) / (2.0 * tp + fp + fn + smooth)
-    if not include_background:
-        dice = dice[1:]
-    return 1.0 - ops.mean(dice)
+    tp = ops.sum(y_true * probs, axis=axes)
+    fp = ops.sum((1.0 - y_true) * probs, axis=axes)
+    fn = ops.sum(y_true * (1.0 - probs), axis=axes)
+    first = 0 if include_background else 1
+    terms = 1.0 - ((2.0 * tp + smooth) / (2.0 * tp + fp + fn + smooth))[first:]
+    if class_weights is None:
+        return ops.mean(terms)
+    return ops.mean(_rescaled(class_weights, first) * terms)
+
+
+def generalized_dice(y_true, y_pred, from_logits=False, smooth=1e-5, include_background=False):
+    """Generalized Dice loss (Sudre et al. 2017) for one-hot labels (N, H, W, C).
+
+    Formula: ``1 - (2 sum_c w_c sum(g_c p_c) + s) / (sum_c w_c sum(g_c + p_c) + s)``
+    with sums over the whole batch and ``w_c = 1 / (sum g_c)^2`` computed per
+    batch, over the foreground classes (all with ``include_background``). A
+    class absent from the batch (``sum g_c = 0``) gets the largest weight of
+    the present classes (MONAI's rule: infinite weights are replaced by the
+    max finite one); a batch where none is present has all weights 0 and loss
+    0. Matches MONAI ``GeneralizedDiceLoss(softmax=True,
+    include_background=False, batch=True, w_type="square")`` with
+    ``smooth_nr = smooth_dr = s`` (MONAI's ``include_background`` default is
+    true; here it is false, as for `soft_dice`).
+
+    >>> y = [[[[1.0, 0.0], [0.0, 1.0]]]]     # both classes: one pixel each, w = 1
+    >>> p = [[[[1.0, 0.0], [0.5, 0.5]]]]
+    >>> round(float(generalized_dice(y, p, include_background=True)), 4)  # 1 - 2 (1 + .5) / (2.5 + 1.5)
+    0.25
+    """
+    y_true = ops.cast(y_true, "float32")
+    probs = probabilities(ops.convert_to_tensor(y_pred, "float32"), from_logits)
+    axes = tuple(range(len(y_true.shape) - 1))
+    first = 0 if include_background else 1
+    counts = ops.sum(y_true, axis=axes)[first:]
+    tp = ops.sum(y_true * probs, axis=axes)[first:]
+    total = counts + ops.sum(probs, axis=axes)[first:]
+    present = counts > 0
+    weights = ops.where(present, 1.0 / ops.square(ops.maximum(counts, 1.0)), 0.0)
+    weights = ops.where(present, weights, ops.max(weights))
+    return 1.0 - (2.0 * ops.sum(weights * tp) + smooth) / (ops.sum(weights * total) + smooth)
 
 
 class SoftDice(keras.losses.Loss):
     """Keras wrapper of `soft_dice` (one value per batch)."""
 
-    sparse_labels = False
+    sparse_labels, per_channel, supports_class_weights, family = False, False, True, "dice"
 
     def __init__(self, from_logits=False, smooth=1e-5, include_background=False,
                  class_weights=None, name="dice"):
@@ -69,19 +132,47 @@ class SoftDice(keras.losses.Loss):
                 "include_background": self.include_background, "class_weights": self.class_weights}
 
 
-class KerasPooledDice(keras.losses.Loss):
-    """``keras.losses.Dice`` as shipped: every class and pixel pooled, no logits, no weights."""
+class GeneralizedDice(keras.losses.Loss):
+    """Keras wrapper of `generalized_dice` (one value per batch); takes no class weights."""
 
-    sparse_labels = False
+    sparse_labels, per_channel, supports_class_weights, family = False, False, False, "dice"
+
+    def __init__(self, from_logits=False, smooth=1e-5, include_background=False,
+                 class_weights=None, name="generalized_dice"):
+        _no_class_weights(class_weights, "generalized_dice weights classes by 1/(pixel count)^2 itself "
+                                         "and takes no class weights - use class_weighting=none")
+        super().__init__(name=name)
+        self.from_logits, self.smooth = bool(from_logits), float(smooth)
+        self.include_background = bool(include_background)
+        self.class_weights = None
+
+    def call(self, y_true, y_pred):
+        return generalized_dice(y_true, y_pred, self.from_logits, self.smooth, self.include_background)
+
+    def get_config(self):
+        return {"name": self.name, "from_logits": self.from_logits, "smooth": self.smooth,
+                "include_background": self.include_background, "class_weights": None}
+
+
+class KerasPooledDice(keras.losses.Loss):
+    """``keras.losses.Dice`` as shipped: every class and pixel pooled, no logits, no weights.
+
+    Formula: ``1 - 2 sum(g p) / (sum g + sum p + 1e-7)`` over every pixel and
+    class of the batch at once.
+    """
+
+    sparse_labels, per_channel, supports_class_weights, family = False, False, False, "dice"
 
     def __init__(self, from_logits=False, class_weights=None, name="keras_dice"):
+        _no_class_weights(class_weights, "keras_dice: keras.losses.Dice takes no class weights - "
+                                         "use class_weighting=none or loss=dice")
         super().__init__(name=name)
         self.from_logits = bool(from_logits)
-        self.class_weights = class_weights  # cannot be applied: kept to report it
+        self.class_weights = None
         self._dice = keras.losses.Dice(reduction=None)
 
     def call(self, y_true, y_pred):
         return self._dice(ops.cast(y_true, "float32"), probabilities(y_pred, self.from_logits))
 
     def get_config(self):
-        return {"name": self.name, "from_logits": self.from_logits, "class_weights": self.class_weights}
+        return {"name": self.name, "from_logits": self.from_logits, "class_weights": None}

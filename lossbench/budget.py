@@ -1,0 +1,67 @@
+"""The budget is part of the answer: does a pairing that never converged learn with 4x the epochs?
+
+``sweep.budget_check=true`` (or ``make budget-check``): after the sweep, every
+pairing classed *never* is rerun for one seed (the first base seed) at
+`FACTOR` x the epochs, pruning off, in its own study ``<name>-budget`` (the
+epochs are part of the study hash, so it never mixes with the main study).
+These trials do not count in any pairing's rate; the main report links to
+them and says "stays stalled at 4x" or "converges slowly at 4x".
+"""
+
+from __future__ import annotations
+
+from omegaconf import DictConfig, OmegaConf
+
+from lossbench import claims
+from lossbench import study as Q
+
+FACTOR = 4
+
+
+def check(cfg: DictConfig, task: list[str], info: dict) -> dict | None:
+    """Run the budget study for the main study ``info``; remember it on the main study."""
+    from lossbench import space as S
+    from lossbench.sweep import sweep
+
+    table = claims.trials_frame(Q.load(info))
+    rates = claims.rates(table) if not table.empty else table
+    never = rates[rates["class"] == "never"] if not rates.empty else rates
+    if never.empty:
+        print("budget check: no pairing is classed never - nothing to rerun")
+        return None
+    cols = claims.pairing_cols(table)
+    seed = int(S.load_space(cfg.sweep.space, cfg.sweep.seeds).seeds[0])
+    points = [{c: row[c] for c in cols} | {"seed": seed} for _, row in never.iterrows()]
+    epochs = FACTOR * int(cfg.trainer.epochs)
+    extra = [f"name={cfg.name}-budget", f"trainer.epochs={epochs}", "sweep.prune_stalled=false",
+             "sweep.pruner=none", "sweep.max_seeds=0", "sweep.budget_check=false"]
+    bcfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(extra))
+    print(f"budget check: {len(points)} never-converging pairings, seed {seed}, {epochs} epochs")
+    budget_info = sweep(bcfg, [o for o in task if not o.startswith(("name=", "trainer.epochs="))] + extra, points)
+    if budget_info:
+        keep = {k: budget_info[k] for k in ("study_name", "storage", "folder", "name", "pruner",
+                                             "prune_below", "warmup_epochs", "epochs")}
+        Q.load(info).set_user_attr("budget_study", keep | {"factor": FACTOR})
+    return budget_info
+
+
+def sentences(info: dict) -> list[str]:
+    """One line per rerun pairing: stays stalled or converges slowly at 4x (for the main report)."""
+    attrs = Q.load(info).user_attrs.get("budget_study")
+    if not attrs:
+        return []
+    try:
+        table = claims.trials_frame(Q.load(attrs))
+    except KeyError:
+        return [f"(budget study {attrs['study_name']} not found in {attrs['storage']})"]
+    if table.empty:
+        return []
+    factor, out = attrs.get("factor", FACTOR), []
+    for _, row in table.iterrows():
+        pairing = claims.label({c: row[c] for c in claims.pairing_cols(table)})
+        verdict = row["verdict"] or row["state"]
+        what = f"**converges slowly at {factor}x**" if verdict == "converged" else f"stays {verdict} at {factor}x"
+        out.append(f"- {pairing} (seed {row['seed']}, {attrs['epochs']} epochs): {what}, test foreground Dice "
+                   f"{row['test/foreground_dice']:.3f}")
+    return [f"Budget check (study `{attrs['study_name']}`, results/{attrs['name']}/; these trials do not count "
+            "in any rate):", "", *out]
