@@ -8,6 +8,7 @@ import sys
 import pytest
 from conftest import tiny
 from mlflow.tracking import MlflowClient
+
 from lossbench.verdict import VERDICTS
 
 METRICS = ["train/loss", "val/loss", "val/foreground_dice", "val/dice/rv", "val/dice/myocardium", "val/dice/lv",
