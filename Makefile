@@ -4,10 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help setup sweep test report thread2 mlflow dashboard bench lint clean
+.PHONY: help setup sweep test report thread2 reproducibility pruning-check budget-check mlflow dashboard bench bench-determinism lint clean
 
 help:  ## list the targets
-	@grep -E '^[a-z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)  ## create .venv and install lossbench with its dev tools
 
-sweep: $(STAMP)  ## the cmr sweep on the built-in synthetic cardiac MRI (ARGS="sweep.seeds=[0,1,2]" to add more)
+sweep: $(STAMP)  ## the cmr sweep on the built-in synthetic cardiac MRI (3 seeds + adaptive seeds)
 	$(BIN)/python -m lossbench.sweep +experiment=cmr $(ARGS)
 
 test: $(STAMP)  ## the whole test suite
@@ -29,6 +29,15 @@ report: $(STAMP)  ## rebuild results/<experiment>/ from the stores (EXP=cmr)
 thread2: $(STAMP)  ## thread 2's setting and each single change that might fix it
 	$(BIN)/python -m lossbench.sweep +experiment=thread2 $(ARGS)
 
+reproducibility: $(STAMP)  ## the experiment twice, seeds [0,1,2] and [3,4,5], conclusions compared (EXP=cmr)
+	$(BIN)/python -m lossbench.reproduce +experiment=$(or $(EXP),cmr) $(ARGS)
+
+pruning-check: $(STAMP)  ## false prunes: make sweep (pruning on) vs make reproducibility's seeds 0-2 (off)
+	$(BIN)/python -m lossbench.pruning +experiment=$(or $(EXP),cmr)
+
+budget-check: $(STAMP)  ## rerun every never-converging pairing at 4x the epochs (after make sweep)
+	$(BIN)/python -m lossbench.sweep +experiment=$(or $(EXP),cmr) sweep.budget_check=true $(ARGS)
+
 mlflow: $(STAMP)  ## the MLflow UI on http://127.0.0.1:5000
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///results/mlflow.db --host 127.0.0.1 --port 5000
 
@@ -37,6 +46,9 @@ dashboard: $(STAMP)  ## optuna-dashboard on http://127.0.0.1:8080 (EXP=cmr)
 
 bench: $(STAMP)  ## data generation speed and class shares (phantom vs ACDC sample)
 	$(BIN)/python benchmarks/bench_data.py
+
+bench-determinism: $(STAMP)  ## what trainer.deterministic=true costs, and what is bit-identical
+	$(BIN)/python benchmarks/bench_determinism.py
 
 lint: $(STAMP)  ## ruff
 	$(BIN)/ruff check lossbench tests benchmarks

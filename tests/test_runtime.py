@@ -1,0 +1,49 @@
+"""`trainer.deterministic`: set before TensorFlow loads, bit-identical reruns; the machine facts recorded."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import CONF, ROOT, tiny
+
+CODE = """
+import json, os, sys
+from hydra import compose, initialize_config_dir
+from lossbench.runtime import configure, machine
+with initialize_config_dir(config_dir=sys.argv[1], version_base="1.3"):
+    cfg = compose("config", overrides=sys.argv[2:])
+assert "tensorflow" not in sys.modules
+configure(int(cfg.trainer.threads), bool(cfg.trainer.deterministic))
+from lossbench.trial import run_trial
+result = run_trial(cfg)
+print(json.dumps({"val_loss": result.curves["val/loss"], "machine": machine(),
+                  "onednn_env": os.environ.get("TF_ENABLE_ONEDNN_OPTS")}))
+"""
+
+
+def run(tmp_path, deterministic: bool) -> dict:
+    args = [*tiny(tmp_path / "results"), "trainer.epochs=2", f"trainer.deterministic={str(deterministic).lower()}"]
+    out = subprocess.run([sys.executable, "-c", CODE, CONF, *args], cwd=ROOT, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_deterministic_reruns_are_bit_identical_and_recorded(tmp_path):
+    first, second = run(tmp_path, True), run(tmp_path, True)
+    assert first["val_loss"] == second["val_loss"]  # to the last bit, same machine, build and threads
+    assert first["onednn_env"] == "0"
+    assert first["machine"]["onednn"] == "off" and first["machine"]["op_determinism"] == "on"
+    assert first["machine"]["tf_threads"] == "1/1"
+
+
+def test_machine_names_the_cpu_and_its_instruction_set():
+    from lossbench.runtime import machine
+
+    facts = machine()
+    assert set(facts) >= {"cpu", "isa", "onednn", "tf_threads", "op_determinism", "cpu_count"}
+    assert facts["cpu"] and facts["onednn"] in ("on", "off")
