@@ -221,7 +221,7 @@ def claims_for(trials: pd.DataFrame, cap: int, baseline: str | None = None) -> l
     if done.empty:
         return []
     best_opt = _best_optimizer(done)
-    if "optimizer" in cols and done["optimizer"].nunique() > 1:  # pooled over the whole grid
+    if "optimizer" in cols and "trials" not in cols and done["optimizer"].nunique() > 1:  # pooled over the grid
         others = [o for o in done["optimizer"].unique() if o != best_opt]
         for other in others:
             add(rate_claim("optimizer", done, {"optimizer": best_opt}, {"optimizer": other}, cap,

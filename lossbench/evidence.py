@@ -93,6 +93,19 @@ def activation_sentence(done: pd.DataFrame) -> str:
     return text
 
 
+def baseline_sentence(trials: pd.DataFrame, baseline: str) -> str:
+    """What thread 2's exact setting does: its loss against the chance and prior levels, its mask."""
+    rows = trials[(trials["trials"] == baseline) & trials["state"].isin(["complete", "pruned"])]
+    if rows.empty or not rows["val/loss"].notna().any():
+        return ""
+    return (f"The exact setting: its loss reads {rows['train/loss/epoch1'].median():.3g} after the first epoch and "
+            f"{rows['val/loss'].median():.3g} at the end, against a chance level of "
+            f"{rows['chance_loss'].median():.3g} (a uniform guess) and a prior level of "
+            f"{rows['prior_loss'].median():.3g} (the class shares); it predicts "
+            f"{rows['test/predicted_background_share'].median():.1%} background (medians over {len(rows)} seeds; "
+            f"verdicts: {', '.join(f'{v} {k}' for k, v in rows['verdict'].value_counts().items())}).")
+
+
 def _describe(rows: pd.DataFrame) -> str:
     verdicts = rows["verdict"].replace("", "failed").value_counts()
     return (f"{', '.join(f'{v} {k}' for k, v in verdicts.items())}; mean test foreground Dice "

@@ -45,7 +45,7 @@ def trials_table(info: dict) -> tuple[pd.DataFrame, dict]:
                 "seconds": t.user_attrs.get("seconds")}
         run = runs.get(t.user_attrs.get("mlflow_run_id", ""))
         if run is not None:
-            row |= {k: run.data.tags.get(k, row.get(k)) for k in E.GROUP}
+            row |= {k: run.data.tags.get(k, row.get(k)) for k in [*E.GROUP, "data"]}
             row |= {k: v for k, v in run.data.metrics.items() if not k.startswith("test/subject/")}
             curves[t.number] = {k: [m.value for m in sorted(client.get_metric_history(run.info.run_id, k),
                                                              key=lambda m: m.step)] for k in CURVES}
@@ -162,11 +162,70 @@ SECTIONS = {"optimizer": "Which optimizer converges (rates pooled over every oth
 def _rates_table(rates: pd.DataFrame) -> str:
     cols = ["pairing", "converged", "rate_ci", "class", "dice_all", "dice_ci", "dice_converged", "pruned",
             "verdicts"]
-    shown = rates[cols].rename(columns={
+    shown = rates[cols].copy()
+    shown["dice_converged"] = [f"{v:.3f}" if v == v else "-" for v in shown["dice_converged"]]
+    shown = shown.rename(columns={
         "converged": "converged (k/n)", "rate_ci": "rate 95 % CI", "dice_all": "Dice, all seeds",
         "dice_ci": "95 % CI (seeds, subjects)", "dice_converged": "Dice, converged seeds",
         "pruned": "decided by pruning"})
     return _table(shown.round(3))
+
+
+def _repro(folder: Path) -> dict:
+    """The reproducibility table of `lossbench.reproduce`, if it was run: conclusion -> row."""
+    path = folder / "reproducibility.csv"
+    if not path.exists():
+        return {}
+    return {row["conclusion"]: row for row in pd.read_csv(path).to_dict("records")}
+
+
+def findings(name: str, data: str, rates: pd.DataFrame, found: list, repro: dict, budget_lines: list,
+             extra: list[str] = ()) -> str:
+    """The few sentences a newcomer reads first (``findings.md``; the README quotes it verbatim).
+
+    A claim the two disjoint seed sets of `lossbench.reproduce` contradict is stated as undecided.
+    """
+    def checked(key: str, sentence: str) -> str:
+        row = repro.get(key)
+        if row is None:
+            return sentence
+        if row["agree"] == "no":
+            return (f"**undecided**: the two seed sets disagree ({row['seeds A']} with seeds 0-2, "
+                    f"{row['seeds B']} with seeds 3-5); this run: {sentence}")
+        return f"{sentence} [seed sets 0-2 / 3-5: {row['seeds A']} / {row['seeds B']}]"
+
+    lines = [f"On {data} (`{name}`, {int(rates['n'].max()) if not rates.empty else 0} seeds at most per "
+             "pairing; rule: [summary.md](summary.md), top):", ""]
+    if not rates.empty:
+        by_class = {c: rates[rates["class"] == c] for c in ("always", "sometimes", "never", "undecided")}
+        lines.append("- **Convergence**: " + "; ".join(
+            f"{c} {len(rows)}" for c, rows in by_class.items() if len(rows)) + " pairings.")
+        shown = ("always", "sometimes", "never", "undecided") if "trials" in rates else ("sometimes", "undecided")
+        for c in shown:
+            for _, r in by_class[c].iterrows():
+                lines.append(f"  - {checked('class of ' + r['pairing'], f'{r.pairing}: {c} ({r.converged} converged, mean test Dice {r.dice_all:.3f})')}")
+        if "trials" not in rates:
+            top = "; ".join(f"{r['pairing']} {r['dice_all']:.3f} ({r['dice_ci']})" for _, r in rates.head(3).iterrows())
+            lines.append(f"- **Top three** by mean test foreground Dice (95 % CI): {checked('top-3 set (mean test Dice)', top)}.")
+    titles = {"optimizer": "Optimizer", "ranking": "Best vs runner-up", "binary": "Binary vs categorical CE",
+              "weighting": "Class weighting", "fixes": "What fixes thread 2's net"}
+    seen = set()
+    for section, title in titles.items():
+        mine = []
+        for claim in (c for c in found if c.section == section):
+            pair = (claim.kind, claim.label_a, claim.label_b)
+            same_counts = claim.kind == "rate" and claim.counts[0] * claim.counts[3] == claim.counts[2] * claim.counts[1]
+            if pair in seen or same_counts:  # a repeated comparison, or equal rates: nothing to say
+                continue
+            seen.add(pair)
+            mine.append(checked(claim.key, claim.sentence))
+        if len(mine) == 1:
+            lines.append(f"- **{title}**: {mine[0]}.")
+        elif mine:
+            lines += [f"- **{title}**:", *[f"  - {m}." for m in mine]]
+    lines += [f"- {line.removeprefix('- ')}" for line in budget_lines if line.startswith("- ")]
+    lines += [f"- {line.removeprefix('- ')}" for line in extra if line]
+    return "\n".join(lines) + "\n"
 
 
 def write(info: dict, background_share: float | None = None, class_names=None, num_classes: int = 4) -> Path:
@@ -223,7 +282,8 @@ def write(info: dict, background_share: float | None = None, class_names=None, n
     for section, title in SECTIONS.items():
         mine = [c for c in found if c.section == section]
         if mine:
-            lines += [f"## {title}", "", *[f"- {c.sentence}." for c in mine], ""]
+            intro = E.baseline_sentence(trials, attrs["baseline"]) if section == "fixes" else ""
+            lines += [f"## {title}", "", *([intro, ""] if intro else []), *[f"- {c.sentence}." for c in mine], ""]
     if not rates.empty and "trials" not in rates:
         lines += ["## Top three", "", "By mean test foreground Dice over all seeds: "
                   + "; ".join(f"{r['pairing']} ({r['dice_all']:.3f}, {r['converged']} converged)"
@@ -240,6 +300,11 @@ def write(info: dict, background_share: float | None = None, class_names=None, n
             plain, background_share, num_classes, [c for c in found if c.section == "binary"])]]
     lines += ["## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plots if p is not None and p.exists()]
     (folder / "summary.md").write_text("\n".join(lines) + "\n")
+    data = attrs.get("data_label") or Q.DATA_LABELS.get(str(trials.get("data", pd.Series(["data"])).iloc[0]), "the data")
+    extra = [E.baseline_sentence(trials, attrs["baseline"])] if attrs.get("baseline") else []
+    if "trials" in trials and "depth_softmax_fixed" in set(trials["activation"].dropna()):
+        extra += E.thread1_sentences(trials)
+    (folder / "findings.md").write_text(findings(info["name"], data, rates, found, _repro(folder), check, extra))
     _log_to_parent(info, folder)
     print(f"report written to {folder}/summary.md")
     return folder

@@ -67,6 +67,7 @@ def write(name: str, folder: Path, table: pd.DataFrame, sets, command: str) -> P
              "README conclusion must agree here or be stated as undecided.", "", _table(table), ""]
     path = folder / "reproducibility.md"
     path.write_text("\n".join(lines))
+    table.to_csv(folder / "reproducibility.csv", index=False)  # read by the report's findings
     print(f"reproducibility written to {path}")
     return path
 

@@ -34,7 +34,7 @@ def configure(threads: int = 0, deterministic: bool = False) -> None:
             raise RuntimeError("trainer.deterministic must be set before TensorFlow is imported")
         os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
         threads = threads or 1
-    import tensorflow as tf
+    tf = quiet_import()
 
     tf.get_logger().setLevel("ERROR")  # retracing notices are about Keras internals, not the user
     if threads > 0:
@@ -46,6 +46,21 @@ def configure(threads: int = 0, deterministic: bool = False) -> None:
     if deterministic:
         tf.config.experimental.enable_op_determinism()
         os.environ["LOSSBENCH_DETERMINISTIC"] = "1"  # inherited by spawned workers, read by `machine`
+
+
+def quiet_import():
+    """Import TensorFlow with its C++ start-up lines (absl, oneDNN notices) kept off the console."""
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import tensorflow
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+    return tensorflow
 
 
 def configure_threads(threads: int) -> None:

@@ -26,6 +26,8 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 TrialState = optuna.trial.TrialState
 CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
 SETTLED_FAILURES = ("invalid", "failed")
+DATA_LABELS = {"cmr_synthetic": "the built-in cardiac phantom", "acdc": "real ACDC cardiac MRI",
+               "shapes": "thread 1's seven-class shapes scene"}
 
 
 def worker_id() -> str:
@@ -205,6 +207,7 @@ def prepare(cfg: DictConfig, sp, task_overrides: list[str], command: str = "",
             study.set_user_attr("command", command)
         study.set_user_attr("class_names", list(data.class_names))
         study.set_user_attr("max_seeds", int(cfg.sweep.get("max_seeds") or 0))
+        study.set_user_attr("data_label", DATA_LABELS.get(str(cfg.data.name), str(cfg.data.name)))
         study.set_user_attr("baseline", cfg.sweep.get("baseline"))
         from lossbench.runtime import machine
 

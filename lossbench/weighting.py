@@ -2,9 +2,18 @@
 
 Every scheme returns one weight per class, scaled so that the mean weight over
 the training pixels is 1 (``sum_c share_c * w_c = 1``): weighting changes the
-balance between classes, not the loss scale or the learning rate. The weights
-are applied per pixel inside the loss (FACTS #5), never via
-``fit(class_weight=...)``.
+balance between classes, not the loss scale or the learning rate. The loss
+applies them, never ``fit(class_weight=...)`` (FACTS #5), in the way that makes
+sense for its family:
+
+- cross-entropies multiply each pixel's loss by the weight of its true class
+  (mean weight 1 per training pixel, as returned here);
+- the Dice family scales whole per-class Dice terms, with the weights of the
+  classes in the mean rescaled to average 1 (foreground only by default), as
+  MONAI's ``DiceLoss(weight=)``: per-pixel weights inside a Dice would make
+  false positives on background almost free (`lossbench.losses.dice`);
+- generalized Dice and Keras's pooled Dice take no class weights (an invalid
+  pairing, one line).
 """
 
 from __future__ import annotations

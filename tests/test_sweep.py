@@ -151,3 +151,26 @@ def test_bad_data_is_one_line_exit_2_and_touches_no_store(tmp_path):
     assert "Traceback" not in result.stderr
     assert sorted(p.name for p in results.iterdir()) == ["earlier.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["acdc", "results"]
+
+
+@pytest.mark.slow
+def test_budget_check_reruns_never_pairings_at_4x_in_their_own_study(tmp_path):
+    result = sweep(tmp_path, GOOD_GRID, "sweep.budget_check=true", "sweep.seeds=[0,1,2]")
+    assert result.returncode == 0, result.stdout + result.stderr
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+    storage = JournalStorage(JournalFileBackend(str(tmp_path / "results" / "tiny-budget" / "optuna.journal")))
+    (summary,) = optuna.get_all_study_summaries(storage)
+    budget = optuna.load_study(study_name=summary.study_name, storage=storage).get_trials()
+    main = study_of(tmp_path).get_trials()
+    assert len(main) == 6  # budget trials never count in the main study
+    never = {t.params["loss"] for t in main if t.user_attrs["verdict"] != "converged"}
+    assert {t.params["loss"] for t in budget} == never and {t.params["seed"] for t in budget} <= {0}
+    text = (tmp_path / "results" / "tiny" / "summary.md").read_text()
+    assert "The budget: do never-converging pairings learn" in text and "at 4x" in text
+
+
+def test_dry_run_says_which_adaptive_seeds_it_would_add(tmp_path):
+    result = sweep(tmp_path, GOOD_GRID, "sweep.dry_run=true", "sweep.max_seeds=4")
+    assert result.returncode == 0, result.stderr
+    assert "adaptive seeds it would add now: none" in result.stdout  # nothing has run yet
