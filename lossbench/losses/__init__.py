@@ -1,5 +1,12 @@
 """Segmentation losses: a pure function plus a thin Keras ``Loss`` class each.
 
+The catalogue: categorical, sparse categorical and binary CE and categorical
+focal (`lossbench.losses.cross_entropy`); soft Dice, generalized Dice and
+Keras's pooled Dice (`lossbench.losses.dice`); Tversky, focal Tversky,
+Jaccard (soft IoU), log-cosh Dice and Lovasz-softmax
+(`lossbench.losses.overlap`); Dice + CE and Dice + focal
+(`lossbench.losses.compound`).
+
 Every class takes ``class_weights`` (one weight per class, or ``None``) and
 applies them inside the loss (``fit(class_weight=...)`` cannot, FACTS #5):
 the cross-entropies per pixel (each pixel's loss times the weight of its true
@@ -15,12 +22,14 @@ Every class states its traits as class attributes, readable before building one:
 - ``per_channel``: treats each channel as its own yes/no problem (sigmoid
   outputs, chance level 0.5 per channel). True only for binary CE.
 - ``supports_class_weights``: accepts ``class_weights``. False for
-  `GeneralizedDice` (it weights classes itself) and `KerasPooledDice`.
+  `GeneralizedDice` (it weights classes itself), `KerasPooledDice` and
+  `LovaszSoftmax`.
 - ``family``: ``"cross_entropy"`` (categorical, sparse, binary CE, focal) or
-  ``"dice"`` (soft Dice, generalized Dice, Keras pooled Dice, Dice + CE).
+  ``"dice"`` (soft Dice, generalized Dice, Keras pooled Dice, Tversky, focal
+  Tversky, Jaccard, log-cosh Dice, Lovasz-softmax, Dice + CE, Dice + focal).
 """
 
-from lossbench.losses.compound import DiceCE
+from lossbench.losses.compound import DiceCE, DiceFocal
 from lossbench.losses.cross_entropy import (
     BinaryCrossentropy,
     CategoricalCrossentropy,
@@ -28,14 +37,21 @@ from lossbench.losses.cross_entropy import (
     SparseCategoricalCrossentropy,
 )
 from lossbench.losses.dice import GeneralizedDice, KerasPooledDice, SoftDice
+from lossbench.losses.overlap import FocalTversky, Jaccard, LogCoshDice, LovaszSoftmax, Tversky
 
 __all__ = [
     "BinaryCrossentropy",
     "CategoricalCrossentropy",
     "CategoricalFocal",
     "DiceCE",
+    "DiceFocal",
+    "FocalTversky",
     "GeneralizedDice",
+    "Jaccard",
     "KerasPooledDice",
+    "LogCoshDice",
+    "LovaszSoftmax",
     "SoftDice",
     "SparseCategoricalCrossentropy",
+    "Tversky",
 ]

@@ -1,17 +1,18 @@
 """Compound losses built from two parts with explicit weights, as nnU-Net's ``DC_and_CE_loss``.
 
-Class weights enter each part the way that part's family takes them: the CE
-part per pixel (each pixel's loss times the weight of its true class; the
-schemes make the mean weight per training pixel 1), the Dice part per class
-(whole class terms ``w_c (1 - d_c)``, the foreground weights rescaled to
-average 1; see `lossbench.losses.dice`).
+`dice_ce` is soft Dice + categorical CE, `dice_focal` soft Dice + categorical
+focal. Class weights enter each part the way that part's family takes them:
+the CE (or focal) part per pixel (each pixel's loss times the weight of its
+true class; the schemes make the mean weight per training pixel 1), the Dice
+part per class (whole class terms ``w_c (1 - d_c)``, the foreground weights
+rescaled to average 1; see `lossbench.losses.dice`).
 """
 
 from __future__ import annotations
 
 import keras
 
-from lossbench.losses.cross_entropy import categorical_crossentropy
+from lossbench.losses.cross_entropy import categorical_crossentropy, categorical_focal
 from lossbench.losses.dice import soft_dice
 
 
@@ -54,4 +55,53 @@ class DiceCE(keras.losses.Loss):
     def get_config(self):
         return {"name": self.name, "from_logits": self.from_logits, "dice_weight": self.dice_weight,
                 "ce_weight": self.ce_weight, "smooth": self.smooth,
+                "include_background": self.include_background, "class_weights": self.class_weights}
+
+
+def dice_focal(y_true, y_pred, from_logits=False, dice_weight=1.0, focal_weight=1.0, gamma=2.0,
+               smooth=1e-5, include_background=False, class_weights=None):
+    """``focal_weight * mean categorical focal + dice_weight * soft Dice loss`` for one-hot labels.
+
+    The focal part is `categorical_focal` (Lin et al. 2017,
+    ``-sum_c y_c (1 - p_c)^gamma log p_c`` per pixel, averaged over every
+    pixel of the batch, log-softmax from logits) with per-pixel class weights;
+    the Dice part is `soft_dice` with per-class weights, as in `dice_ce`. The
+    defaults (both weights 1, gamma 2) are MONAI ``DiceFocalLoss``'s
+    (``lambda_dice = lambda_focal = 1``, ``gamma = 2``), but MONAI's focal part
+    is normalised differently: ``FocalLoss`` averages over the channels as
+    well as the pixels, and with ``include_background=False`` it drops the
+    background channel before its softmax; here the focal part covers every
+    class, like `dice_ce`'s CE part. So the values are not MONAI's.
+
+    >>> y = [[[[1.0, 0.0], [0.0, 1.0]]]]
+    >>> p = [[[[1.0, 0.0], [0.5, 0.5]]]]
+    >>> round(float(dice_focal(y, p)), 4)    # focal (0 + .25 ln 2)/2 + Dice 1/3
+    0.42
+    """
+    focal = keras.ops.mean(categorical_focal(y_true, y_pred, from_logits, gamma, class_weights))
+    dice = soft_dice(y_true, y_pred, from_logits, smooth, include_background, class_weights)
+    return focal_weight * focal + dice_weight * dice
+
+
+class DiceFocal(keras.losses.Loss):
+    """Keras wrapper of `dice_focal`."""
+
+    sparse_labels, per_channel, supports_class_weights, family = False, False, True, "dice"
+
+    def __init__(self, from_logits=False, dice_weight=1.0, focal_weight=1.0, gamma=2.0, smooth=1e-5,
+                 include_background=False, class_weights=None, name="dice_focal"):
+        super().__init__(name=name)
+        self.from_logits = bool(from_logits)
+        self.dice_weight, self.focal_weight = float(dice_weight), float(focal_weight)
+        self.gamma, self.smooth = float(gamma), float(smooth)
+        self.include_background = bool(include_background)
+        self.class_weights = None if class_weights is None else [float(w) for w in class_weights]
+
+    def call(self, y_true, y_pred):
+        return dice_focal(y_true, y_pred, self.from_logits, self.dice_weight, self.focal_weight,
+                          self.gamma, self.smooth, self.include_background, self.class_weights)
+
+    def get_config(self):
+        return {"name": self.name, "from_logits": self.from_logits, "dice_weight": self.dice_weight,
+                "focal_weight": self.focal_weight, "gamma": self.gamma, "smooth": self.smooth,
                 "include_background": self.include_background, "class_weights": self.class_weights}
