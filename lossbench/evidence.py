@@ -112,10 +112,25 @@ def _describe(rows: pd.DataFrame) -> str:
             f"{rows['test/foreground_dice'].mean():.3f}")
 
 
+def clipping_sentence(trials: pd.DataFrame) -> str:
+    """The measured mechanism: pixels whose true-class probability sits at Keras's clip, by verdict."""
+    col = "val/clipped_share"
+    if col not in trials or "audit" not in trials:
+        return ""
+    nominal = trials[(trials["audit"] == "nominal") & trials[col].notna()]
+    if nominal.empty:
+        return ""
+    parts = [f"{verdict} {rows[col].median():.2%} (n = {len(rows)})"
+             for verdict, rows in nominal.groupby("verdict")]
+    return ("- Pixels whose true-class probability sits at Keras's clip (1e-7, where the gradient through "
+            "the clip is exactly zero), last epoch, median per verdict, for the trials whose loss sees the "
+            "probabilities (audit `nominal`): " + "; ".join(parts) + ".")
+
+
 def thread1_sentences(trials: pd.DataFrame) -> list[str]:
     """Thread 1's own questions: the depth_softmax variants, Permute+Reshape+softmax, the reshape order."""
     mismatch = trials["trials"].astype(str).str.contains("reshape_mismatch")
-    plain, out = trials[~mismatch], []
+    plain, out = trials[~mismatch], [clipping_sentence(trials[~mismatch])]
     for act, label in (("depth_softmax_thread1", "Answer 1's depth_softmax (sum over axis 0, the batch)"),
                        ("depth_softmax_fixed", "Answer 2's fixed depth_softmax (sum over channels)")):
         for loss in ("binary_crossentropy", "categorical_crossentropy"):
@@ -151,4 +166,4 @@ def thread1_sentences(trials: pd.DataFrame) -> list[str]:
             f"training loss still fell to {bad['train/loss'].median():.3g} (matching: "
             f"{good['train/loss'].median():.3g}): the net learns transposed masks, and only the Dice against the "
             "true masks shows it.")
-    return out
+    return [line for line in out if line]

@@ -56,6 +56,33 @@ def reported_accuracy(truth: np.ndarray, outputs: np.ndarray, binary: bool, logi
     return float(np.mean(on == onehot))
 
 
+EPSILON = 1e-7  # keras.backend.epsilon(): Keras clips probabilities to [eps, 1 - eps] before the log
+
+
+def clipped_share(truth: np.ndarray, outputs: np.ndarray, binary: bool, logits_out: bool) -> float:
+    """Share of pixels whose true-class probability sits at Keras's clip (``<= EPSILON``).
+
+    Where a cross-entropy computed on probabilities clips ``p`` to ``[eps, 1 - eps]``, the
+    gradient through a clipped value is exactly zero: such a pixel cannot be learnt. For
+    binary CE it is the share of (pixel, channel) entries clipped on the wrong side
+    (``p <= eps`` where the label is 1, ``p >= 1 - eps`` where it is 0). Logit outputs are
+    turned into probabilities first (softmax, or sigmoid for binary CE). It only kills a
+    gradient when the loss really sees the probabilities (audit ``nominal``).
+    """
+    out = np.asarray(outputs, np.float64)
+    if logits_out:
+        if binary:
+            out = 1.0 / (1.0 + np.exp(-out))
+        else:
+            out = np.exp(out - out.max(axis=-1, keepdims=True))
+            out /= out.sum(axis=-1, keepdims=True)
+    onehot = np.eye(out.shape[-1], dtype=bool)[truth]
+    if binary:
+        wrong = np.where(onehot, out <= EPSILON, out >= 1.0 - EPSILON)
+        return float(np.mean(wrong))
+    return float(np.mean(out[onehot] <= EPSILON))
+
+
 def summarise(truth, outputs, num_classes, binary, logits_out, subjects=None) -> dict:
     """All the figures of one evaluation, keyed by the metric names used in MLflow (no prefix)."""
     pred = predicted_labels(outputs)
@@ -69,4 +96,5 @@ def summarise(truth, outputs, num_classes, binary, logits_out, subjects=None) ->
         "pixel_accuracy": float(np.mean(pred == truth)),
         "reported_accuracy": reported_accuracy(truth, outputs, binary, logits_out),
         "predicted_background_share": float(np.mean(pred == 0)),
+        "clipped_share": clipped_share(truth, outputs, binary, logits_out),
     }

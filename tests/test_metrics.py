@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from lossbench.metrics import (
+    clipped_share,
     dice_per_class,
     foreground_dice,
     predicted_labels,
@@ -103,7 +104,7 @@ def test_summarise_reports_every_figure(all_background):
     truth, outputs, b = all_background
     figures = summarise(truth, outputs, 4, binary=True, logits_out=False)
     assert set(figures) == {"foreground_dice", "per_class_dice", "pixel_accuracy", "reported_accuracy",
-                            "predicted_background_share"}
+                            "predicted_background_share", "clipped_share"}
     assert figures["foreground_dice"] == 0.0
     assert figures["pixel_accuracy"] == pytest.approx(b)
     assert figures["reported_accuracy"] == pytest.approx(0.875)
@@ -125,3 +126,13 @@ def test_saturated_sigmoid_outputs_tie_and_argmax_takes_the_lowest_class():
     probs = (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
     assert probs[0, 0, 0, 1] == probs[0, 0, 0, 2] == 1.0
     assert predicted_labels(logits)[0, 0, 0] == 2 and predicted_labels(probs)[0, 0, 0] == 1
+
+
+def test_clipped_share_counts_true_class_probabilities_at_kerass_epsilon():
+    truth = np.array([[0, 1, 2, 1]])
+    probs = np.array([[[1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.1, 0.1, 0.8], [0.5, 0.5, 0.0]]], np.float32)
+    assert clipped_share(truth, probs, binary=False, logits_out=False) == pytest.approx(0.25)  # pixel 2 only
+    logits = np.array([[[30.0, -30.0, 0.0], [30.0, -30.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 0.0]]])
+    assert clipped_share(truth, logits, binary=False, logits_out=True) == pytest.approx(0.25)
+    # binary CE: channel entries clipped on the wrong side (label 1 at p = 0, label 0 at p = 1)
+    assert clipped_share(truth, probs, binary=True, logits_out=False) == pytest.approx(2 / 12)
