@@ -30,8 +30,9 @@ def check(cfg: DictConfig, task: list[str], info: dict) -> dict | None:
         print("budget check: no pairing is classed never - nothing to rerun")
         return None
     cols = claims.pairing_cols(table)
-    seed = int(S.load_space(cfg.sweep.space, cfg.sweep.seeds).seeds[0])
-    points = [{c: row[c] for c in cols} | {"seed": seed} for _, row in never.iterrows()]
+    sp = S.load_space(cfg.sweep.space, cfg.sweep.seeds)
+    seed = int(sp.seeds[0])
+    points = [S.only_params({c: row[c] for c in cols} | {"seed": seed}, sp) for _, row in never.iterrows()]
     epochs = FACTOR * int(cfg.trainer.epochs)
     extra = [f"name={cfg.name}-budget", f"trainer.epochs={epochs}", "sweep.prune_stalled=false",
              "sweep.pruner=none", "sweep.max_seeds=0", "sweep.budget_check=false"]

@@ -43,7 +43,8 @@ def trials_frame(study) -> pd.DataFrame:
         if not t.state.is_finished():
             continue
         params = t.system_attrs.get("fixed_params") or t.params
-        rows.append({"trial": t.number, **params, "state": t.user_attrs.get("state", t.state.name.lower()),
+        choices = {k: v for k, v in (t.user_attrs.get("choices") or {}).items() if k not in params}
+        rows.append({"trial": t.number, **choices, **params, "state": t.user_attrs.get("state", t.state.name.lower()),
                      "verdict": t.user_attrs.get("verdict", ""),
                      "test/foreground_dice": t.user_attrs.get("test_dice", math.nan),
                      "subject_dice": t.user_attrs.get("subject_dice") or {},

@@ -69,6 +69,18 @@ def points(space: DictConfig) -> list[dict]:
     return out
 
 
+def param_keys(space: DictConfig) -> set[str]:
+    """The Optuna parameters of a point of this space (grid keys, ``trials``, sampled keys, ``seed``)."""
+    keys = set(_section(space, "grid")) | set(_section(space, "sample")) | {"seed"}
+    return keys | ({"trials"} if space.get("trials") else set())
+
+
+def only_params(point: dict, space: DictConfig) -> dict:
+    """``point`` without keys that are not parameters of the space (e.g. a trial's loss name)."""
+    keys = param_keys(space)
+    return {k: v for k, v in point.items() if k in keys}
+
+
 def suggest(trial, space: DictConfig) -> dict:
     """Ask ``trial`` for every parameter of the space (fixed for enqueued points); return them."""
     params = {}

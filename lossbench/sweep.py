@@ -58,6 +58,8 @@ def objective(trial, cfg: DictConfig, sp, study_info: dict, epoch_bar=None) -> N
         if "trials" in params:  # an explicit trial of a `trials:` space: say which one
             name = f"{params['trials']}: {name}"
         trial.set_user_attr("pairing", name)
+        trial.set_user_attr("choices", {g: str(trial_cfg[g].name) for g in ("loss", "activation", "class_weighting",
+                                                                            "optimizer")})
         prunable["stalled"] = bool(cfg.sweep.prune_stalled) and stalled_rule_applies(trial_cfg)
         result = run_trial(trial_cfg, on_epoch=on_epoch)
         state = {"complete": optuna.trial.TrialState.COMPLETE,
@@ -162,6 +164,7 @@ def adaptive_round(cfg: DictConfig, sp, study_info: dict, apply: bool = True) ->
         return []
     table = claims.trials_frame(Q.load(study_info))
     points, reasons = claims.adaptive_points(table, list(sp.seeds), cap, cfg.sweep.get("baseline"))
+    points = [S.only_params(p, sp) for p in points]
     if points and apply:
         added = Q.enqueue(study_info, points)
         if added:
