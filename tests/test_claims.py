@@ -99,6 +99,7 @@ def test_pruning_comparison_counts_false_prunes_and_savings():
     keys = [*claims.pairing_cols(on), "seed"]
     rows, summary = pruning.compare(on, off, keys)
     assert summary["pruned"] == 3 and summary["false_prunes"] == 0
+    assert (summary["epochs_on"], summary["epochs_off"]) == (12 * 8 + 3 * 4, 15 * 8)
     off.loc[off["optimizer"] == "sgd_seed", "verdict"] = "converged"
     _, summary = pruning.compare(on, off, keys)
     assert summary["false_prunes"] == 3 and summary["seconds_off"] == 2 * summary["seconds_on"]
