@@ -60,8 +60,8 @@ def label(pairing: dict) -> str:
     """``loss+activation | weighting | optimizer`` (or the name of an explicit trial)."""
     if pairing.get("trials") and not pairing.get("loss"):
         return str(pairing["trials"])
-    core = f"{pairing.get('loss', '-')}+{pairing.get('activation', '-')} | " \
-           f"{pairing.get('class_weighting', '-')} | {pairing.get('optimizer', '-')}"
+    core = (f"{pairing.get('loss', '-')}+{pairing.get('activation', '-')} | "
+            f"{pairing.get('class_weighting', '-')} | {pairing.get('optimizer', '-')}")
     return f"{pairing['trials']}: {core}" if pairing.get("trials") else core
 
 
