@@ -185,25 +185,31 @@ def findings(name: str, data: str, rates: pd.DataFrame, found: list, repro: dict
 
     A claim the two disjoint seed sets of `lossbench.reproduce` contradict is stated as undecided.
     """
-    def checked(key: str, sentence: str) -> str:
+    def checked(key: str, sentence: str, decided: bool = True) -> str:
         row = repro.get(key)
         if row is None:
             return sentence
-        if row["agree"] == "no":
-            return (f"**undecided**: the two seed sets disagree ({row['seeds A']} with seeds 0-2, "
-                    f"{row['seeds B']} with seeds 3-5); this run: {sentence}")
+        if decided and row["agree"] != "yes":  # not confirmed by both seed sets: not stated
+            return (f"**undecided**: the two seed sets do not agree ({row['seeds A']} with seeds 0-2, "
+                    f"{row['seeds B']} with seeds 3-5); this run alone: {sentence}")
         return f"{sentence} [seed sets 0-2 / 3-5: {row['seeds A']} / {row['seeds B']}]"
 
     lines = [f"On {data} (`{name}`, {int(rates['n'].max()) if not rates.empty else 0} seeds at most per "
              "pairing; rule: [summary.md](summary.md), top):", ""]
     if not rates.empty:
-        by_class = {c: rates[rates["class"] == c] for c in ("always", "sometimes", "never", "undecided")}
+        contested = {r["pairing"] for _, r in rates.iterrows()
+                     if repro.get("class of " + r["pairing"], {}).get("agree", "yes") != "yes"}
+        settled = rates[~rates["pairing"].isin(contested)]
+        by_class = {c: settled[settled["class"] == c] for c in ("always", "sometimes", "never", "undecided")}
         lines.append("- **Convergence**: " + "; ".join(
-            f"{c} {len(rows)}" for c, rows in by_class.items() if len(rows)) + " pairings.")
+            f"{c} {len(rows)}" for c, rows in by_class.items() if len(rows)) + " pairings"
+            + (f"; {len(contested)} more whose class the two seed sets do not agree on (listed)" if contested else "")
+            + ".")
         shown = ("always", "sometimes", "never", "undecided") if "trials" in rates else ("sometimes", "undecided")
-        for c in shown:
-            for _, r in by_class[c].iterrows():
-                lines.append(f"  - {checked('class of ' + r['pairing'], f'{r.pairing}: {c} ({r.converged} converged, mean test Dice {r.dice_all:.3f})')}")
+        for _, r in rates.iterrows():
+            if r["class"] in shown or r["pairing"] in contested:
+                text = f"{r['pairing']}: {r['class']} ({r['converged']} converged, mean test Dice {r['dice_all']:.3f})"
+                lines.append(f"  - {checked('class of ' + r['pairing'], text, r['class'] != 'undecided')}")
         if "trials" not in rates:
             top = "; ".join(f"{r['pairing']} {r['dice_all']:.3f} ({r['dice_ci']})" for _, r in rates.head(3).iterrows())
             lines.append(f"- **Top three** by mean test foreground Dice (95 % CI): {checked('top-3 set (mean test Dice)', top)}.")
@@ -218,7 +224,7 @@ def findings(name: str, data: str, rates: pd.DataFrame, found: list, repro: dict
             if pair in seen or same_counts:  # a repeated comparison, or equal rates: nothing to say
                 continue
             seen.add(pair)
-            mine.append(checked(claim.key, claim.sentence))
+            mine.append(checked(claim.key, claim.sentence, claim.decided))
         if len(mine) == 1:
             lines.append(f"- **{title}**: {mine[0]}.")
         elif mine:
