@@ -209,6 +209,8 @@ def findings(name: str, data: str, rates: pd.DataFrame, found: list, repro: dict
         for _, r in rates.iterrows():
             if r["class"] in shown or r["pairing"] in contested:
                 text = f"{r['pairing']}: {r['class']} ({r['converged']} converged, mean test Dice {r['dice_all']:.3f})"
+                if r["n"] == 0 and r["invalid_reason"]:
+                    text = f"{r['pairing']}: cannot run in any seed - {r['invalid_reason'].split(': ', 1)[-1]}"
                 lines.append(f"  - {checked('class of ' + r['pairing'], text, r['class'] != 'undecided')}")
         if "trials" not in rates:
             top = "; ".join(f"{r['pairing']} {r['dice_all']:.3f} ({r['dice_ci']})" for _, r in rates.head(3).iterrows())

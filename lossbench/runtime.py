@@ -82,7 +82,7 @@ def machine() -> dict:
                     break
     except OSError:
         pass
-    import tensorflow as tf
+    tf = quiet_import()
 
     onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1" if platform.machine() in ("x86_64", "AMD64") else "0")
     return {"cpu": model, "cpu_count": str(os.cpu_count()),
