@@ -196,6 +196,14 @@ def findings(name: str, data: str, rates: pd.DataFrame, found: list, repro: dict
 
     lines = [f"On {data} (`{name}`, {int(rates['n'].max()) if not rates.empty else 0} seeds at most per "
              "pairing; rule: [summary.md](summary.md), top):", ""]
+    words = {("dice", "higher"): "reaches a higher test Dice than", ("dice", "lower"): "reaches a lower test Dice than",
+             ("rate", "higher"): "converges more often than", ("rate", "lower"): "converges less often than"}
+    sure = [f"{c.label_a} {words[(c.kind, c.direction)]} {c.label_b}" for c in found
+            if c.decided and repro.get(c.key, {"agree": "yes"})["agree"] == "yes"]
+    if sure:
+        lines.append("**In one line each" + (", confirmed by both seed sets" if repro else "") + ":** "
+                     + "; ".join(dict.fromkeys(sure)) + ". The rest, with figures:")
+        lines.append("")
     if not rates.empty:
         contested = {r["pairing"] for _, r in rates.iterrows()
                      if repro.get("class of " + r["pairing"], {}).get("agree", "yes") != "yes"}
