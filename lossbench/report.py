@@ -201,7 +201,7 @@ def findings(name: str, data: str, rates: pd.DataFrame, found: list, repro: dict
     sure = [f"{c.label_a} {words[(c.kind, c.direction)]} {c.label_b}" for c in found
             if c.decided and repro.get(c.key, {"agree": "yes"})["agree"] == "yes"]
     if sure:
-        lines.append("**In one line each" + (", confirmed by both seed sets" if repro else "") + ":** "
+        lines.append("**In one line each" + (" (both seed sets agree on each; their verdicts are in brackets below)" if repro else "") + ":** "
                      + "; ".join(dict.fromkeys(sure)) + ". The rest, with figures:")
         lines.append("")
     if not rates.empty:
