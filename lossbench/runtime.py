@@ -63,11 +63,6 @@ def quiet_import():
     return tensorflow
 
 
-def configure_threads(threads: int) -> None:
-    """Give TensorFlow ``threads`` intra- and inter-op threads (0 keeps its default)."""
-    configure(threads, False)
-
-
 def machine() -> dict:
     """CPU model, its relevant instruction-set flags, oneDNN on/off, threads and determinism."""
     model, flags = platform.processor() or platform.machine(), set()

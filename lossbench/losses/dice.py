@@ -47,6 +47,25 @@ def _rescaled(class_weights, first: int):
     return (weights / weights.mean()).astype(np.float32)
 
 
+def _soft_counts(y_true, y_pred, from_logits):
+    """Per-class soft tp, fp, fn summed over every axis but the last (the whole batch)."""
+    y_true = ops.cast(y_true, "float32")
+    probs = probabilities(ops.convert_to_tensor(y_pred, "float32"), from_logits)
+    axes = tuple(range(len(y_true.shape) - 1))
+    tp = ops.sum(y_true * probs, axis=axes)
+    fp = ops.sum((1.0 - y_true) * probs, axis=axes)
+    fn = ops.sum(y_true * (1.0 - probs), axis=axes)
+    return tp, fp, fn
+
+
+def _class_mean(terms, include_background, class_weights):
+    """``sum_c w_c terms_c / n`` over the classes in the mean, weights rescaled to average 1."""
+    first = 0 if include_background else 1
+    if class_weights is None:
+        return ops.mean(terms[first:])
+    return ops.mean(_rescaled(class_weights, first) * terms[first:])
+
+
 def soft_dice(y_true, y_pred, from_logits=False, smooth=1e-5, include_background=False,
               class_weights=None):
     """Multi-class soft Dice loss for one-hot labels (N, H, W, C).
@@ -66,17 +85,8 @@ def soft_dice(y_true, y_pred, from_logits=False, smooth=1e-5, include_background
     >>> round(float(soft_dice(y, p)), 4)     # fg: tp .5, fp 0, fn .5 -> 1 - 1/1.5
     0.3333
     """
-    y_true = ops.cast(y_true, "float32")
-    probs = probabilities(ops.convert_to_tensor(y_pred, "float32"), from_logits)
-    axes = tuple(range(len(y_true.shape) - 1))
-    tp = ops.sum(y_true * probs, axis=axes)
-    fp = ops.sum((1.0 - y_true) * probs, axis=axes)
-    fn = ops.sum(y_true * (1.0 - probs), axis=axes)
-    first = 0 if include_background else 1
-    terms = 1.0 - ((2.0 * tp + smooth) / (2.0 * tp + fp + fn + smooth))[first:]
-    if class_weights is None:
-        return ops.mean(terms)
-    return ops.mean(_rescaled(class_weights, first) * terms)
+    tp, fp, fn = _soft_counts(y_true, y_pred, from_logits)
+    return _class_mean(1.0 - (2.0 * tp + smooth) / (2.0 * tp + fp + fn + smooth), include_background, class_weights)
 
 
 def generalized_dice(y_true, y_pred, from_logits=False, smooth=1e-5, include_background=False):

@@ -18,26 +18,13 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from lossbench.losses.dice import _no_class_weights, _rescaled, probabilities, soft_dice
-
-
-def _soft_counts(y_true, y_pred, from_logits):
-    """Per-class soft tp, fp, fn summed over every axis but the last (the whole batch)."""
-    y_true = ops.cast(y_true, "float32")
-    probs = probabilities(ops.convert_to_tensor(y_pred, "float32"), from_logits)
-    axes = tuple(range(len(y_true.shape) - 1))
-    tp = ops.sum(y_true * probs, axis=axes)
-    fp = ops.sum((1.0 - y_true) * probs, axis=axes)
-    fn = ops.sum(y_true * (1.0 - probs), axis=axes)
-    return tp, fp, fn
-
-
-def _class_mean(terms, include_background, class_weights):
-    """``sum_c w_c terms_c / n`` over the classes in the mean, weights rescaled to average 1."""
-    first = 0 if include_background else 1
-    if class_weights is None:
-        return ops.mean(terms[first:])
-    return ops.mean(_rescaled(class_weights, first) * terms[first:])
+from lossbench.losses.dice import (
+    _class_mean,
+    _no_class_weights,
+    _soft_counts,
+    probabilities,
+    soft_dice,
+)
 
 
 def _tversky_index(y_true, y_pred, from_logits, alpha, beta, smooth):
