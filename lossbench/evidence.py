@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from lossbench import claims
+
 GROUP = ["loss", "activation", "class_weighting", "optimizer"]
 
 
@@ -43,15 +45,13 @@ def why_binary_looked_better(trials: pd.DataFrame, background_share: float, num_
             f"categorical CE shows {pc['train/loss/epoch1'].median():.3g} (chance {pc['chance_loss'].median():.3g}"
             f" = ln {num_classes}) and ends at {pc['val/loss'].median():.3g} (medians over activations and seeds). "
             f"Binary CE averages {num_classes} yes/no losses per pixel, most of them easy zeros, so its numbers are "
-            f"{pb['val/loss'].median() / pc['val/loss'].median():.2f}x the categorical ones at the end while the "
-            f"foreground Dice is {pb['test/foreground_dice'].mean():.3f} vs {pc['test/foreground_dice'].mean():.3f}: "
-            "a smaller loss is not a better net.")
+            f"{pb['val/loss'].median() / pc['val/loss'].median():.2f}x the categorical ones at the end: "
+            "a smaller loss is not a better net - whether it learnt better is (c).")
     acc = all_background_accuracy(background_share, num_classes)
     out.append(
         f"**(b) Reported accuracy.** Keras-2 `accuracy` (binary accuracy for binary CE) averaged "
-        f"{bce['test/reported_accuracy'].mean():.4f} for binary CE trials while their foreground Dice was "
-        f"{bce['test/foreground_dice'].mean():.3f}; categorical CE trials reported "
-        f"{cce['test/reported_accuracy'].mean():.4f} with Dice {cce['test/foreground_dice'].mean():.3f}. "
+        f"{bce['test/reported_accuracy'].mean():.4f} for binary CE trials; categorical CE trials reported "
+        f"{cce['test/reported_accuracy'].mean():.4f} (arg-max accuracy). "
         f"Predicting background everywhere already scores {acc['binary']:.4f} binary accuracy and "
         f"{acc['categorical']:.4f} arg-max accuracy on these test slices: the binary metric sits "
         f"{acc['binary'] - acc['categorical']:.4f} higher before the net has learnt anything.")
@@ -147,14 +147,15 @@ def thread1_sentences(trials: pd.DataFrame) -> list[str]:
         if seeds.empty:
             continue
         dloss = float((a.loc[seeds, "val/loss"] - b.loc[seeds, "val/loss"]).abs().max())
-        ddice = float((a.loc[seeds, "test/foreground_dice"] - b.loc[seeds, "test/foreground_dice"]).mean())
+        dice = claims.dice_claim("thread1", plain, {"trials": b["trials"].iat[0]}, {"trials": a["trials"].iat[0]}, 0,
+                                 "Permute+Reshape+softmax", "the Keras softmax")
         audits = f"audit {a['audit'].mode().iat[0]} vs {b['audit'].mode().iat[0]}"
         same = "the same training" if dloss < 1e-3 else "a different training"
         out.append(
             f"- Permute+Reshape+softmax vs a per-pixel Keras softmax with {loss}: the outputs are equal for equal "
             f"logits (tests/test_activations.py), and the runs show {same} (largest |difference| of the last "
-            f"validation loss {dloss:.3g}; mean Dice difference {ddice:+.3f}; {audits}): the Reshape hides the "
-            "softmax from Keras, so the loss is computed on the probabilities, not on the logits.")
+            f"validation loss {dloss:.3g}; {audits}): the Reshape hides the softmax from Keras, so the loss is "
+            f"computed on the probabilities, not on the logits. {dice.sentence if dice else ''}.")
     for loss in ("binary_crossentropy", "categorical_crossentropy"):
         good = plain[(plain["activation"] == "permute_reshape_softmax") & (plain["loss"] == loss)]
         bad = trials[mismatch & (trials["loss"] == loss)]
@@ -162,8 +163,9 @@ def thread1_sentences(trials: pd.DataFrame) -> list[str]:
             continue
         out.append(
             f"- Labels flattened column-major against outputs flattened row-major ({loss}): "
-            f"{_describe(bad)}, against {good['test/foreground_dice'].mean():.3f} with matching orders; the "
-            f"training loss still fell to {bad['train/loss'].median():.3g} (matching: "
-            f"{good['train/loss'].median():.3g}): the net learns transposed masks, and only the Dice against the "
-            "true masks shows it.")
+            f"{_describe(bad)}; the training loss still fell to {bad['train/loss'].median():.3g} (matching "
+            f"orders: {good['train/loss'].median():.3g}): the net learns transposed masks, and only the Dice "
+            "against the true masks shows it. " + (d.sentence + "." if (d := claims.dice_claim(
+                "thread1", trials, {"trials": bad["trials"].iat[0]}, {"trials": good["trials"].iat[0]}, 0,
+                "mismatched orders", "matching orders")) else ""))
     return [line for line in out if line]
