@@ -27,7 +27,7 @@ import pandas as pd
 
 from lossbench import stats
 
-PAIRING_KEYS = ("trials", "loss", "activation", "class_weighting", "optimizer")
+PAIRING_KEYS = ("trials", "loss", "activation", "class_weighting", "optimizer", "learning_rate")
 RAN = ("complete", "pruned")
 RULE = ("A difference is stated only when the data decide it: for Dice, the 95 % interval of the "
         "paired difference excludes 0 (hierarchical bootstrap: seeds, then test subjects within a "
@@ -53,7 +53,9 @@ def trials_frame(study) -> pd.DataFrame:
 
 
 def pairing_cols(trials: pd.DataFrame) -> list[str]:
-    return [c for c in PAIRING_KEYS if c in trials.columns and trials[c].notna().any()]
+    """The columns that name a pairing; the learning rate only where the study varies it."""
+    return [c for c in PAIRING_KEYS if c in trials.columns and trials[c].notna().any()
+            and (c != "learning_rate" or trials[c].nunique() > 1)]
 
 
 def label(pairing: dict) -> str:
@@ -61,7 +63,8 @@ def label(pairing: dict) -> str:
     if pairing.get("trials") and not pairing.get("loss"):
         return str(pairing["trials"])
     core = (f"{pairing.get('loss', '-')}+{pairing.get('activation', '-')} | "
-            f"{pairing.get('class_weighting', '-')} | {pairing.get('optimizer', '-')}")
+            f"{pairing.get('class_weighting', '-')} | {pairing.get('optimizer', '-')}"
+            + (f" lr {float(pairing['learning_rate']):g}" if pd.notna(pairing.get("learning_rate", math.nan)) else ""))
     return f"{pairing['trials']}: {core}" if pairing.get("trials") else core
 
 
@@ -177,7 +180,7 @@ def dice_claim(section: str, trials: pd.DataFrame, a: dict, b: dict, cap: int,
 
 def rate_claim(section: str, trials: pd.DataFrame, a: dict, b: dict, cap: int,
                label_a: str | None = None, label_b: str | None = None, pooled: bool = False) -> Claim | None:
-    """Convergence rate of a vs b, Fisher's exact test (Holm is applied by `_holm`)."""
+    """Convergence rate of a vs b, Fisher's exact test (Holm is applied by `holm_section`)."""
     ka, na = rate(select(trials, a))
     kb, nb = rate(select(trials, b))
     if na == 0 or nb == 0:
@@ -189,7 +192,7 @@ def rate_claim(section: str, trials: pd.DataFrame, a: dict, b: dict, cap: int,
     return claim
 
 
-def _holm(claims: list[Claim]) -> None:
+def holm_section(claims: list[Claim]) -> None:
     """Holm over the rate claims of one section, then the decision and the sentence of each."""
     rated = [c for c in claims if c.kind == "rate"]
     for claim, adjusted in zip(rated, stats.holm([c.p for c in rated]), strict=True):
@@ -235,8 +238,11 @@ def claims_for(trials: pd.DataFrame, cap: int, baseline: str | None = None) -> l
         add(dice_claim("ranking", done, first, second, cap))
     if {"loss", "activation"} <= set(cols) and best_opt:
         base = {"optimizer": best_opt} | ({"class_weighting": "none"} if "class_weighting" in cols else {})
-        add(dice_claim("binary", done, base | {"loss": "binary_crossentropy", "activation": "sigmoid"},
-                       base | {"loss": "categorical_crossentropy", "activation": "softmax"}, cap))
+        rates_at = sorted(done["learning_rate"].unique()) if "learning_rate" in cols else [None]
+        for lr in rates_at:  # one claim per learning rate where the study varies it
+            at = base | ({"learning_rate": lr} if lr is not None else {})
+            add(dice_claim("binary", done, at | {"loss": "binary_crossentropy", "activation": "sigmoid"},
+                           at | {"loss": "categorical_crossentropy", "activation": "softmax"}, cap))
     if "class_weighting" in cols and best_opt and "trials" not in cols:
         schemes = [w for w in done["class_weighting"].unique() if w != "none"]
         for loss in done["loss"].unique():
@@ -253,7 +259,7 @@ def claims_for(trials: pd.DataFrame, cap: int, baseline: str | None = None) -> l
                                f"`{name}`", "the exact setting"))
     out = []
     for claims in sections.values():
-        _holm(claims)
+        holm_section(claims)
         out += claims
     return out
 

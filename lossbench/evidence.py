@@ -127,8 +127,62 @@ def clipping_sentence(trials: pd.DataFrame) -> str:
             "probabilities (audit `nominal`): " + "; ".join(parts) + ".")
 
 
+PROBABILITIES = ("softmax_untagged", "sigmoid_untagged")  # Keras cannot see the function: the loss reads probabilities
+LOGITS = ("softmax", "sigmoid")                          # Keras's own layers: every CE reads the logits (FACTS #2)
+
+
+def learning_rate_sentences(trials: pd.DataFrame) -> list[str]:
+    """Does binary CE survive where categorical CE fails, per learning rate, on probabilities and on logits?
+
+    Convergence pooled over the two activations of each path, Fisher's exact test, Holm over every
+    test made here; the clipped share of the stalled and converged probability-path trials beside it.
+    """
+    from lossbench import stats
+
+    if "learning_rate" not in trials or trials["learning_rate"].nunique() < 2:
+        return []
+    done = claims.ran(trials[~trials["trials"].astype(str).str.contains("mismatch")]) if "trials" in trials else claims.ran(trials)
+    tests = []
+    for lr in sorted(done["learning_rate"].dropna().unique()):
+        for path, acts in (("probabilities", PROBABILITIES), ("logits", LOGITS)):
+            rows = done[(done["learning_rate"] == lr) & done["activation"].isin(acts)]
+            b, c = (rows[rows["loss"] == loss] for loss in ("binary_crossentropy", "categorical_crossentropy"))
+            if b.empty or c.empty:
+                continue
+            kb, nb, kc, nc = int((b["verdict"] == "converged").sum()), len(b), int((c["verdict"] == "converged").sum()), len(c)
+            tests.append({"lr": lr, "path": path, "counts": (kb, nb, kc, nc), "p": stats.fisher_p(kb, nb, kc, nc),
+                          "clipped": rows})
+    for test, adjusted in zip(tests, stats.holm([t["p"] for t in tests]), strict=True):
+        test["holm"] = adjusted
+    out = []
+    for test in tests:
+        kb, nb, kc, nc = test["counts"]
+        if test["holm"] < stats.ALPHA:
+            verdict = ("**holds**: binary CE converges more often" if kb / nb > kc / nc
+                       else "**reversed**: categorical CE converges more often")
+        else:
+            verdict = f"undecided at {min(nb, nc)} seeds"
+        line = (f"- Adam lr {test['lr']:g}, loss on the {test['path']} ({' / '.join(PROBABILITIES if test['path'] == 'probabilities' else LOGITS)}): "
+                f"binary CE {kb}/{nb}, categorical CE {kc}/{nc} converged (Fisher p = {test['p']:.3g}, Holm {test['holm']:.3g}): "
+                f"'binary CE survives where categorical CE fails' {verdict}")
+        col = "val/clipped_share"
+        if test["path"] == "probabilities" and col in test["clipped"]:
+            by = test["clipped"].groupby("verdict")[col]
+            line += ("; pixels at Keras's clip in the last epoch, median by verdict: "
+                     + ", ".join(f"{v} {m:.2%} (n = {n})" for (v, m), n in zip(by.median().items(), by.size(), strict=True)))
+        out.append(line + ".")
+    return out
+
+
 def thread1_sentences(trials: pd.DataFrame) -> list[str]:
-    """Thread 1's own questions: the depth_softmax variants, Permute+Reshape+softmax, the reshape order."""
+    """Thread 1's own questions: the depth_softmax variants, Permute+Reshape+softmax, the reshape order.
+
+    With several learning rates, the questions are answered at the study's main one (the rate of
+    most trials) and `learning_rate_sentences` compares the rates.
+    """
+    if "learning_rate" in trials and trials["learning_rate"].nunique() > 1:
+        main_rate = trials["learning_rate"].mode().iat[0]
+        return learning_rate_sentences(trials) + thread1_sentences(trials[trials["learning_rate"] == main_rate])
     mismatch = trials["trials"].astype(str).str.contains("reshape_mismatch")
     plain, out = trials[~mismatch], [clipping_sentence(trials[~mismatch])]
     for act, label in (("depth_softmax_thread1", "Answer 1's depth_softmax (sum over axis 0, the batch)"),

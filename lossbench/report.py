@@ -25,7 +25,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from lossbench.plots import VERDICT_COLOURS  # noqa: E402
 
-CURVES = ("train/loss", "val/loss", "val/foreground_dice")
+CURVES = ("train/loss", "val/loss", "val/foreground_dice", "val/clipped_share")
 
 
 def trials_table(info: dict) -> tuple[pd.DataFrame, dict]:
@@ -101,6 +101,38 @@ def curves_by_verdict(trials: pd.DataFrame, curves: dict, path: Path) -> Path:
                 plt.Line2D([], [], color="tab:orange", ls=":", label="prior level")]
     fig.legend(handles=handles, loc="lower center", ncol=8, fontsize=7, frameon=False)
     fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def clipping_curves(trials: pd.DataFrame, curves: dict, path: Path) -> Path | None:
+    """Share of pixels at Keras's clip per epoch, for the losses that read probabilities, by verdict.
+
+    One panel per loss x learning rate; the mechanism behind "stalled" is measured, not inferred.
+    """
+    rows = trials[trials["activation"].isin(E.PROBABILITIES)]
+    if rows.empty or not any(curves.get(t, {}).get("val/clipped_share") for t in rows["trial"]):
+        return None
+    rates = sorted(rows["learning_rate"].dropna().unique()) if "learning_rate" in rows else [None]
+    losses = sorted(rows["loss"].unique())
+    fig, axes = plt.subplots(len(rates), len(losses), figsize=(3.8 * len(losses), 2.8 * len(rates)), squeeze=False)
+    for i, lr in enumerate(rates):
+        for j, loss in enumerate(losses):
+            ax = axes[i][j]
+            mine = rows[(rows["loss"] == loss) & ((rows["learning_rate"] == lr) if lr is not None else True)]
+            for _, row in mine.iterrows():
+                values = curves.get(row["trial"], {}).get("val/clipped_share", [])
+                ax.plot(range(1, len(values) + 1), values, color=VERDICT_COLOURS.get(row["verdict"], "gray"),
+                        alpha=0.7, lw=1.2)
+            ax.set(title=f"{loss}" + (f", Adam lr {lr:g}" if lr is not None else ""), xlabel="epoch",
+                   ylabel="pixels at the clip", ylim=(-0.005, max(0.12, float(mine.get("val/clipped_share", pd.Series([0])).max() or 0) * 1.1)))
+            ax.title.set_fontsize(8)
+    handles = [plt.Line2D([], [], color=c, label=v) for v, c in VERDICT_COLOURS.items()]
+    fig.legend(handles=handles, loc="lower center", ncol=8, fontsize=7, frameon=False)
+    fig.suptitle("Loss on probabilities (softmax/sigmoid hidden from Keras): share of validation pixels whose "
+                 "true-class probability sits at the 1e-7 clip", fontsize=8)
+    fig.tight_layout(rect=(0, 0.07, 1, 0.95))
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return path
@@ -270,7 +302,8 @@ def write(info: dict, background_share: float | None = None, class_names=None, n
     plots = [heatmap(ran, folder / "heatmap.png") if not ran.empty and "loss" in ran else None,
              curves_by_verdict(ran, curves, folder / "learning_curves.png") if not ran.empty else None,
              accuracy_vs_dice(ran, all_bg, folder / "accuracy_vs_dice.png") if not ran.empty else None,
-             per_class_weighting(ran, class_names, folder / "per_class_dice.png") if not ran.empty else None]
+             per_class_weighting(ran, class_names, folder / "per_class_dice.png") if not ran.empty else None,
+             clipping_curves(ran, curves, folder / "clipping.png") if "activation" in ran else None]
     wall = attrs.get("wall_seconds")
     command = attrs.get("command") or f"python -m lossbench.sweep +experiment={info['name']}"
     report_command = command.replace("lossbench.sweep", "lossbench.report", 1)
@@ -331,7 +364,7 @@ def _log_to_parent(info: dict, folder: Path) -> None:
 
     client = MlflowClient(info["tracking_uri"])
     for name in ("summary.md", "trials.csv", "heatmap.png", "learning_curves.png", "accuracy_vs_dice.png",
-                 "per_class_dice.png"):
+                 "per_class_dice.png", "clipping.png"):
         if (folder / name).exists():
             client.log_artifact(info["parent_run_id"], str(folder / name), artifact_path="report")
 

@@ -6,7 +6,8 @@ A sweep file holds any of:
   config group (``loss: [dice, dice_ce]`` -> ``loss=dice``), a dotted key is a
   value (``optimizer.learning_rate: [1e-3, 1e-2]``);
 - ``trials:`` explicit override sets, each ``{name: ..., overrides: [...]}``,
-  for one-change-at-a-time studies;
+  for one-change-at-a-time studies; an optional ``stands_for: [loss+activation, ...]``
+  names pairings that train identically to it and were merged into it (`aliases`);
 - ``sample:`` values Optuna's sampler draws, ``key: {low, high, log}`` (floats)
   or ``key: [a, b, c]`` (categories);
 - ``seeds:``  training seeds; every point runs once per seed.
@@ -112,6 +113,18 @@ def overrides(params: dict, space: DictConfig) -> list[str]:
             out.extend(str(o) for o in chosen.get("overrides") or [])
         else:
             out.append(f"{key}={value}")
+    return out
+
+
+def aliases(space: DictConfig) -> dict[str, list[tuple[str, str]]]:
+    """``{trial name: [(loss, activation), ...]}`` from the ``stands_for`` lists of ``trials:``."""
+    out = {}
+    for trial in space.get("trials") or []:
+        merged = [str(p).split("+", 1) for p in trial.get("stands_for") or []]
+        bad = [p for p in merged if len(p) != 2 or not all(p)]
+        if bad:
+            raise UserError(f"trial {trial['name']}: stands_for entry {'+'.join(bad[0])!r} is not loss+activation - fix the sweep file")
+        out[str(trial["name"])] = [(loss, act) for loss, act in merged]
     return out
 
 

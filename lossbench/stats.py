@@ -94,10 +94,20 @@ def hierarchical_bootstrap(groups: list[np.ndarray], n_boot: int = N_BOOT, seed:
     values: sum(drawn) / sum(n_g). lo, hi = the alpha/2 and 1-alpha/2 percentiles of the
     replicates. No groups -> (nan, nan, nan); one group -> only subjects vary.
     """
+    mean, boot = bootstrap_replicates(groups, n_boot, seed)
+    if boot is None:
+        return (math.nan, math.nan, math.nan)
+    lo, hi = np.percentile(boot, [100 * alpha / 2, 100 * (1 - alpha / 2)])
+    return (mean, float(lo), float(hi))
+
+
+def bootstrap_replicates(groups: list[np.ndarray], n_boot: int = N_BOOT,
+                         seed: int = 0) -> tuple[float, np.ndarray | None]:
+    """(pooled mean, ``n_boot`` replicate means) of `hierarchical_bootstrap`; (nan, None) without data."""
     kept = [v[np.isfinite(v)] for v in (np.asarray(g, float).ravel() for g in groups)]
     kept = [v for v in kept if v.size]
     if not kept:
-        return (math.nan, math.nan, math.nan)
+        return (math.nan, None)
     mean = float(np.concatenate(kept).mean())
     sizes = np.array([v.size for v in kept])
     padded = np.zeros((len(kept), sizes.max()))
@@ -109,9 +119,42 @@ def hierarchical_bootstrap(groups: list[np.ndarray], n_boot: int = N_BOOT, seed:
     idx = np.floor(rng.random((n_boot, len(kept), sizes.max())) * n[..., None]).astype(int)
     used = np.arange(sizes.max()) < n[..., None]                            # first n_g slots
     drawn = padded[pick[..., None], idx]
-    boot = np.where(used, drawn, 0.0).sum(axis=(1, 2)) / n.sum(axis=1)
-    lo, hi = np.percentile(boot, [100 * alpha / 2, 100 * (1 - alpha / 2)])
-    return (mean, float(lo), float(hi))
+    return mean, np.where(used, drawn, 0.0).sum(axis=(1, 2)) / n.sum(axis=1)
+
+
+def spearman(a, b) -> float:
+    """Spearman's rank correlation of two equal-length vectors (average ranks for ties)."""
+    from scipy.stats import rankdata
+
+    ra, rb = rankdata(a), rankdata(b)
+    if ra.std() == 0 or rb.std() == 0:
+        return math.nan
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def spearman_bootstrap(side_a: list[list[np.ndarray]], side_b: list[list[np.ndarray]],
+                       n_boot: int = N_BOOT, seed: int = 0, alpha: float = ALPHA) -> tuple[float, float, float]:
+    """(rho, lo, hi): Spearman of the per-item means of two sides, with a percentile interval.
+
+    Item i has, on each side, one array of per-subject values per training seed. Each replicate
+    redraws every item on both sides by `bootstrap_replicates` (seeds, then subjects, each side
+    independently) and correlates the replicate means. Items without data on either side are left out.
+    """
+    from scipy.stats import rankdata
+
+    pairs = [(bootstrap_replicates(ga, n_boot, seed + 2 * i), bootstrap_replicates(gb, n_boot, seed + 2 * i + 1))
+             for i, (ga, gb) in enumerate(zip(side_a, side_b, strict=True))]
+    pairs = [(a, b) for a, b in pairs if a[1] is not None and b[1] is not None]
+    if len(pairs) < 3:
+        return (math.nan, math.nan, math.nan)
+    rho = spearman([a[0] for a, _ in pairs], [b[0] for _, b in pairs])
+    ra = rankdata(np.stack([a[1] for a, _ in pairs], axis=1), axis=1)
+    rb = rankdata(np.stack([b[1] for _, b in pairs], axis=1), axis=1)
+    ra, rb = ra - ra.mean(axis=1, keepdims=True), rb - rb.mean(axis=1, keepdims=True)
+    denom = np.sqrt((ra * ra).sum(axis=1) * (rb * rb).sum(axis=1))
+    boot = np.where(denom > 0, (ra * rb).sum(axis=1) / np.where(denom > 0, denom, 1.0), np.nan)
+    lo, hi = np.nanpercentile(boot, [100 * alpha / 2, 100 * (1 - alpha / 2)])
+    return (rho, float(lo), float(hi))
 
 
 def decided_dice(lo: float, hi: float) -> bool:

@@ -59,7 +59,8 @@ def objective(trial, cfg: DictConfig, sp, study_info: dict, epoch_bar=None) -> N
             name = f"{params['trials']}: {name}"
         trial.set_user_attr("pairing", name)
         trial.set_user_attr("choices", {g: str(trial_cfg[g].name) for g in ("loss", "activation", "class_weighting",
-                                                                            "optimizer")})
+                                                                            "optimizer")}
+                            | {"learning_rate": float(trial_cfg.optimizer.learning_rate)})
         prunable["stalled"] = bool(cfg.sweep.prune_stalled) and stalled_rule_applies(trial_cfg)
         result = run_trial(trial_cfg, on_epoch=on_epoch)
         state = {"complete": optuna.trial.TrialState.COMPLETE,

@@ -207,3 +207,36 @@ def test_label_without_image_and_mixed_layouts(tmp_path):
     write_nifti(tmp_path, 3)
     write_h5(tmp_path, 4)
     raises(tmp_path, "both NIfTI and h5")
+
+
+TRAIN = Path(__file__).parents[2] / "shared/data/acdc-train"
+
+
+def test_several_roots_read_as_one_set_and_clashes_are_refused(tmp_path):
+    for name in "abc":
+        (tmp_path / name).mkdir()
+    for patient in (1, 2):
+        write_h5(tmp_path / "a", patient)
+    for patient in (3, 4):
+        write_h5(tmp_path / "b", patient)
+    data = acdc.load([str(tmp_path / "a"), str(tmp_path / "b")], image_size=16, split={"train": [1, 2], "val": 3, "test": 4})
+    assert data.info["patients"] == 4 and data.info["root"] == [str(tmp_path / "a"), str(tmp_path / "b")]
+    write_h5(tmp_path / "c", 2)
+    with pytest.raises(DataError, match="patient002 frame 01 is also in another data.root folder"):
+        acdc.load([str(tmp_path / "a"), str(tmp_path / "c")], image_size=16)
+    with pytest.raises(DataError, match="empty list"):
+        acdc.load([], image_size=16)
+
+
+@pytest.mark.skipif(not (TRAIN / "h5").is_dir() or not (SAMPLE / "h5").is_dir(),
+                    reason="ACDC patients 011-050 not at ../shared/data/acdc-train (or the sample missing)")
+def test_fifty_patients_load_with_the_acdc50_split():
+    """The real-hearts experiment's data: 50 patients, the fixed 35/5/10 split of conf/experiment/acdc50.yaml."""
+    from omegaconf import OmegaConf
+
+    split = OmegaConf.to_container(OmegaConf.load(Path(__file__).parents[1] / "conf/experiment/acdc50.yaml").data.loader.split)
+    data = acdc.load([str(SAMPLE / "h5"), str(TRAIN / "h5")], image_size=32, split=split)
+    assert data.info["patients"] == 50 and data.info["frame_files"] == 100
+    assert [len(data.info["assignment"][k]) for k in ("train", "val", "test")] == [35, 5, 10]
+    assert set(np.unique(data.test.labels)) == {0, 1, 2, 3}
+    assert 0.93 < data.info["train_class_shares"]["background"] < 0.97

@@ -103,3 +103,14 @@ def test_pruning_comparison_counts_false_prunes_and_savings():
     off.loc[off["optimizer"] == "sgd_seed", "verdict"] = "converged"
     _, summary = pruning.compare(on, off, keys)
     assert summary["false_prunes"] == 3 and summary["seconds_off"] == 2 * summary["seconds_on"]
+
+
+def test_the_learning_rate_names_a_pairing_only_where_it_varies():
+    one = grid().assign(learning_rate=0.001)
+    assert "learning_rate" not in claims.pairing_cols(one)
+    assert "lr" not in claims.rates(one)["pairing"].iat[0]
+    two = pd.concat([one, grid(bce=0.5, cce=0.8).assign(learning_rate=0.003)], ignore_index=True)
+    assert "learning_rate" in claims.pairing_cols(two)
+    binary = [c for c in claims.claims_for(two, 6) if c.section == "binary"]
+    assert [c.a["learning_rate"] for c in binary] == [0.001, 0.003]  # one claim per rate, never pooled
+    assert binary[1].direction == "lower" and "lr 0.003" in binary[1].label_a

@@ -39,7 +39,7 @@ def make_folders(root: Path) -> Path:
 def data_overrides(name: str, tmp_path: Path) -> list[str]:
     """The overrides that make ``data=name`` load in a second (a new data config needs an entry here)."""
     common = [f"data={name}", "data.image_size=32", f"paths.results={tmp_path / 'results'}"]
-    if name == "cmr_synthetic":
+    if name in ("cmr_synthetic", "cmr_realistic"):
         return common + ["data.loader.n_subjects.train=3", "data.loader.n_subjects.val=1",
                          "data.loader.n_subjects.test=1", "data.loader.slices_per_subject=2"]
     if name == "shapes":

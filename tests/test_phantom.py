@@ -128,3 +128,22 @@ def test_shares_within_factor_1_5_of_acdc(many_labels):
     ours = np.bincount(many_labels.ravel(), minlength=4) / many_labels.size
     ratio = ours / real
     assert ((ratio > 1 / 1.5) & (ratio < 1.5)).all(), ratio
+
+
+def test_realism_knobs_at_their_defaults_draw_the_original_phantom():
+    plain = phantom.generate(3, 6, 48, seed=5)
+    spelled = phantom.generate(3, 6, 48, seed=5, realism=dict(phantom.REALISM))
+    assert all(np.array_equal(a, b) for a, b in zip(plain, spelled, strict=True))
+
+
+def test_realism_knobs_change_what_they_name():
+    knobs = {"apex_cap": True, "clutter": 3, "blood_tone": 0.6, "wall_scale": 1.3, "rv_end": [0.6, 1.1]}
+    images, labels, _ = phantom.generate(12, 10, 64, seed=1, realism=knobs)
+    _, plain_labels, _ = phantom.generate(12, 10, 64, seed=1)
+    no_lv = lambda lab: np.mean([not (s == phantom.LV).any() for s in lab])  # noqa: E731
+    assert no_lv(plain_labels) == 0 and no_lv(labels) > 0.02          # apical slices without a cavity
+    assert (labels == phantom.MYOCARDIUM).mean() > (plain_labels == phantom.MYOCARDIUM).mean()  # thicker wall
+    blood = images[..., 0][(labels == phantom.LV) | (labels == phantom.RV)]
+    assert np.median(blood) < 0.8                                      # darker blood than the original's ~0.9
+    with pytest.raises(DataError, match="no knob 'contrast'"):
+        phantom.load(COUNTS, 2, 32, 0, realism={"contrast": 1})

@@ -87,3 +87,15 @@ def test_converters_reject_bad_input():
         shapes.from_channels_first_one_hot(np.zeros((7, 2, 2)))
     with pytest.raises(DataError):
         shapes.load({"train": 1, "val": 1}, image_size=64, seed=0)
+
+
+def test_images_per_subject_groups_consecutive_images_and_knobs_are_checked():
+    grouped = shapes.load({"train": 8, "val": 4, "test": 8}, image_size=32, seed=0, images_per_subject=4)
+    assert list(np.unique(grouped.test.subjects)) == ["scene0003", "scene0004"]
+    easy = shapes.load({"train": 2, "val": 1, "test": 1}, 32, 0, class_brightness=[0.5] * 6, radius=[0.1, 0.1])
+    shape_pixels = easy.train.images[..., 0][easy.train.labels > 0]
+    assert abs(np.median(shape_pixels) - 0.5) < 0.1
+    with pytest.raises(DataError, match="class_brightness"):
+        shapes.load(COUNTS, 32, 0, class_brightness=[0.5] * 5)
+    with pytest.raises(DataError, match="images_per_subject"):
+        shapes.load(COUNTS, 32, 0, images_per_subject=0)

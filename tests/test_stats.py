@@ -129,3 +129,16 @@ def test_difference_sentence_both_branches():
     no = difference_sentence("A", "B", 0.010, -0.020, 0.041, 3)
     assert no == ("A vs B (test foreground Dice): undecided at 3 seeds "
                   "(+0.010, 95 % CI -0.020 to +0.041)")
+
+
+def test_spearman_bootstrap_finds_a_planted_ranking_and_no_ranking():
+    rng = np.random.default_rng(0)
+    side = lambda means: [[rng.normal(m, 0.05, 8) for _ in range(3)] for m in means]  # noqa: E731
+    rho, lo, hi = stats.spearman_bootstrap(side(np.linspace(0, 1, 8)), side(np.linspace(0, 1, 8)))
+    assert rho == 1.0 and lo > 0.8
+    rho, lo, hi = stats.spearman_bootstrap(side(np.linspace(0, 1, 8)), side(np.full(8, 0.5)))
+    assert lo < 0 < hi                                     # no real order on one side: undecided
+    reversed_rho = stats.spearman_bootstrap(side(np.linspace(0, 1, 8)), side(np.linspace(1, 0, 8)))[0]
+    assert reversed_rho == -1.0
+    assert np.isnan(stats.spearman_bootstrap(side([0.1, 0.2]), side([0.1, 0.2]))[0])  # two items: no correlation
+    assert stats.spearman([1, 2, 3], [1, 1, 1]) != stats.spearman([1, 2, 3], [1, 1, 1])  # NaN without variance

@@ -51,7 +51,7 @@ class Frame:
 
 
 def load(
-    root: str,
+    root: str | list[str],
     image_size: int,
     split: dict | None = None,
     fractions=(0.7, 0.15, 0.15),
@@ -61,11 +61,25 @@ def load(
     num_classes: int = 4,
     square: str = "crop",
 ) -> SegmentationData:
-    """Load ACDC from ``root``; ``frames`` is "all", "ed" or "es"; ``split`` maps train/val/test to patients."""
+    """Load ACDC from ``root`` (a folder, or a list of folders read as one set, e.g. the sample and the
+    extra training patients); ``frames`` is "all", "ed" or "es"; ``split`` maps train/val/test to patients."""
+    roots = [str(r) for r in root] if _is_listlike(root) else [str(root)]
+    if not roots:
+        raise DataError("data.root is an empty list - name at least one ACDC folder")
+    root = roots[0] if len(roots) == 1 else " + ".join(roots)
     prepare.check_options(image_size, square, root)
-    if not Path(root).is_dir():
-        raise DataError(f"{root}: ACDC folder not found - set data.root to the folder holding patientNNN/ or patientNNN_frameFF.h5")
-    layout, found, unlabelled = find_frames(Path(root))
+    layout, found, unlabelled = None, [], 0
+    for folder in roots:
+        if not Path(folder).is_dir():
+            raise DataError(f"{folder}: ACDC folder not found - set data.root to the folder holding patientNNN/ or patientNNN_frameFF.h5")
+        kind, frames_here, skipped = find_frames(Path(folder))
+        if layout not in (None, kind):
+            raise DataError(f"{folder}: holds {kind} frames, the other roots {layout} - list folders of one layout in data.root")
+        clash = {(f.patient, f.number) for f in found} & {(f.patient, f.number) for f in frames_here}
+        if clash:
+            patient, number = sorted(clash)[0]
+            raise DataError(f"{folder}: {patient} frame {number:02d} is also in another data.root folder - list each patient's folder once")
+        layout, found, unlabelled = kind, sorted(found + frames_here, key=lambda f: (f.patient, f.number)), unlabelled + skipped
     chosen = select_frames(found, frames, root)
     assignment = assign_patients(sorted({f.patient for f in chosen}), split, fractions, seed, root)
     chosen = [f for f in chosen if any(f.patient in members for members in assignment.values())]
@@ -91,7 +105,7 @@ def load(
             subjects.append(frame.patient)
     images, labels, subjects = np.stack(images), np.stack(labels), np.array(subjects)
     info = {
-        "dataset": "acdc", "layout": layout, "root": str(root), "frames": frames,
+        "dataset": "acdc", "layout": layout, "root": roots[0] if len(roots) == 1 else roots, "frames": frames,
         "patients": len({f.patient for f in chosen}), "frame_files": len(chosen), "slices": len(labels),
         "unlabelled_frames": unlabelled, "image_size": image_size, "square": square,
         "normalisation": "per slice: clip 1st-99th percentile, scale to 0-1",
@@ -243,6 +257,11 @@ def cache_key(chosen: list[Frame], image_size: int, frames: str, num_classes: in
         files.append([str(path.resolve()), stat.st_size, stat.st_mtime_ns])
     payload = [CACHE_VERSION, files, image_size, str(frames).lower(), num_classes, square, assignment]
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _is_listlike(value) -> bool:
+    """An OmegaConf ListConfig (a YAML list in data.root) without importing omegaconf here."""
+    return not isinstance(value, (str, bytes, os.PathLike)) and hasattr(value, "__iter__") and hasattr(value, "__len__")
 
 
 def _one_line(error: Exception) -> str:

@@ -35,6 +35,20 @@ from lossbench.errors import DataError
 CLASS_NAMES = ["background", "rv", "myocardium", "lv"]
 BACKGROUND, RV, MYOCARDIUM, LV = range(4)
 
+# What separates the phantom from real hearts, one knob each (results/transfer.md measures them on
+# 50 ACDC patients). These defaults draw the original phantom, byte for byte; `conf/data/cmr_real.yaml`
+# sets the values calibrated against ACDC. Extra random draws come from their own generator, so a
+# knob left at its default changes nothing else.
+REALISM = {
+    "blood_tone": 0.9,          # blood-pool intensity; real blood is darker than epicardial/subcutaneous fat
+    "blood_texture": 0.0,       # flow inhomogeneity inside the blood pools (relative amplitude)
+    "clutter": 0,               # bright background blobs (stomach, bowel, vessels) per subject
+    "wall_scale": 1.0,          # myocardial wall thickness factor
+    "radius_scale": 1.0,        # LV cavity radius factor
+    "apex_cap": False,          # apical slices: a solid myocardial cap with no LV cavity, then no heart
+    "rv_end": (0.8, 1.2),       # the RV is gone below t = uniform(rv_end): a lower range drops it sooner
+}
+
 
 def _ellipse(x, y, cx, cy, ax, ay, angle=0.0):
     """Boolean mask of the ellipse centred at (cx, cy) with semi-axes (ax, ay), rotated by ``angle``.
@@ -49,29 +63,36 @@ def _ellipse(x, y, cx, cy, ax, ay, angle=0.0):
     return rows + cols + (2.0 * c * s * (ia - ib) * dx) * dy < 1.0
 
 
-def _heart(rng, x, y, t):
-    """Per-slice masks (rv, rv_wall, myo, lv, papillary) of one subject's heart.
+def _heart(rng, x, y, t, real=REALISM, extra=None):
+    """Per-slice masks (rv, rv_wall, myo, lv, papillary, fat) of one subject's heart.
 
     ``x``, ``y`` are (1, H, W) coordinates in [-1, 1]; ``t`` is (S, 1, 1), 0 at the base, 1 at the apex.
+    ``extra`` draws what the realism knobs add (None when every knob is at its default).
     """
     # An ellipsoid's cross-section: shrinks slowly, then fast near the apex.
     taper = np.sqrt(1.0 - (0.9 * t) ** 2)
     drift = rng.normal(0.0, 0.03, size=2)
     cx = rng.uniform(-0.08, 0.1) + drift[0] * t
     cy = rng.uniform(-0.1, 0.08) + drift[1] * t
-    radius = rng.uniform(0.16, 0.2) * taper
-    wall = rng.uniform(0.045, 0.06) * (0.75 + 0.25 * taper)
+    radius = rng.uniform(0.16, 0.2) * taper * real["radius_scale"]
+    wall = rng.uniform(0.045, 0.06) * (0.75 + 0.25 * taper) * real["wall_scale"]
     stretch = rng.uniform(0.0, 0.12)  # LV ellipticity
     tilt = rng.uniform(0.0, np.pi)  # orientation of the LV's long axis
     lv = _ellipse(x, y, cx, cy, radius * (1 + stretch), radius * (1 - stretch), tilt)
     epi_x, epi_y = (radius + wall) * (1 + stretch), (radius + wall) * (1 - stretch)
     epi = _ellipse(x, y, cx, cy, epi_x, epi_y, tilt)
     myo = epi & ~lv
+    if real["apex_cap"]:  # the cavity closes before the apex (a solid cap), and the last slices miss the heart
+        cavity_end, heart_end = extra.uniform(0.85, 1.0), extra.uniform(0.95, 1.1)
+        lv &= t <= cavity_end
+        myo = epi & ~lv & (t <= heart_end)
 
     # The RV lies on the image left of the LV (the patient's right), wrapped around the septum.
     side = np.pi + rng.uniform(-0.45, 0.25)
     epi_r = radius + wall
     rv_end = rng.uniform(0.8, 1.2)  # the RV is gone below t = rv_end
+    if tuple(real["rv_end"]) != REALISM["rv_end"]:
+        rv_end = extra.uniform(*real["rv_end"])
     rv_size = np.clip(1.0 - t / rv_end, 0.0, 1.0) ** 0.5
     depth = rng.uniform(0.55, 0.8) * epi_r * rv_size + 1e-6
     breadth = rng.uniform(1.05, 1.3) * epi_r * np.maximum(rv_size, 0.3)
@@ -99,9 +120,15 @@ def _heart(rng, x, y, t):
 
 
 def make_subject(
-    rng: np.random.Generator, slices: int, image_size: int
+    rng: np.random.Generator, slices: int, image_size: int, realism: Mapping | None = None,
+    extra: np.random.Generator | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Draw one subject: images (S, H, W) float32 in 0-1 and labels (S, H, W) uint8, base to apex."""
+    """Draw one subject: images (S, H, W) float32 in 0-1 and labels (S, H, W) uint8, base to apex.
+
+    ``realism`` overrides entries of `REALISM`; ``extra`` is the generator for what they add.
+    """
+    real = check_realism(realism)
+    extra = extra if extra is not None else np.random.default_rng(0)
     coords = (np.arange(image_size, dtype=np.float32) + 0.5) / image_size * 2.0 - 1.0
     y, x = coords[None, :, None], coords[None, None, :]
     # Position of each slice along the long axis: 0 at the base, 1 at the apex.
@@ -113,7 +140,7 @@ def make_subject(
         "lung": 0.06,
         "liver": 0.45,
         "spine": 0.55,
-        "blood": 0.9,
+        "blood": real["blood_tone"],
         "myo": 0.25,
     }
     tone = {k: v * rng.uniform(0.85, 1.15) for k, v in tone.items()}
@@ -144,11 +171,19 @@ def make_subject(
     image = np.where(spine, tone["spine"], image)
     image = np.where(aorta, tone["blood"], image)
 
-    rv, rv_wall, myo, lv, papillary, epi_fat = _heart(rng, x, y, t)
+    rv, rv_wall, myo, lv, papillary, epi_fat = _heart(rng, x, y, t, real, extra)
+    heart = rv | rv_wall | myo | lv | epi_fat
+    for _ in range(int(real["clutter"])):  # bright blobs outside the heart that look like blood or fat
+        blob = _ellipse(x, y, *extra.uniform(-0.6, 0.6, size=2), *extra.uniform(0.04, 0.12, size=2), extra.uniform(0, np.pi))
+        image = np.where(blob & inner & ~heart, extra.uniform(0.6, 1.05) * tone["blood"], image)
     image = np.where(epi_fat, tone["fat"] * 0.9, image)
     image = np.where(rv_wall | myo | papillary, tone["myo"], image)
-    image = np.where(lv & ~papillary, tone["blood"], image)
-    image = np.where(rv, tone["blood"] * rng.uniform(0.85, 1.0), image)
+    blood = tone["blood"]
+    if real["blood_texture"]:  # slow-flow inhomogeneity: a smooth random field over the blood pools
+        field = gaussian_filter(extra.standard_normal((1, image_size, image_size)), sigma=(0, image_size / 16, image_size / 16))
+        blood = tone["blood"] * (1.0 + real["blood_texture"] * field / max(field.std(), 1e-6))
+    image = np.where(lv & ~papillary, blood, image)
+    image = np.where(rv, blood * rng.uniform(0.85, 1.0), image)
     labels = np.zeros(image.shape, dtype=np.uint8)
     labels[rv] = RV
     labels[myo] = MYOCARDIUM
@@ -168,12 +203,22 @@ def make_subject(
     return image, labels
 
 
-def generate(n_subjects_total: int, slices_per_subject: int, image_size: int, seed: int):
+def check_realism(realism: Mapping | None) -> dict:
+    """`REALISM` with ``realism``'s entries; an unknown key is a one-line DataError."""
+    realism = dict(realism or {})
+    unknown = sorted(set(realism) - set(REALISM))
+    if unknown:
+        raise DataError(f"phantom realism has no knob {unknown[0]!r} - use one of {sorted(REALISM)}")
+    return REALISM | realism
+
+
+def generate(n_subjects_total: int, slices_per_subject: int, image_size: int, seed: int, realism: Mapping | None = None):
     """All subjects stacked: images (N*S, H, W, 1), labels (N*S, H, W), subjects (N*S,) like ``phantom007``."""
     images, labels, subjects = [], [], []
     for i in range(n_subjects_total):
         rng = np.random.default_rng(np.random.SeedSequence([seed, i]))
-        img, lab = make_subject(rng, slices_per_subject, image_size)
+        extra = np.random.default_rng(np.random.SeedSequence([seed, i, 1]))
+        img, lab = make_subject(rng, slices_per_subject, image_size, realism, extra)
         images.append(img)
         labels.append(lab)
         subjects += [f"phantom{i:03d}"] * slices_per_subject
@@ -186,6 +231,7 @@ def load(
     image_size: int,
     seed: int,
     fractions: tuple[float, float, float] | None = None,
+    realism: Mapping | None = None,
 ) -> SegmentationData:
     """The phantom as train/val/test, split by subject.
 
@@ -215,7 +261,8 @@ def load(
             f"phantom slices_per_subject={slices_per_subject}, image_size={image_size} - use >= 1 and >= 32"
         )
 
-    images, labels, subjects = generate(total, slices_per_subject, image_size, seed)
+    real = check_realism(realism)
+    images, labels, subjects = generate(total, slices_per_subject, image_size, seed, realism)
     names = [f"phantom{i:03d}" for i in range(total)]
     if counts:
         groups = [
@@ -237,4 +284,6 @@ def load(
         "slices_per_subject": slices_per_subject,
         "normalisation": "per slice: divided by the 99th percentile, clipped to 0-1",
     }
+    if real != REALISM:
+        info["realism"] = {k: v for k, v in real.items() if v != REALISM[k]}
     return SegmentationData(*(pick(g) for g in groups), class_names=list(CLASS_NAMES), info=info)

@@ -8,7 +8,8 @@ is drawn around a class mean that overlaps the others' and the background's
 brighter texture, so the network must use shape, not intensity alone.
 
 Images are in 0-1 (texture + shapes + Gaussian noise, clipped); no further
-normalisation. Each image is its own subject (``scene0000``...). Thread 1 kept
+normalisation. Each image is its own subject (``scene0000``...) unless
+``images_per_subject`` groups them. Thread 1 kept
 its labels channels-first one-hot, (7, rows, cols);
 `to_channels_first_one_hot` and `from_channels_first_one_hot` convert between
 that form and the integer maps the loaders return.
@@ -28,6 +29,7 @@ CLASS_ODDS = np.array([0.32, 0.22, 0.16, 0.12, 0.11, 0.07])  # how often each sh
 CLASS_BRIGHTNESS = np.array(
     [0.72, 0.62, 0.8, 0.68, 0.76, 0.66]
 )  # mean intensity of each shape class
+RADIUS = (0.07, 0.14)  # outer radius of a shape, as a share of the image size
 
 
 def _shape_mask(kind: int, u: np.ndarray, v: np.ndarray, r: float) -> np.ndarray:
@@ -66,8 +68,14 @@ def _texture(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
     return out
 
 
-def make_scenes(n: int, image_size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` scenes: images (n, H, W) float32 in 0-1 and labels (n, H, W) uint8 with values 0-6."""
+def make_scenes(n: int, image_size: int, rng: np.random.Generator, brightness=CLASS_BRIGHTNESS,
+                radius=RADIUS) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` scenes: images (n, H, W) float32 in 0-1 and labels (n, H, W) uint8 with values 0-6.
+
+    ``brightness``: mean intensity of each shape class; ``radius``: (low, high) outer radius as a
+    share of the image size. Spread-out brightness and bigger shapes make the scene easier.
+    """
+    brightness = np.asarray(brightness, dtype=float)
     images = _texture(rng, n, image_size)
     labels = np.zeros((n, image_size, image_size), dtype=np.uint8)
     grid = np.arange(image_size, dtype=np.float32)
@@ -75,7 +83,7 @@ def make_scenes(n: int, image_size: int, rng: np.random.Generator) -> tuple[np.n
         placed: list[tuple[float, float, float]] = []
         for _ in range(rng.integers(2, 6)):
             kind = int(rng.choice(6, p=CLASS_ODDS)) + 1
-            r = rng.uniform(0.07, 0.14) * image_size
+            r = rng.uniform(*radius) * image_size
             for _attempt in range(20):  # rejection sampling keeps the shapes apart
                 cx, cy = rng.uniform(r + 1, image_size - r - 1, size=2)
                 if all(
@@ -91,7 +99,7 @@ def make_scenes(n: int, image_size: int, rng: np.random.Generator) -> tuple[np.n
             v = -dx * np.sin(angle) + dy * np.cos(angle)
             mask = _shape_mask(kind, u, v, r)
             labels[i][mask] = kind
-            images[i][mask] = CLASS_BRIGHTNESS[kind - 1] + rng.normal(0.0, 0.06)
+            images[i][mask] = brightness[kind - 1] + rng.normal(0.0, 0.06)
     images += rng.normal(0.0, 0.05, size=images.shape).astype(np.float32)
     return np.clip(images, 0.0, 1.0).astype(np.float32), labels
 
@@ -119,9 +127,13 @@ def from_channels_first_one_hot(onehot: np.ndarray) -> np.ndarray:
     return onehot.argmax(axis=1).astype(np.uint8)
 
 
-def load(n_images: Mapping, image_size: int, seed: int,
-         label_storage: str = "integer") -> SegmentationData:
+def load(n_images: Mapping, image_size: int, seed: int, label_storage: str = "integer",
+         class_brightness=tuple(CLASS_BRIGHTNESS), radius=RADIUS, images_per_subject: int = 1) -> SegmentationData:
     """Shapes scenes as train/val/test; ``n_images`` is ``{"train": n, "val": n, "test": n}``.
+
+    ``images_per_subject`` groups consecutive images into one subject (``scene0000`` holds images
+    0..k-1): test Dice is computed per subject, and a scene of 2-5 shapes lacks most classes, so
+    with one image a subject every stray pixel of an absent class scores that class 0.
 
     ``label_storage="channels_first_one_hot"`` keeps the labels as thread 1 did,
     (N, 7, rows, cols), and converts them explicitly to integer maps here.
@@ -137,13 +149,18 @@ def load(n_images: Mapping, image_size: int, seed: int,
             f"shapes n_images={counts}, image_size={image_size} - use >= 1 per split and >= 16"
         )
 
-    images, labels = make_scenes(sum(counts), image_size, np.random.default_rng(seed))
+    brightness, radius = [float(b) for b in class_brightness], [float(r) for r in radius]
+    if len(brightness) != len(CLASS_NAMES) - 1 or len(radius) != 2 or not 0 < radius[0] <= radius[1] < 0.5:
+        raise DataError(f"shapes class_brightness {brightness} / radius {radius} - give 6 brightnesses and 0 < low <= high < 0.5")
+    images, labels = make_scenes(sum(counts), image_size, np.random.default_rng(seed), brightness, radius)
     if label_storage == "channels_first_one_hot":
         stored = to_channels_first_one_hot(labels, len(CLASS_NAMES))  # thread 1: (N, 7, rows, cols)
         labels = from_channels_first_one_hot(stored)
     elif label_storage != "integer":
         raise DataError(f"label_storage={label_storage!r} - use integer or channels_first_one_hot")
-    subjects = np.array([f"scene{i:04d}" for i in range(sum(counts))])
+    if int(images_per_subject) < 1:
+        raise DataError(f"shapes images_per_subject={images_per_subject} - use 1 or more")
+    subjects = np.array([f"scene{i // int(images_per_subject):04d}" for i in range(sum(counts))])
     edges = np.cumsum([0] + counts)
     splits = [
         Split(images[a:b, ..., None], labels[a:b], subjects[a:b])
@@ -155,5 +172,8 @@ def load(n_images: Mapping, image_size: int, seed: int,
         "image_size": image_size,
         "normalisation": "none: images in 0-1",
         "label_storage": label_storage,
+        "class_brightness": brightness,
+        "radius": radius,
+        "images_per_subject": int(images_per_subject),
     }
     return SegmentationData(*splits, class_names=list(CLASS_NAMES), info=info)
