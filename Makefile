@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help setup sweep test report thread2 reproducibility pruning-check budget-check mlflow dashboard bench bench-determinism lint clean
+.PHONY: help setup sweep test report thread2 thread1 real-hearts transfer reproducibility pruning-check budget-check mlflow dashboard bench bench-determinism lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -29,6 +29,17 @@ report: $(STAMP)  ## rebuild results/<experiment>/ from the stores (EXP=cmr)
 thread2: $(STAMP)  ## thread 2's setting and each single change that might fix it
 	$(BIN)/python -m lossbench.sweep +experiment=thread2 $(ARGS)
 
+thread1: $(STAMP)  ## thread 1: probabilities vs logits x binary/categorical CE at Adam 1e-3 and 3e-3
+	$(BIN)/python -m lossbench.sweep +experiment=thread1 $(ARGS)
+
+real-hearts: $(STAMP)  ## 50 ACDC patients (../shared/data) and the calibrated phantom, then results/transfer.md
+	$(BIN)/python -m lossbench.sweep +experiment=acdc50 $(ARGS)
+	$(BIN)/python -m lossbench.sweep +experiment=cmr_realistic $(ARGS)
+	$(BIN)/python -m lossbench.transfer
+
+transfer: $(STAMP)  ## results/transfer.md from the cmr, cmr_realistic and acdc50 studies (no training)
+	$(BIN)/python -m lossbench.transfer
+
 reproducibility: $(STAMP)  ## the experiment twice, seeds [0,1,2] and [3,4,5], conclusions compared (EXP=cmr)
 	$(BIN)/python -m lossbench.reproduce +experiment=$(or $(EXP),cmr) $(ARGS)
 
@@ -44,7 +55,7 @@ mlflow: $(STAMP)  ## the MLflow UI on http://127.0.0.1:5000
 dashboard: $(STAMP)  ## optuna-dashboard on http://127.0.0.1:8080 (EXP=cmr)
 	$(BIN)/optuna-dashboard --host 127.0.0.1 --port 8080 results/$(or $(EXP),cmr)/optuna.journal
 
-bench: $(STAMP)  ## data generation speed and class shares (phantom vs ACDC sample)
+bench: $(STAMP)  ## data generation speed and class shares (both phantoms vs 50 ACDC patients)
 	$(BIN)/python benchmarks/bench_data.py
 
 bench-determinism: $(STAMP)  ## what trainer.deterministic=true costs, and what is bit-identical
