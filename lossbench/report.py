@@ -62,10 +62,17 @@ def trials_table(info: dict) -> tuple[pd.DataFrame, dict]:
 
 
 def heatmap(trials: pd.DataFrame, path: Path) -> Path:
-    """Loss x activation heat map of mean test foreground Dice, one panel per weighting/optimizer."""
-    panels = trials.groupby(["class_weighting", "optimizer"])
+    """Loss x activation heat map of mean test foreground Dice, one panel per weighting/optimizer(/rate).
+
+    Trials whose data were deliberately broken (thread 1's reshape mismatch) are left out.
+    """
+    if "trials" in trials:
+        trials = trials[~trials["trials"].astype(str).str.contains("mismatch")]
+    keys = ["class_weighting", "optimizer"] + (["learning_rate"] if "learning_rate" in trials
+                                                and trials["learning_rate"].nunique() > 1 else [])
+    panels = trials.groupby(keys)
     fig, axes = plt.subplots(1, len(panels), figsize=(2.4 * len(panels) + 2.5, 3.8), squeeze=False)
-    for i, (ax, ((weighting, optimizer), rows)) in enumerate(zip(axes[0], panels, strict=True)):
+    for i, (ax, (key, rows)) in enumerate(zip(axes[0], panels, strict=True)):
         grid = rows.pivot_table(index="loss", columns="activation", values="test/foreground_dice",
                                 aggfunc="mean")
         image = ax.imshow(grid.to_numpy(float), vmin=0, vmax=1, cmap="viridis")
@@ -74,7 +81,7 @@ def heatmap(trials: pd.DataFrame, path: Path) -> Path:
         for (i, j), v in np.ndenumerate(grid.to_numpy(float)):
             ax.text(j, i, "-" if np.isnan(v) else f"{v:.2f}", ha="center", va="center", fontsize=7,
                     color="white" if np.isnan(v) or v < 0.5 else "black")
-        ax.set_title(f"{weighting} | {optimizer}", fontsize=8)
+        ax.set_title(" | ".join(f"lr {k:g}" if isinstance(k, float) else str(k) for k in key), fontsize=8)
     fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8, label="mean test foreground Dice")
     fig.savefig(path, dpi=90, bbox_inches="tight")
     plt.close(fig)
@@ -116,7 +123,7 @@ def clipping_curves(trials: pd.DataFrame, curves: dict, path: Path) -> Path | No
         return None
     rates = sorted(rows["learning_rate"].dropna().unique()) if "learning_rate" in rows else [None]
     losses = sorted(rows["loss"].unique())
-    fig, axes = plt.subplots(len(rates), len(losses), figsize=(3.8 * len(losses), 2.8 * len(rates)), squeeze=False)
+    fig, axes = plt.subplots(len(rates), len(losses), figsize=(max(8.0, 3.8 * len(losses)), 2.8 * len(rates)), squeeze=False)
     for i, lr in enumerate(rates):
         for j, loss in enumerate(losses):
             ax = axes[i][j]

@@ -77,3 +77,18 @@ def test_learning_rate_sentences_decide_per_rate_with_holm():
     assert len(lines) == 2
     assert "lr 0.001" in lines[0] and "undecided at 6 seeds" in lines[0]
     assert "lr 0.003" in lines[1] and "**holds**" in lines[1] and "stalled_at_chance 9.00% (n = 6)" in lines[1]
+
+
+def test_weighting_rows_give_the_paired_difference_per_dataset():
+    def frame(gain):
+        rows = []
+        for seed in (0, 1, 2):
+            for weighting, dice in (("none", 0.6), ("median_frequency", 0.6 + gain)):
+                rows.append(trial("categorical_crossentropy", "softmax", weighting, seed=seed, dice=dice))
+        return pd.DataFrame(rows)
+
+    table = transfer.weighting_rows({"short budget": frame(0.1), "long budget": frame(0.0)})
+    ce = table.iloc[0]
+    assert ce["short budget"].startswith("higher: +0.100")
+    assert ce["long budget"].startswith("undecided")
+    assert table.iloc[1]["short budget"] == "not run"                   # no binary CE trials planted
