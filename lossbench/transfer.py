@@ -291,7 +291,9 @@ def write(results: Path, roles: dict, stats_size: int = 64) -> Path:
              "- real hearts: 50 ACDC patients, ED and ES frames, fixed split 35 train / 5 val / 10 test, "
              "stratified by ACDC's pathology blocks (`conf/experiment/acdc50.yaml`)",
              "- merged pairings: a real training stands for the pairings that train identically to it "
-             "(`stands_for` in `sweeps/acdc50.yaml`); their rows below read its trials", "",
+             "(`stands_for` in `sweeps/acdc50.yaml`); their rows below read its trials. The training is the same; "
+             "the predictions of a merged +sigmoid pairing are taken from its +softmax representative, so the "
+             "arg-max ties of saturated float32 sigmoids (results/cmr/summary.md, (d)) are not reproduced for it", "",
              "**How to read this.** " + claims.RULE, "",
              "## Rank correlation", "",
              "Spearman's rank correlation of the mean test foreground Dice of the "
