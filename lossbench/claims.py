@@ -53,9 +53,16 @@ def trials_frame(study) -> pd.DataFrame:
 
 
 def pairing_cols(trials: pd.DataFrame) -> list[str]:
-    """The columns that name a pairing; the learning rate only where the study varies it."""
-    return [c for c in PAIRING_KEYS if c in trials.columns and trials[c].notna().any()
-            and (c != "learning_rate" or trials[c].nunique() > 1)]
+    """The columns that name a pairing; the learning rate only where it varies within an optimizer
+    (each optimizer config brings its own rate, e.g. Adam 1e-3 and thread 2's SGD 1e-4)."""
+    def varied(c: str) -> bool:
+        if c != "learning_rate":
+            return True
+        if "optimizer" not in trials:
+            return trials[c].nunique() > 1
+        return bool((trials.groupby("optimizer")[c].nunique() > 1).any())
+
+    return [c for c in PAIRING_KEYS if c in trials.columns and trials[c].notna().any() and varied(c)]
 
 
 def label(pairing: dict) -> str:

@@ -64,7 +64,7 @@ def why_binary_looked_better(trials: pd.DataFrame, background_share: float, num_
 def activation_sentence(done: pd.DataFrame) -> str:
     """(d): for each loss, do softmax / sigmoid / linear give the same curves with the same seed?"""
     same, differ, saturated = [], [], []
-    keys = ["class_weighting", "optimizer", "seed"] + (["learning_rate"] if "learning_rate" in done else [])
+    keys = ["class_weighting", "optimizer", "seed"] + (["learning_rate"] if "learning_rate" in claims.pairing_cols(done) else [])
     for loss, rows in done.groupby("loss"):
         groups = rows.groupby(keys)
         sizes = groups.size()

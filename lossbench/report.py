@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig
 
+from lossbench import claims
 from lossbench import evidence as E
 
 matplotlib.use("Agg")
@@ -68,8 +69,7 @@ def heatmap(trials: pd.DataFrame, path: Path) -> Path:
     """
     if "trials" in trials:
         trials = trials[~trials["trials"].astype(str).str.contains("mismatch")]
-    keys = ["class_weighting", "optimizer"] + (["learning_rate"] if "learning_rate" in trials
-                                                and trials["learning_rate"].nunique() > 1 else [])
+    keys = ["class_weighting", "optimizer"] + (["learning_rate"] if "learning_rate" in claims.pairing_cols(trials) else [])
     panels = trials.groupby(keys)
     fig, axes = plt.subplots(1, len(panels), figsize=(2.4 * len(panels) + 2.5, 3.8), squeeze=False)
     for i, (ax, (key, rows)) in enumerate(zip(axes[0], panels, strict=True)):

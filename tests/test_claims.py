@@ -108,6 +108,8 @@ def test_pruning_comparison_counts_false_prunes_and_savings():
 def test_the_learning_rate_names_a_pairing_only_where_it_varies():
     one = grid().assign(learning_rate=0.001)
     assert "learning_rate" not in claims.pairing_cols(one)
+    own_rates = one.assign(learning_rate=np.where(one["optimizer"] == "adam", 0.001, 0.0001))
+    assert "learning_rate" not in claims.pairing_cols(own_rates)  # each optimizer with its own rate: not a choice
     assert "lr" not in claims.rates(one)["pairing"].iat[0]
     two = pd.concat([one, grid(bce=0.5, cce=0.8).assign(learning_rate=0.003)], ignore_index=True)
     assert "learning_rate" in claims.pairing_cols(two)
