@@ -152,6 +152,8 @@ def locate(cfg: DictConfig, sp) -> dict:
     from lossbench.errors import UserError
 
     info = _info(cfg, sp, [])
+    if "://" not in info["storage"] and not Path(info["storage"]).exists():  # reading must not create a store
+        raise UserError(f"no study store {info['storage']} - run python -m lossbench.sweep +experiment={cfg.name} first")
     try:
         study = load(info)
     except KeyError:

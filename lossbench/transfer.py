@@ -67,9 +67,6 @@ def load_role(experiment: str, results: str | None = None):
 
     cfg = Q.compose([f"+experiment={experiment}"] + ([f"paths.results={results}"] if results else []))
     sp = S.load_space(cfg.sweep.space, cfg.sweep.seeds)
-    info = Q._info(cfg, sp, [])
-    if "://" not in info["storage"] and not Path(info["storage"]).exists():
-        raise UserError(f"no study store {info['storage']} - run python -m lossbench.sweep +experiment={experiment} first")
     info = Q.locate(cfg, sp)
     study = Q.load(info)
     frame = claims.trials_frame(study)
@@ -258,15 +255,9 @@ def scatter(rows: pd.DataFrame, rhos: dict, path: Path) -> Path:
     return path
 
 
-def _table(frame: pd.DataFrame) -> str:
-    from lossbench.report import _table as table
-
-    return table(frame)
-
-
 def write(results: Path, roles: dict, stats_size: int = 64) -> Path:
     from lossbench import claims
-    from lossbench.report import _repro
+    from lossbench.report import _repro, _table
 
     loaded = {role: load_role(name, str(results)) for role, name in roles.items()}
     real, real_unique, real_info = loaded["real"]

@@ -92,3 +92,13 @@ def test_weighting_rows_give_the_paired_difference_per_dataset():
     assert ce["short budget"].startswith("higher: +0.100")
     assert ce["long budget"].startswith("undecided")
     assert table.iloc[1]["short budget"] == "not run"                   # no binary CE trials planted
+
+
+def test_reading_a_study_that_was_never_run_is_one_line_and_creates_nothing(tmp_path):
+    import pytest
+
+    from lossbench.errors import UserError
+
+    with pytest.raises(UserError, match="no study store .*cmr_long/optuna.journal - run python -m lossbench.sweep"):
+        transfer.load_role("cmr_long", str(tmp_path))
+    assert not (tmp_path / "cmr_long").exists()
