@@ -2,70 +2,133 @@
 
 Keras's own softmax/sigmoid layers tag their output with the pre-activation
 logits, and the TensorFlow backend computes every cross-entropy from those
-logits whatever the activation (FACTS #2). The ``*_untagged`` variants and the
+logits whatever the activation (FACTS #2). The ``*Untagged`` variants and the
 thread's Lambda layers compute the same kind of maths with ``exp`` so Keras
 cannot see it: only they give the *nominal* pairing (the formula applied to the
-probabilities). ``ACTIVATIONS`` maps the name in ``conf/activation/`` to a
-function ``logits -> output`` over symbolic Keras tensors.
+probabilities).
+
+Each option in ``conf/activation/`` instantiates one of these classes
+(``_target_``), as the losses do: ``Softmax(name="softmax", logits_out=False)``.
+An instance is called on the symbolic logits and returns the model's output.
+``logits_out`` says whether that output is still logits (only `Linear`); the
+loss configs read it as their ``from_logits``.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import keras
 from keras import ops
 
-
-def _softmax_untagged(x):
-    e = ops.exp(x - ops.max(x, axis=-1, keepdims=True))
-    return e / ops.sum(e, axis=-1, keepdims=True)
+CONF = Path(__file__).resolve().parents[1] / "conf" / "activation"
 
 
-def _sigmoid_untagged(x):
-    return 1.0 / (1.0 + ops.exp(-x))
+class Activation:
+    """Base class: ``name`` (the config option, also the layer name) and ``logits_out``."""
+
+    def __init__(self, name: str, logits_out: bool = False):
+        self.name, self.logits_out = str(name), bool(logits_out)
+
+    def __call__(self, logits):
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, logits_out={self.logits_out})"
 
 
-def _depth_softmax_thread1(x):
+class Softmax(Activation):
+    """Keras's softmax layer: its output carries the logits (FACTS #2)."""
+
+    def __call__(self, logits):
+        return keras.layers.Activation("softmax", name=self.name)(logits)
+
+
+class Sigmoid(Activation):
+    """Keras's sigmoid layer: its output carries the logits (FACTS #2)."""
+
+    def __call__(self, logits):
+        return keras.layers.Activation("sigmoid", name=self.name)(logits)
+
+
+class Linear(Activation):
+    """No activation: the model outputs its logits (``logits_out: true``)."""
+
+    def __call__(self, logits):
+        return logits
+
+
+class _LambdaActivation(Activation):
+    """The maths in a Lambda layer, where Keras cannot find the logits."""
+
+    @staticmethod
+    def fn(x):
+        raise NotImplementedError
+
+    def __call__(self, logits):
+        return keras.layers.Lambda(type(self).fn, name=self.name)(logits)
+
+
+class SoftmaxUntagged(_LambdaActivation):
+    """``exp(x - max) / sum exp(x - max)`` over channels, untagged: CE sees probabilities."""
+
+    @staticmethod
+    def fn(x):
+        e = ops.exp(x - ops.max(x, axis=-1, keepdims=True))
+        return e / ops.sum(e, axis=-1, keepdims=True)
+
+
+class SigmoidUntagged(_LambdaActivation):
+    """``1 / (1 + exp(-x))``, untagged: CE sees probabilities."""
+
+    @staticmethod
+    def fn(x):
+        return 1.0 / (1.0 + ops.exp(-x))
+
+
+class DepthSoftmaxThread1(_LambdaActivation):
     """Thread 1, answer 1, as written: sigmoid divided by its sum over axis 0 - the batch axis."""
-    sigmoided = 1.0 / (1.0 + ops.exp(-x))
-    return sigmoided / ops.sum(sigmoided, axis=0)
+
+    @staticmethod
+    def fn(x):
+        sigmoided = 1.0 / (1.0 + ops.exp(-x))
+        return sigmoided / ops.sum(sigmoided, axis=0)
 
 
-def _depth_softmax_fixed(x):
+class DepthSoftmaxFixed(_LambdaActivation):
     """Thread 1, answer 2, as written: exp(x) / sum over channels (no max subtraction)."""
-    e = ops.exp(x)
-    return e / ops.expand_dims(ops.sum(e, axis=-1), axis=-1)
+
+    @staticmethod
+    def fn(x):
+        e = ops.exp(x)
+        return e / ops.expand_dims(ops.sum(e, axis=-1), axis=-1)
 
 
-def _lambda(fn, name):
-    return lambda x: keras.layers.Lambda(fn, name=name)(x)
-
-
-def _permute_reshape_softmax(x):
+class PermuteReshapeSoftmax(Activation):
     """Thread 1, answer 1's first route: flatten the pixels to (rows*cols, C), softmax, reshape back.
 
     The thread's Permute moved Theano's channels-first axis last; this model is
     channels-last already, so the Permute is the identity and is left out.
     """
-    height, width, channels = x.shape[1:]
-    flat = keras.layers.Reshape((height * width, channels), name="flatten_pixels")(x)
-    probs = keras.layers.Activation("softmax", name="pixel_softmax")(flat)
-    return keras.layers.Reshape((height, width, channels), name="unflatten_pixels")(probs)
+
+    def __call__(self, logits):
+        height, width, channels = logits.shape[1:]
+        flat = keras.layers.Reshape((height * width, channels), name="flatten_pixels")(logits)
+        probs = keras.layers.Activation("softmax", name="pixel_softmax")(flat)
+        return keras.layers.Reshape((height, width, channels), name="unflatten_pixels")(probs)
 
 
-ACTIVATIONS = {
-    "softmax": lambda x: keras.layers.Activation("softmax", name="softmax")(x),
-    "sigmoid": lambda x: keras.layers.Activation("sigmoid", name="sigmoid")(x),
-    "linear": lambda x: x,
-    "softmax_untagged": _lambda(_softmax_untagged, "softmax_untagged"),
-    "sigmoid_untagged": _lambda(_sigmoid_untagged, "sigmoid_untagged"),
-    "depth_softmax_thread1": _lambda(_depth_softmax_thread1, "depth_softmax_thread1"),
-    "depth_softmax_fixed": _lambda(_depth_softmax_fixed, "depth_softmax_fixed"),
-    "permute_reshape_softmax": _permute_reshape_softmax,
-}
+def options() -> list[str]:
+    """The activation options: the files of ``conf/activation/``."""
+    return sorted(p.stem for p in CONF.glob("*.yaml"))
 
 
-def apply_activation(name: str, logits):
-    """Apply the activation called ``name`` (a file in ``conf/activation/``) to ``logits``."""
-    if name not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {name!r}; known: {sorted(ACTIVATIONS)}")
-    return ACTIVATIONS[name](logits)
+def load(name: str) -> Activation:
+    """The activation of ``conf/activation/<name>.yaml``, instantiated (for code outside a composed config)."""
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    path = CONF / f"{name}.yaml"
+    if not path.exists():
+        raise ValueError(f"unknown activation {name!r}; known: {options()}")
+    return instantiate(OmegaConf.load(path))

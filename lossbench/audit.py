@@ -47,7 +47,9 @@ def _logits_scale(model, x) -> float:
     """
     import keras
 
-    logits = keras.Model(model.input, model.get_layer("logits").output)(x, training=False)
+    from lossbench.model import logits_layer
+
+    logits = keras.Model(model.input, logits_layer(model).output)(x, training=False)
     spread = float(np.std(np.asarray(logits)))
     return float(np.clip(1.0 / max(spread, 1e-6), 1.0, 1000.0))
 
@@ -59,7 +61,9 @@ def audit_pairing(model, loss, x: np.ndarray, y: np.ndarray) -> Audit:
     layer's weights are scaled for the comparison (see `_logits_scale`) and
     restored afterwards.
     """
-    layer = model.get_layer("logits")
+    from lossbench.model import logits_layer
+
+    layer = logits_layer(model)
     saved = layer.get_weights()
     layer.set_weights([w * _logits_scale(model, x) for w in saved])
     try:

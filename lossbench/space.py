@@ -133,6 +133,14 @@ def point_key(params: dict) -> str:
     return json.dumps({k: v for k, v in params.items() if not isinstance(v, float)}, sort_keys=True)
 
 
+ANY = object()
+# Settings added after studies were recorded, with the value that trains exactly as before: left out of
+# the hash at that value, so that the recorded studies keep their names (and results/ stays reportable).
+# A new setting at a new value still names a new study. (`_target_`: the option's `name` already says it.)
+SINCE_ADDED = [("model", "builder", "lossbench.model:unet"), ("model", "batch_norm", False),
+               ("activation", "_target_", ANY), ("class_weighting", "_target_", ANY)]
+
+
 def config_hash(cfg: DictConfig, space: DictConfig) -> str:
     """Short hash of the config that is *not* swept: change the data or epochs -> a new study."""
     resolved = OmegaConf.to_container(cfg, resolve=True)
@@ -141,6 +149,9 @@ def config_hash(cfg: DictConfig, space: DictConfig) -> str:
         swept |= {str(o).split("=")[0].lstrip("+~") for o in trial.get("overrides") or []}
     for key in ("sweep", "paths", "tracking", "hydra"):
         resolved.pop(key, None)
+    for group, key, value in SINCE_ADDED:  # settings added later, at the value that reproduces the old runs
+        if isinstance(resolved.get(group), dict) and (value is ANY or resolved[group].get(key, value) == value):
+            resolved[group].pop(key, None)
     resolved.get("trainer", {}).pop("seed", None)
     resolved.get("trainer", {}).pop("threads", None)
     for key in swept:

@@ -195,6 +195,11 @@ def prepare(cfg: DictConfig, sp, task_overrides: list[str], command: str = "",
 
     data = load_data(cfg)  # bad data fails here, before any store is opened
     print(data.describe())
+    from hydra.utils import instantiate
+
+    from lossbench.model import build_model
+
+    build_model(cfg.model, cfg.data.image_size, data.num_classes, instantiate(cfg.activation))  # and a bad model
     info = _info(cfg, sp, task_overrides)
     folder = Path(info["folder"])
     if points is None:

@@ -23,9 +23,8 @@ from lossbench import metrics as M
 from lossbench.audit import Audit, audit_pairing
 from lossbench.data import SegmentationData, zscore
 from lossbench.errors import DataError, InvalidPairing, UserError
-from lossbench.model import build_unet
+from lossbench.model import build_model
 from lossbench.verdict import judge
-from lossbench.weighting import class_weights
 
 
 @dataclass
@@ -154,7 +153,7 @@ def run_trial(cfg: DictConfig, on_epoch=None, data: SegmentationData | None = No
     result = TrialResult()
     data = data or load_data(cfg)
     C, names = data.num_classes, list(data.class_names)
-    weights = class_weights(data.train.labels, C, **cfg.class_weighting)
+    weights = instantiate(cfg.class_weighting)(data.train.labels, C)
     result.class_weights = None if weights is None else [float(w) for w in weights]
     try:
         loss = instantiate(cfg.loss, class_weights=result.class_weights)
@@ -166,7 +165,7 @@ def run_trial(cfg: DictConfig, on_epoch=None, data: SegmentationData | None = No
     binary = bool(getattr(loss, "per_channel", False))
     keras.backend.clear_session()
     keras.utils.set_random_seed(int(cfg.trainer.seed))
-    model = build_unet(cfg.data.image_size, C, cfg.model.base, cfg.model.depth, cfg.activation.name)
+    model = build_model(cfg.model, cfg.data.image_size, C, instantiate(cfg.activation))
     model.compile(optimizer=instantiate(cfg.optimizer), loss=loss,
                   steps_per_execution=int(cfg.trainer.steps_per_execution))
     y_train = encode(as_targets(data.train.labels, cfg), encoding, C)

@@ -18,6 +18,8 @@ sense for its family:
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 
@@ -63,9 +65,55 @@ def effective_number(labels: np.ndarray, num_classes: int, beta: float = 0.9999)
     return _normalise(weights, counts)
 
 
-SCHEMES = {f.__name__: f for f in (none, inverse_frequency, median_frequency, effective_number)}
+class Weighting:
+    """Base class of the ``conf/class_weighting/`` options (``_target_``), as the losses are.
+
+    ``Weighting(name)(labels, num_classes)`` returns one weight per class or
+    ``None``; subclasses set ``scheme`` (a function above) and take its options.
+    """
+
+    scheme = staticmethod(none)
+
+    def __init__(self, name: str, **options):
+        self.name, self.options = str(name), options
+
+    def __call__(self, labels: np.ndarray, num_classes: int) -> np.ndarray | None:
+        return type(self).scheme(labels, num_classes, **self.options)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, {self.options})"
 
 
-def class_weights(labels: np.ndarray, num_classes: int, name: str, **options) -> np.ndarray | None:
+class NoWeighting(Weighting):
+    scheme = staticmethod(none)
+
+
+class InverseFrequency(Weighting):
+    scheme = staticmethod(inverse_frequency)
+
+
+class MedianFrequency(Weighting):
+    scheme = staticmethod(median_frequency)
+
+
+class EffectiveNumber(Weighting):
+    scheme = staticmethod(effective_number)
+
+    def __init__(self, name: str, beta: float = 0.9999):
+        super().__init__(name, beta=float(beta))
+
+
+def load(name: str) -> Weighting:
+    """The scheme of ``conf/class_weighting/<name>.yaml``, instantiated (for code outside a composed config)."""
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    path = Path(__file__).resolve().parents[1] / "conf" / "class_weighting" / f"{name}.yaml"
+    if not path.exists():
+        raise ValueError(f"unknown class weighting {name!r}")
+    return instantiate(OmegaConf.load(path))
+
+
+def class_weights(labels: np.ndarray, num_classes: int, name: str) -> np.ndarray | None:
     """The weights of scheme ``name`` (a file in ``conf/class_weighting/``) for ``labels``."""
-    return SCHEMES[name](labels, num_classes, **options)
+    return load(name)(labels, num_classes)

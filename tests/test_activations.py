@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from lossbench.activations import ACTIVATIONS, apply_activation
+from lossbench.activations import load, options
 from lossbench.model import build_unet
 
 NORMALISED_OVER_CHANNELS = ["softmax", "softmax_untagged", "depth_softmax_fixed", "permute_reshape_softmax"]
@@ -15,7 +15,7 @@ LOGITS = np.random.default_rng(7).normal(scale=2.0, size=(3, 2, 2, 4)).astype(np
 def outputs(name, logits=LOGITS):
     """``name`` applied to ``logits`` inside a Keras model (Input -> activation), the whole batch at once."""
     inputs = keras.Input(logits.shape[1:])
-    model = keras.Model(inputs, apply_activation(name, inputs))
+    model = keras.Model(inputs, load(name)(inputs))
     return np.asarray(model.predict(logits, batch_size=len(logits), verbose=0))
 
 
@@ -24,7 +24,7 @@ def images():
     return np.random.default_rng(0).random((2, 32, 32, 1)).astype(np.float32)
 
 
-@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("name", options())
 def test_unet_output_shape_and_channel_sums(name, images):
     keras.utils.set_random_seed(0)
     model = build_unet(32, 4, base=2, activation=name)
@@ -91,4 +91,4 @@ def test_depth_softmax_fixed_overflows_where_softmax_untagged_does_not():
 
 def test_unknown_activation_is_rejected():
     with pytest.raises(ValueError, match="unknown activation 'no_such'"):
-        apply_activation("no_such", keras.Input((2, 2, 4)))
+        load("no_such")

@@ -10,11 +10,11 @@ from conftest import ACDC_SAMPLE, CONF
 from hydra.errors import ConfigCompositionException, MissingConfigException
 from omegaconf import OmegaConf
 
-from lossbench.activations import ACTIVATIONS
+from lossbench.activations import Activation
 from lossbench.data import SegmentationData
 from lossbench.errors import InvalidPairing
-from lossbench.model import build_unet
-from lossbench.weighting import class_weights
+from lossbench.model import build_model, logits_layer
+from lossbench.weighting import Weighting
 
 CONF_DIR = Path(CONF)
 
@@ -102,13 +102,14 @@ def test_loss_takes_class_weights_and_follows_logits_out(compose_cfg, name):
 @pytest.mark.parametrize("name", options("activation"))
 def test_activation_config_names_a_known_activation(compose_cfg, name):
     cfg = compose_cfg([f"activation={name}"])
-    assert cfg.activation.name == name and name in ACTIVATIONS
+    assert cfg.activation.name == name
     assert isinstance(cfg.activation.logits_out, bool)
     assert cfg.activation.logits_out == (name == "linear")
-
-
-def test_every_activation_has_a_config():
-    assert options("activation") == sorted(ACTIVATIONS)
+    activation = hydra.utils.instantiate(cfg.activation)
+    assert isinstance(activation, Activation)
+    assert (activation.name, activation.logits_out) == (name, cfg.activation.logits_out)
+    outputs = activation(keras.Input((4, 4, 3)))
+    assert tuple(outputs.shape) == (None, 4, 4, 3)
 
 
 @pytest.mark.parametrize("name", options("class_weighting"))
@@ -116,7 +117,9 @@ def test_class_weighting_config_computes_weights(compose_cfg, name):
     cfg = compose_cfg([f"class_weighting={name}"])
     assert cfg.class_weighting.name == name
     labels = np.array([[[0, 0, 0, 1], [0, 0, 2, 3]]])
-    weights = class_weights(labels, 4, **cfg.class_weighting)
+    scheme = hydra.utils.instantiate(cfg.class_weighting)
+    assert isinstance(scheme, Weighting) and scheme.name == name
+    weights = scheme(labels, 4)
     if name == "none":
         assert weights is None
     else:
@@ -164,10 +167,13 @@ def test_data_root_is_required(compose_cfg, name):
 
 @pytest.mark.parametrize("name", options("model"))
 def test_model_config_builds(compose_cfg, name):
-    cfg = compose_cfg([f"model={name}", "data.image_size=32"])
-    model = build_unet(cfg.data.image_size, cfg.data.num_classes, cfg.model.base, cfg.model.depth,
-                       cfg.activation.name)
+    extra = ["model.builder=lossbench.model:unet", "+model.base=2"] if name == "custom" else []
+    cfg = compose_cfg([f"model={name}", "data.image_size=32", *extra])
+    model = build_model(cfg.model, cfg.data.image_size, cfg.data.num_classes,
+                        hydra.utils.instantiate(cfg.activation))
     assert model.output_shape == (None, 32, 32, 4)
+    assert logits_layer(model).name == "logits"
+    assert any("_bn" in layer.name for layer in model.layers) == (name == "unet_bn")
 
 
 @pytest.mark.parametrize("group", ["paths", "sweep", "tracking", "trainer"])

@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import pytest
 
-from lossbench.activations import ACTIVATIONS
+from lossbench.activations import load as load_activation
 
 C = 4
 RNG = np.random.default_rng(0)
@@ -42,11 +42,11 @@ def cce(y, p):
 
 
 def identity_model(activation: str, channels: int = C) -> keras.Model:
-    """2x2xC Input -> 1x1 convolution with an identity kernel -> ``activation`` (a name in ACTIVATIONS)."""
+    """2x2xC Input -> 1x1 convolution with an identity kernel -> ``activation`` (an option of conf/activation/)."""
     inputs = keras.Input((2, 2, channels))  # static: the Reshape route needs it
     kernel = keras.initializers.Constant(np.eye(channels, dtype=np.float32).reshape(1, 1, channels, channels))
     logits = keras.layers.Conv2D(channels, 1, use_bias=False, kernel_initializer=kernel, name="logits")(inputs)
-    return keras.Model(inputs, ACTIVATIONS[activation](logits))
+    return keras.Model(inputs, load_activation(activation)(logits))
 
 
 def evaluate(activation, loss, x=LOGITS, y=ONE_HOT, **compile_kwargs):

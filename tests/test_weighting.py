@@ -12,10 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from omegaconf import OmegaConf
 
+from lossbench import weighting
 from lossbench.losses.dice import soft_dice
 from lossbench.weighting import (
-    SCHEMES,
     class_weights,
     effective_number,
     inverse_frequency,
@@ -104,7 +105,10 @@ def test_a_class_absent_from_training_gets_weight_zero(labels, name):
 
 def test_every_scheme_has_a_config_and_every_config_a_scheme():
     conf = Path(__file__).resolve().parents[1] / "conf" / "class_weighting"
-    assert {p.stem for p in conf.glob("*.yaml")} == set(SCHEMES)
+    schemes = {name for name, obj in vars(weighting).items()
+                if isinstance(obj, type) and issubclass(obj, weighting.Weighting) and obj is not weighting.Weighting}
+    targets = {OmegaConf.load(p)["_target_"].rsplit(".", 1)[1] for p in conf.glob("*.yaml")}
+    assert targets == schemes
 
 
 # --- the degenerate net: every background pixel labelled as one foreground class -------------
