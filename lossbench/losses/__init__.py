@@ -36,6 +36,7 @@ from lossbench.losses.cross_entropy import (
     CategoricalFocal,
     SparseCategoricalCrossentropy,
 )
+from lossbench.losses.base import SegmentationLoss
 from lossbench.losses.dice import GeneralizedDice, KerasPooledDice, SoftDice
 from lossbench.losses.overlap import FocalTversky, Jaccard, LogCoshDice, LovaszSoftmax, Tversky
 
@@ -51,6 +52,7 @@ __all__ = [
     "KerasPooledDice",
     "LogCoshDice",
     "LovaszSoftmax",
+    "SegmentationLoss",
     "SoftDice",
     "SparseCategoricalCrossentropy",
     "Tversky",

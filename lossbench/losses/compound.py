@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import keras
 
+from lossbench.losses.base import SegmentationLoss
 from lossbench.losses.cross_entropy import categorical_crossentropy, categorical_focal
 from lossbench.losses.dice import soft_dice
 
@@ -35,28 +36,12 @@ def dice_ce(y_true, y_pred, from_logits=False, dice_weight=1.0, ce_weight=1.0, s
     return ce_weight * ce + dice_weight * dice
 
 
-class DiceCE(keras.losses.Loss):
-    """Keras wrapper of `dice_ce`."""
+class DiceCE(SegmentationLoss):
+    """`dice_ce` as a Keras loss."""
 
-    sparse_labels, per_channel, supports_class_weights, family = False, False, True, "dice"
-
-    def __init__(self, from_logits=False, dice_weight=1.0, ce_weight=1.0, smooth=1e-5,
-                 include_background=False, class_weights=None, name="dice_ce"):
-        super().__init__(name=name)
-        self.from_logits = bool(from_logits)
-        self.dice_weight, self.ce_weight, self.smooth = float(dice_weight), float(ce_weight), float(smooth)
-        self.include_background = bool(include_background)
-        self.class_weights = None if class_weights is None else [float(w) for w in class_weights]
-
-    def call(self, y_true, y_pred):
-        return dice_ce(y_true, y_pred, self.from_logits, self.dice_weight, self.ce_weight,
-                       self.smooth, self.include_background, self.class_weights)
-
-    def get_config(self):
-        return {"name": self.name, "from_logits": self.from_logits, "dice_weight": self.dice_weight,
-                "ce_weight": self.ce_weight, "smooth": self.smooth,
-                "include_background": self.include_background, "class_weights": self.class_weights}
-
+    fn = staticmethod(dice_ce)
+    family = "dice"
+    options = {"dice_weight": 1.0, "ce_weight": 1.0, "smooth": 1e-5, "include_background": False}
 
 def dice_focal(y_true, y_pred, from_logits=False, dice_weight=1.0, focal_weight=1.0, gamma=2.0,
                smooth=1e-5, include_background=False, class_weights=None):
@@ -83,25 +68,9 @@ def dice_focal(y_true, y_pred, from_logits=False, dice_weight=1.0, focal_weight=
     return focal_weight * focal + dice_weight * dice
 
 
-class DiceFocal(keras.losses.Loss):
-    """Keras wrapper of `dice_focal`."""
+class DiceFocal(SegmentationLoss):
+    """`dice_focal` as a Keras loss."""
 
-    sparse_labels, per_channel, supports_class_weights, family = False, False, True, "dice"
-
-    def __init__(self, from_logits=False, dice_weight=1.0, focal_weight=1.0, gamma=2.0, smooth=1e-5,
-                 include_background=False, class_weights=None, name="dice_focal"):
-        super().__init__(name=name)
-        self.from_logits = bool(from_logits)
-        self.dice_weight, self.focal_weight = float(dice_weight), float(focal_weight)
-        self.gamma, self.smooth = float(gamma), float(smooth)
-        self.include_background = bool(include_background)
-        self.class_weights = None if class_weights is None else [float(w) for w in class_weights]
-
-    def call(self, y_true, y_pred):
-        return dice_focal(y_true, y_pred, self.from_logits, self.dice_weight, self.focal_weight,
-                          self.gamma, self.smooth, self.include_background, self.class_weights)
-
-    def get_config(self):
-        return {"name": self.name, "from_logits": self.from_logits, "dice_weight": self.dice_weight,
-                "focal_weight": self.focal_weight, "gamma": self.gamma, "smooth": self.smooth,
-                "include_background": self.include_background, "class_weights": self.class_weights}
+    fn = staticmethod(dice_focal)
+    family = "dice"
+    options = {"dice_weight": 1.0, "focal_weight": 1.0, "gamma": 2.0, "smooth": 1e-5, "include_background": False}

@@ -17,6 +17,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from lossbench.losses.base import SegmentationLoss
+
 
 def pixel_weights(y_true, class_weights, sparse: bool):
     """Weight of every pixel: the weight of its true class. ``None`` when unweighted."""
@@ -104,39 +106,28 @@ def categorical_focal(y_true, y_pred, from_logits=False, gamma=2.0, class_weight
     return _weighted(loss, y_true, class_weights)
 
 
-class _PixelLoss(keras.losses.Loss):
-    """Thin Keras wrapper: stores the arguments, calls ``fn``, Keras averages over pixels."""
+class CategoricalCrossentropy(SegmentationLoss):
+    """`categorical_crossentropy` as a Keras loss (mean over pixels)."""
 
-    fn = None
-    sparse_labels, per_channel, supports_class_weights, family = False, False, True, "cross_entropy"
-
-    def __init__(self, from_logits=False, class_weights=None, name=None, **kwargs):
-        super().__init__(name=name or self.__class__.__name__.lower())
-        self.from_logits = bool(from_logits)
-        self.class_weights = None if class_weights is None else [float(w) for w in class_weights]
-        self.kwargs = kwargs
-
-    def call(self, y_true, y_pred):
-        return type(self).fn(y_true, y_pred, self.from_logits, class_weights=self.class_weights, **self.kwargs)
-
-    def get_config(self):
-        return {"name": self.name, "from_logits": self.from_logits,
-                "class_weights": self.class_weights, **self.kwargs}
-
-
-class CategoricalCrossentropy(_PixelLoss):
     fn = staticmethod(categorical_crossentropy)
 
 
-class SparseCategoricalCrossentropy(_PixelLoss):
+class SparseCategoricalCrossentropy(SegmentationLoss):
+    """`sparse_categorical_crossentropy` as a Keras loss; integer labels."""
+
     fn = staticmethod(sparse_categorical_crossentropy)
     sparse_labels = True
 
 
-class BinaryCrossentropy(_PixelLoss):
+class BinaryCrossentropy(SegmentationLoss):
+    """`binary_crossentropy` as a Keras loss; every channel a yes/no problem."""
+
     fn = staticmethod(binary_crossentropy)
     per_channel = True
 
 
-class CategoricalFocal(_PixelLoss):
+class CategoricalFocal(SegmentationLoss):
+    """`categorical_focal` as a Keras loss."""
+
     fn = staticmethod(categorical_focal)
+    options = {"gamma": 2.0}

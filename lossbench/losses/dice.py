@@ -26,17 +26,12 @@ import keras
 import numpy as np
 from keras import ops
 
-from lossbench.errors import InvalidPairing
+from lossbench.losses.base import SegmentationLoss
 
 
 def probabilities(y_pred, from_logits: bool):
     """The output as probabilities: softmax over channels when it is logits."""
     return ops.softmax(y_pred, axis=-1) if from_logits else y_pred
-
-
-def _no_class_weights(class_weights, message: str) -> None:
-    if class_weights is not None:
-        raise InvalidPairing(message)
 
 
 def _rescaled(class_weights, first: int):
@@ -121,68 +116,45 @@ def generalized_dice(y_true, y_pred, from_logits=False, smooth=1e-5, include_bac
     return 1.0 - (2.0 * ops.sum(weights * tp) + smooth) / (ops.sum(weights * total) + smooth)
 
 
-class SoftDice(keras.losses.Loss):
-    """Keras wrapper of `soft_dice` (one value per batch)."""
+def keras_pooled_dice(y_true, y_pred, from_logits=False):
+    """``keras.losses.dice`` as shipped: ``1 - 2 sum(g p) / (sum g + sum p + 1e-7)`` over every pixel and
+    class of the batch at once, background included (FACTS #6); a softmax first when ``from_logits``.
 
-    sparse_labels, per_channel, supports_class_weights, family = False, False, True, "dice"
-
-    def __init__(self, from_logits=False, smooth=1e-5, include_background=False,
-                 class_weights=None, name="dice"):
-        super().__init__(name=name)
-        self.from_logits, self.smooth = bool(from_logits), float(smooth)
-        self.include_background = bool(include_background)
-        self.class_weights = None if class_weights is None else [float(w) for w in class_weights]
-
-    def call(self, y_true, y_pred):
-        return soft_dice(y_true, y_pred, self.from_logits, self.smooth,
-                         self.include_background, self.class_weights)
-
-    def get_config(self):
-        return {"name": self.name, "from_logits": self.from_logits, "smooth": self.smooth,
-                "include_background": self.include_background, "class_weights": self.class_weights}
-
-
-class GeneralizedDice(keras.losses.Loss):
-    """Keras wrapper of `generalized_dice` (one value per batch); takes no class weights."""
-
-    sparse_labels, per_channel, supports_class_weights, family = False, False, False, "dice"
-
-    def __init__(self, from_logits=False, smooth=1e-5, include_background=False,
-                 class_weights=None, name="generalized_dice"):
-        _no_class_weights(class_weights, "generalized_dice weights classes by 1/(pixel count)^2 itself "
-                                         "and takes no class weights - use class_weighting=none")
-        super().__init__(name=name)
-        self.from_logits, self.smooth = bool(from_logits), float(smooth)
-        self.include_background = bool(include_background)
-        self.class_weights = None
-
-    def call(self, y_true, y_pred):
-        return generalized_dice(y_true, y_pred, self.from_logits, self.smooth, self.include_background)
-
-    def get_config(self):
-        return {"name": self.name, "from_logits": self.from_logits, "smooth": self.smooth,
-                "include_background": self.include_background, "class_weights": None}
-
-
-class KerasPooledDice(keras.losses.Loss):
-    """``keras.losses.Dice`` as shipped: every class and pixel pooled, no logits, no weights.
-
-    Formula: ``1 - 2 sum(g p) / (sum g + sum p + 1e-7)`` over every pixel and
-    class of the batch at once.
+    >>> round(float(keras_pooled_dice([[[[1.0, 0.0], [0.0, 1.0]]]], [[[[1.0, 0.0], [0.5, 0.5]]]])), 4)
+    0.25
     """
+    return keras.losses.dice(ops.cast(y_true, "float32"), probabilities(y_pred, from_logits))
 
-    sparse_labels, per_channel, supports_class_weights, family = False, False, False, "dice"
 
-    def __init__(self, from_logits=False, class_weights=None, name="keras_dice"):
-        _no_class_weights(class_weights, "keras_dice: keras.losses.Dice takes no class weights - "
-                                         "use class_weighting=none or loss=dice")
-        super().__init__(name=name)
-        self.from_logits = bool(from_logits)
-        self.class_weights = None
-        self._dice = keras.losses.Dice(reduction=None)
+class SoftDice(SegmentationLoss):
+    """`soft_dice` as a Keras loss (one value per batch)."""
 
-    def call(self, y_true, y_pred):
-        return self._dice(ops.cast(y_true, "float32"), probabilities(y_pred, self.from_logits))
+    fn = staticmethod(soft_dice)
+    family = "dice"
+    options = {"smooth": 1e-5, "include_background": False}
 
-    def get_config(self):
-        return {"name": self.name, "from_logits": self.from_logits, "class_weights": None}
+    @classmethod
+    def default_name(cls) -> str:
+        return "dice"
+
+
+class GeneralizedDice(SegmentationLoss):
+    """`generalized_dice` as a Keras loss; weights classes itself, so takes no class weights."""
+
+    fn = staticmethod(generalized_dice)
+    family, supports_class_weights = "dice", False
+    options = {"smooth": 1e-5, "include_background": False}
+    no_weights_reason = "weights classes by 1/(pixel count)^2 itself and takes no class weights"
+
+
+class KerasPooledDice(SegmentationLoss):
+    """`keras_pooled_dice` (``keras.losses.Dice`` as shipped): no class weights."""
+
+    fn = staticmethod(keras_pooled_dice)
+    family, supports_class_weights = "dice", False
+    no_weights_reason = "(keras.losses.Dice as shipped) takes no class weights"
+    no_weights_fix = "use class_weighting=none or loss=dice"
+
+    @classmethod
+    def default_name(cls) -> str:
+        return "keras_dice"

@@ -15,12 +15,11 @@ weights (it refuses them, as `GeneralizedDice` does).
 
 from __future__ import annotations
 
-import keras
 from keras import ops
 
+from lossbench.losses.base import SegmentationLoss
 from lossbench.losses.dice import (
     _class_mean,
-    _no_class_weights,
     _soft_counts,
     probabilities,
     soft_dice,
@@ -181,90 +180,45 @@ def lovasz_softmax(y_true, y_pred, from_logits=False, include_background=False):
     return ops.sum(present * per_class) / ops.maximum(ops.sum(present), 1.0)
 
 
-class _OverlapLoss(keras.losses.Loss):
-    """Thin Keras wrapper of an overlap loss: stores the options, calls ``fn`` (one value per batch)."""
-
-    fn = None
-    sparse_labels, per_channel, supports_class_weights, family = False, False, True, "dice"
-
-    def __init__(self, from_logits=False, smooth=1e-5, include_background=False,
-                 class_weights=None, name=None, **options):
-        super().__init__(name=name or self.default_name)
-        self.from_logits, self.smooth = bool(from_logits), float(smooth)
-        self.include_background = bool(include_background)
-        self.class_weights = None if class_weights is None else [float(w) for w in class_weights]
-        self.options = {key: float(value) for key, value in options.items()}
-
-    def call(self, y_true, y_pred):
-        return type(self).fn(y_true, y_pred, self.from_logits, smooth=self.smooth,
-                             include_background=self.include_background,
-                             class_weights=self.class_weights, **self.options)
-
-    def get_config(self):
-        return {"name": self.name, "from_logits": self.from_logits, "smooth": self.smooth,
-                "include_background": self.include_background, "class_weights": self.class_weights,
-                **self.options}
+OVERLAP = {"smooth": 1e-5, "include_background": False}
 
 
-class Tversky(_OverlapLoss):
-    """Keras wrapper of `tversky` (alpha weights false positives, beta false negatives)."""
+class Tversky(SegmentationLoss):
+    """`tversky` as a Keras loss (alpha weights false positives, beta false negatives)."""
 
-    fn, default_name = staticmethod(tversky), "tversky"
-
-    def __init__(self, from_logits=False, alpha=0.3, beta=0.7, smooth=1e-5, include_background=False,
-                 class_weights=None, name=None):
-        super().__init__(from_logits, smooth, include_background, class_weights, name,
-                         alpha=alpha, beta=beta)
+    fn = staticmethod(tversky)
+    family = "dice"
+    options = {"alpha": 0.3, "beta": 0.7, **OVERLAP}
 
 
-class FocalTversky(_OverlapLoss):
-    """Keras wrapper of `focal_tversky` (exponent 1/gamma)."""
+class FocalTversky(SegmentationLoss):
+    """`focal_tversky` as a Keras loss (exponent 1/gamma, gamma = 4/3 by default)."""
 
-    fn, default_name = staticmethod(focal_tversky), "focal_tversky"
-
-    def __init__(self, from_logits=False, alpha=0.3, beta=0.7, gamma=4.0 / 3.0, smooth=1e-5,
-                 include_background=False, class_weights=None, name=None):
-        super().__init__(from_logits, smooth, include_background, class_weights, name,
-                         alpha=alpha, beta=beta, gamma=gamma)
+    fn = staticmethod(focal_tversky)
+    family = "dice"
+    options = {"alpha": 0.3, "beta": 0.7, "gamma": 4.0 / 3.0, **OVERLAP}
 
 
-class Jaccard(_OverlapLoss):
-    """Keras wrapper of `jaccard` (soft IoU)."""
+class Jaccard(SegmentationLoss):
+    """`jaccard` (soft IoU) as a Keras loss."""
 
-    fn, default_name = staticmethod(jaccard), "jaccard"
-
-    def __init__(self, from_logits=False, smooth=1e-5, include_background=False, class_weights=None,
-                 name=None):
-        super().__init__(from_logits, smooth, include_background, class_weights, name)
+    fn = staticmethod(jaccard)
+    family = "dice"
+    options = dict(OVERLAP)
 
 
-class LogCoshDice(_OverlapLoss):
-    """Keras wrapper of `log_cosh_dice`."""
+class LogCoshDice(SegmentationLoss):
+    """`log_cosh_dice` as a Keras loss."""
 
-    fn, default_name = staticmethod(log_cosh_dice), "log_cosh_dice"
-
-    def __init__(self, from_logits=False, smooth=1e-5, include_background=False, class_weights=None,
-                 name=None):
-        super().__init__(from_logits, smooth, include_background, class_weights, name)
+    fn = staticmethod(log_cosh_dice)
+    family = "dice"
+    options = dict(OVERLAP)
 
 
-class LovaszSoftmax(keras.losses.Loss):
-    """Keras wrapper of `lovasz_softmax` (one value per batch); takes no class weights."""
+class LovaszSoftmax(SegmentationLoss):
+    """`lovasz_softmax` as a Keras loss; averages the classes present, so takes no class weights."""
 
-    sparse_labels, per_channel, supports_class_weights, family = False, False, False, "dice"
-
-    def __init__(self, from_logits=False, include_background=False, class_weights=None,
-                 name="lovasz_softmax"):
-        _no_class_weights(class_weights, "lovasz_softmax averages the classes present in the batch "
-                                         "and takes no class weights - use class_weighting=none")
-        super().__init__(name=name)
-        self.from_logits = bool(from_logits)
-        self.include_background = bool(include_background)
-        self.class_weights = None
-
-    def call(self, y_true, y_pred):
-        return lovasz_softmax(y_true, y_pred, self.from_logits, self.include_background)
-
-    def get_config(self):
-        return {"name": self.name, "from_logits": self.from_logits,
-                "include_background": self.include_background, "class_weights": None}
+    fn = staticmethod(lovasz_softmax)
+    family, supports_class_weights = "dice", False
+    options = {"include_background": False}
+    no_weights_reason = "averages the classes present in the batch and takes no class weights"
