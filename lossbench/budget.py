@@ -12,27 +12,27 @@ from __future__ import annotations
 
 from omegaconf import DictConfig, OmegaConf
 
-from lossbench import claims
-from lossbench import study as Q
+from lossbench import claims, queue
+from lossbench.study import StudyInfo
 
 FACTOR = 4
 
 
-def check(cfg: DictConfig, task: list[str], info: dict) -> dict | None:
+def check(cfg: DictConfig, task: list[str], info: StudyInfo) -> dict | None:
     """Run the budget study for the main study ``info``; remember it on the main study."""
-    from lossbench import space as S
+    from lossbench import space
     from lossbench.sweep import sweep
 
-    table = claims.trials_frame(Q.load(info))
+    table = claims.trials_frame(queue.load(info))
     rates = claims.rates(table) if not table.empty else table
     never = rates[rates["class"] == "never"] if not rates.empty else rates
     if never.empty:
         print("budget check: no pairing is classed never - nothing to rerun")
         return None
     cols = claims.pairing_cols(table)
-    sp = S.load_space(cfg.sweep.space, cfg.sweep.seeds)
+    sp = space.load_space(cfg.sweep.space, cfg.sweep.seeds)
     seed = int(sp.seeds[0])
-    points = [S.only_params({c: row[c] for c in cols} | {"seed": seed}, sp) for _, row in never.iterrows()]
+    points = [space.only_params({c: row[c] for c in cols} | {"seed": seed}, sp) for _, row in never.iterrows()]
     epochs = FACTOR * int(cfg.trainer.epochs)
     extra = [f"name={cfg.name}-budget", f"trainer.epochs={epochs}", "sweep.prune_stalled=false",
              "sweep.pruner=none", "sweep.max_seeds=0", "sweep.budget_check=false"]
@@ -40,19 +40,19 @@ def check(cfg: DictConfig, task: list[str], info: dict) -> dict | None:
     print(f"budget check: {len(points)} never-converging pairings, seed {seed}, {epochs} epochs")
     budget_info = sweep(bcfg, [o for o in task if not o.startswith(("name=", "trainer.epochs="))] + extra, points)
     if budget_info:
-        keep = {k: budget_info[k] for k in ("study_name", "storage", "folder", "name", "pruner",
-                                             "prune_below", "warmup_epochs", "epochs")}
-        Q.load(info).set_user_attr("budget_study", keep | {"factor": FACTOR})
+        keep = {k: getattr(budget_info, k) for k in ("study_name", "storage", "folder", "name", "tracking_uri",
+                                                      "pruner", "prune_below", "warmup_epochs", "epochs")}
+        queue.load(info).set_user_attr("budget_study", keep | {"factor": FACTOR})
     return budget_info
 
 
-def sentences(info: dict) -> list[str]:
+def sentences(info: StudyInfo) -> list[str]:
     """One line per rerun pairing: stays stalled or converges slowly at 4x (for the main report)."""
-    attrs = Q.load(info).user_attrs.get("budget_study")
+    attrs = queue.load(info).user_attrs.get("budget_study")
     if not attrs:
         return []
     try:
-        table = claims.trials_frame(Q.load(attrs))
+        table = claims.trials_frame(queue.load(StudyInfo.from_dict({"tracking_uri": "", **attrs})))
     except KeyError:
         return [f"(budget study {attrs['study_name']} not found in {attrs['storage']})"]
     if table.empty:

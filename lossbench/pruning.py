@@ -52,18 +52,16 @@ def _frame(study):
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    from lossbench import claims, reproduce
-    from lossbench import space as S
-    from lossbench import study as Q
+    from lossbench import claims, queue, reproduce, space, study
     from lossbench.report import _table
 
-    sp = S.load_space(cfg.sweep.space, cfg.sweep.seeds)
+    sp = space.load_space(cfg.sweep.space, cfg.sweep.seeds)
     base_cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(reproduce.set_overrides(str(cfg.name), reproduce.SETS[0])))
     try:
-        on, off = Q.locate(cfg, sp), Q.locate(base_cfg, S.load_space(cfg.sweep.space, reproduce.SETS[0]))
+        on, off = study.locate(cfg, sp), study.locate(base_cfg, space.load_space(cfg.sweep.space, reproduce.SETS[0]))
     except UserError as error:
         exit_with(error)
-    a, b = _frame(Q.load(on)), _frame(Q.load(off))
+    a, b = _frame(queue.load(on)), _frame(queue.load(off))
     keys = [*claims.pairing_cols(a), "seed"]
     rows, s = compare(a, b, keys, int(cfg.trainer.epochs))
     saved = 1 - s["seconds_on"] / s["seconds_off"] if s["seconds_off"] else float("nan")

@@ -18,8 +18,7 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig
 
-from lossbench import claims
-from lossbench import evidence as E
+from lossbench import claims, evidence
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -29,24 +28,23 @@ from lossbench.plots import VERDICT_COLOURS  # noqa: E402
 CURVES = ("train/loss", "val/loss", "val/foreground_dice", "val/clipped_share")
 
 
-def trials_table(info: dict) -> tuple[pd.DataFrame, dict]:
+def trials_table(info) -> tuple[pd.DataFrame, dict]:
     """One row per Optuna trial, joined with its MLflow run's tags and final metrics; plus curves."""
     from mlflow.tracking import MlflowClient
 
-    from lossbench import claims
-    from lossbench import study as Q
+    from lossbench import claims, queue
 
-    client = MlflowClient(info["tracking_uri"])
-    runs = {r.info.run_id: r for r in client.search_runs([info["experiment_id"]], max_results=5000)}
-    trials = {t.number: t for t in Q.load(info).get_trials(deepcopy=False)}
+    client = MlflowClient(info.tracking_uri)
+    runs = {r.info.run_id: r for r in client.search_runs([info.experiment_id], max_results=5000)}
+    trials = {t.number: t for t in queue.load(info).get_trials(deepcopy=False)}
     rows, curves = [], {}
-    for row in claims.trials_frame(Q.load(info)).to_dict("records"):
+    for row in claims.trials_frame(queue.load(info)).to_dict("records"):
         t = trials[row["trial"]]
         row |= {"reason": t.user_attrs.get("reason", ""), "audit": t.user_attrs.get("audit", ""),
                 "seconds": t.user_attrs.get("seconds")}
         run = runs.get(t.user_attrs.get("mlflow_run_id", ""))
         if run is not None:
-            row |= {k: run.data.tags.get(k, row.get(k)) for k in [*E.GROUP, "data"]}
+            row |= {k: run.data.tags.get(k, row.get(k)) for k in [*evidence.GROUP, "data"]}
             row |= {k: v for k, v in run.data.metrics.items() if not k.startswith("test/subject/")}
             curves[t.number] = {k: [m.value for m in sorted(client.get_metric_history(run.info.run_id, k),
                                                              key=lambda m: m.step)] for k in CURVES}
@@ -118,7 +116,7 @@ def clipping_curves(trials: pd.DataFrame, curves: dict, path: Path) -> Path | No
 
     One panel per loss x learning rate; the mechanism behind "stalled" is measured, not inferred.
     """
-    rows = trials[trials["activation"].isin(E.PROBABILITIES)]
+    rows = trials[trials["activation"].isin(evidence.PROBABILITIES)]
     if rows.empty or not any(curves.get(t, {}).get("val/clipped_share") for t in rows["trial"]):
         return None
     rates = sorted(rows["learning_rate"].dropna().unique()) if "learning_rate" in rows else [None]
@@ -283,12 +281,12 @@ def findings(name: str, data: str, rates: pd.DataFrame, found: list, repro: dict
     return "\n".join(lines) + "\n"
 
 
-def write(info: dict, background_share: float | None = None, class_names=None, num_classes: int = 4) -> Path:
+def write(info, background_share: float | None = None, class_names=None, num_classes: int = 4) -> Path:
     """Build every report file for the study ``info`` describes and log them to the parent run."""
-    from lossbench import budget, claims
-    from lossbench import study as Q
+    from lossbench import budget, claims, queue
+    from lossbench.study import DATA_LABELS
 
-    folder = Path(info["folder"])
+    folder = Path(info.folder)
     folder.mkdir(parents=True, exist_ok=True)
     trials, curves = trials_table(info)
     if trials.empty:
@@ -296,30 +294,30 @@ def write(info: dict, background_share: float | None = None, class_names=None, n
         return folder
     trials.drop(columns=[c for c in trials if c.startswith("seconds/") or c == "subject_dice"]).to_csv(
         folder / "trials.csv", index=False)
-    study = Q.load(info)
+    study = queue.load(info)
     attrs = study.user_attrs
     background_share = background_share if background_share is not None else attrs.get("test_background_share", 0.95)
     class_names = class_names or attrs.get("class_names", ["background", "rv", "myocardium", "lv"])
     num_classes = len(class_names)
     ran = trials[trials["state"].isin(["complete", "pruned"])]
-    rates = claims.rates(trials.fillna({c: "-" for c in E.GROUP if c in trials}))
+    rates = claims.rates(trials.fillna({c: "-" for c in evidence.GROUP if c in trials}))
     cap = int(attrs.get("max_seeds", 0) or 0)
     found = claims.claims_for(trials, cap, attrs.get("baseline"))
-    all_bg = E.all_background_accuracy(background_share, num_classes)
+    all_bg = evidence.all_background_accuracy(background_share, num_classes)
     plots = [heatmap(ran, folder / "heatmap.png") if not ran.empty and "loss" in ran else None,
              curves_by_verdict(ran, curves, folder / "learning_curves.png") if not ran.empty else None,
              accuracy_vs_dice(ran, all_bg, folder / "accuracy_vs_dice.png") if not ran.empty else None,
              per_class_weighting(ran, class_names, folder / "per_class_dice.png") if not ran.empty else None,
              clipping_curves(ran, curves, folder / "clipping.png") if "activation" in ran else None]
     wall = attrs.get("wall_seconds")
-    command = attrs.get("command") or f"python -m lossbench.sweep +experiment={info['name']}"
+    command = attrs.get("command") or f"python -m lossbench.sweep +experiment={info.name}"
     report_command = command.replace("lossbench.sweep", "lossbench.report", 1)
     machine = attrs.get("machine") or {}
     seeds = sorted({int(s) for s in trials["seed"].dropna()})
-    lines = [f"# lossbench results: `{info['name']}`", "",
+    lines = [f"# lossbench results: `{info.name}`", "",
              f"- command: `{command}`",
              f"- report: `{report_command}` (regenerates this file)",
-             f"- study `{info['study_name']}`: {len(trials)} trials over seeds {seeds}; "
+             f"- study `{info.study_name}`: {len(trials)} trials over seeds {seeds}; "
              + ", ".join(f"{v} {k}" for k, v in trials["state"].value_counts().items()),
              f"- wall time of the last sweep run: {wall / 60:.1f} min with {attrs.get('n_workers', '?')} worker(s)"
              if wall else "- wall time: not recorded",
@@ -338,7 +336,7 @@ def write(info: dict, background_share: float | None = None, class_names=None, n
     for section, title in SECTIONS.items():
         mine = [c for c in found if c.section == section]
         if mine:
-            intro = E.baseline_sentence(trials, attrs["baseline"]) if section == "fixes" else ""
+            intro = evidence.baseline_sentence(trials, attrs["baseline"]) if section == "fixes" else ""
             lines += [f"## {title}", "", *([intro, ""] if intro else []), *[f"- {c.sentence}." for c in mine], ""]
     if not rates.empty and "trials" not in rates:
         lines += ["## Top three", "", "By mean test foreground Dice over all seeds: "
@@ -349,41 +347,40 @@ def write(info: dict, background_share: float | None = None, class_names=None, n
     if check:
         lines += ["## The budget: do never-converging pairings learn with more epochs?", "", *check, ""]
     if "trials" in trials and "depth_softmax_fixed" in set(trials["activation"].dropna()):
-        lines += ["## Thread 1's questions", "", *E.thread1_sentences(trials), ""]
+        lines += ["## Thread 1's questions", "", *evidence.thread1_sentences(trials), ""]
     if {"binary_crossentropy", "categorical_crossentropy"} <= set(trials["loss"].dropna()):
         plain = trials[~trials["trials"].astype(str).str.contains("mismatch")] if "trials" in trials else trials
-        lines += ["## Why binary CE looked better", "", *[s + "\n" for s in E.why_binary_looked_better(
+        lines += ["## Why binary CE looked better", "", *[s + "\n" for s in evidence.why_binary_looked_better(
             plain, background_share, num_classes, [c for c in found if c.section == "binary"])]]
     lines += ["## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plots if p is not None and p.exists()]
     (folder / "summary.md").write_text("\n".join(lines) + "\n")
-    data = attrs.get("data_label") or Q.DATA_LABELS.get(str(trials.get("data", pd.Series(["data"])).iloc[0]), "the data")
-    extra = [E.baseline_sentence(trials, attrs["baseline"])] if attrs.get("baseline") else []
+    data = attrs.get("data_label") or DATA_LABELS.get(str(trials.get("data", pd.Series(["data"])).iloc[0]), "the data")
+    extra = [evidence.baseline_sentence(trials, attrs["baseline"])] if attrs.get("baseline") else []
     if "trials" in trials and "depth_softmax_fixed" in set(trials["activation"].dropna()):
-        extra += E.thread1_sentences(trials)
-    (folder / "findings.md").write_text(findings(info["name"], data, rates, found, _repro(folder), check, extra))
+        extra += evidence.thread1_sentences(trials)
+    (folder / "findings.md").write_text(findings(info.name, data, rates, found, _repro(folder), check, extra))
     _log_to_parent(info, folder)
     print(f"report written to {folder}/summary.md")
     return folder
 
 
-def _log_to_parent(info: dict, folder: Path) -> None:
+def _log_to_parent(info, folder: Path) -> None:
     from mlflow.tracking import MlflowClient
 
-    client = MlflowClient(info["tracking_uri"])
+    client = MlflowClient(info.tracking_uri)
     for name in ("summary.md", "trials.csv", "heatmap.png", "learning_curves.png", "accuracy_vs_dice.png",
                  "per_class_dice.png", "clipping.png"):
         if (folder / name).exists():
-            client.log_artifact(info["parent_run_id"], str(folder / name), artifact_path="report")
+            client.log_artifact(info.parent_run_id, str(folder / name), artifact_path="report")
 
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    from lossbench import space as S
-    from lossbench import study as Q
+    from lossbench import space, study
     from lossbench.errors import UserError, exit_with
 
     try:
-        info = Q.locate(cfg, S.load_space(cfg.sweep.space, cfg.sweep.seeds))
+        info = study.locate(cfg, space.load_space(cfg.sweep.space, cfg.sweep.seeds))
     except UserError as error:
         exit_with(error)
     write(info)

@@ -74,8 +74,7 @@ def write(name: str, folder: Path, table: pd.DataFrame, sets, command: str) -> P
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    from lossbench import claims
-    from lossbench import study as Q
+    from lossbench import claims, queue
     from lossbench.sweep import sweep
 
     task = [o for o in HydraConfig.get().overrides.task if not o.startswith(("name=", "sweep.seeds="))]
@@ -85,7 +84,7 @@ def main(cfg: DictConfig) -> None:
             extra = set_overrides(str(cfg.name), seeds)
             scfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(extra))
             info = sweep(scfg, task + extra)
-            table = claims.trials_frame(Q.load(info))
+            table = claims.trials_frame(queue.load(info))
             conclusions.append(claims.conclusions(table, 0, cfg.sweep.get("baseline")))
     except UserError as error:
         exit_with(error)

@@ -19,22 +19,27 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from lossbench import runtime  # noqa: F401  (quiet TensorFlow before it loads)
-from lossbench import space as S
-from lossbench import study as Q
+from lossbench import (
+    progress,
+    queue,
+    runtime,  # noqa: F401  (quiet TensorFlow before it loads)
+    space,
+    study,
+)
 from lossbench.errors import UserError, exit_with
 from lossbench.verdict import DICE_CONVERGED, stalled
 
 
-def objective(trial, cfg: DictConfig, sp, study_info: dict, epoch_bar=None) -> None:
+def objective(trial, cfg: DictConfig, sp, info: study.StudyInfo, epoch_bar=None) -> None:
     """Run one Optuna trial end to end: compose, train, log to MLflow, tell Optuna."""
     import optuna
 
     from lossbench import tracking
+    from lossbench.config import compose
     from lossbench.errors import InvalidPairing
     from lossbench.trial import TrialResult, pairing_name, run_trial
 
-    trial.set_user_attr("worker", Q.worker_id())
+    trial.set_user_attr("worker", queue.worker_id())
     started, trial_cfg, name = time.time(), None, f"trial {trial.number}"
     prunable = {"stalled": False}  # set once the loss is known: the stalled rule is for cross-entropies
 
@@ -52,8 +57,8 @@ def objective(trial, cfg: DictConfig, sp, study_info: dict, epoch_bar=None) -> N
 
     result, state = TrialResult(state="failed"), optuna.trial.TrialState.FAIL
     try:
-        params = S.suggest(trial, sp)
-        trial_cfg = Q.compose(study_info["overrides"] + S.overrides(params, sp))
+        params = space.suggest(trial, sp)
+        trial_cfg = compose(info.overrides + space.overrides(params, sp))
         name = pairing_name(trial_cfg)
         if "trials" in params:  # an explicit trial of a `trials:` space: say which one
             name = f"{params['trials']}: {name}"
@@ -86,9 +91,9 @@ def objective(trial, cfg: DictConfig, sp, study_info: dict, epoch_bar=None) -> N
             trial.set_user_attr("subject_dice", {k.split("/")[2]: round(float(v), 5) for k, v in result.final.items()
                                                  if k.startswith("test/subject/")})
         if trial_cfg is not None:
-            run_id = Q.retry(lambda: tracking.log_trial(
-                trial_cfg, result, name, study_info["experiment_id"], study_info["parent_run_id"],
-                {"optuna_trial": str(trial.number), "study": study_info["study_name"]}))
+            run_id = queue.retry(lambda: tracking.log_trial(
+                trial_cfg, result, name, info.experiment_id, info.parent_run_id,
+                {"optuna_trial": str(trial.number), "study": info.study_name}))
             trial.set_user_attr("mlflow_run_id", run_id)
         if state == optuna.trial.TrialState.COMPLETE:
             trial.study.tell(trial, result.objective)
@@ -105,22 +110,24 @@ def stalled_rule_applies(cfg: DictConfig) -> bool:
     return getattr(get_class(cfg.loss._target_), "family", "cross_entropy") == "cross_entropy"
 
 
-def worker(cfg_yaml: str, study_info: dict, threads: int, show_epochs: bool) -> None:
+def worker(cfg_yaml: str, info: study.StudyInfo, threads: int, show_epochs: bool) -> None:
     """Take waiting trials until none is left (one process; ``threads`` TensorFlow threads)."""
     from tqdm import tqdm
 
+    from lossbench.config import init_hydra
     from lossbench.runtime import configure
 
     cfg = OmegaConf.create(cfg_yaml)
     configure(threads, bool(cfg.trainer.get("deterministic", False)))
-    Q.init_hydra()
-    sp = S.load_space(cfg.sweep.space, cfg.sweep.seeds)
-    study = Q.load(study_info)
-    while (trial := Q.take_waiting(study, allow_new=Q.wants_sampled(study, cfg, sp))) is not None:
+    init_hydra()
+    sp = space.load_space(cfg.sweep.space, cfg.sweep.seeds)
+    optuna_study = queue.load(info)
+    while (trial := queue.take_waiting(
+            optuna_study, allow_new=queue.sampled_left(optuna_study, cfg.sweep.n_trials, sp) > 0)) is not None:
         bar = tqdm(total=int(cfg.trainer.epochs), desc="  epochs", leave=False, position=1,
                    disable=not show_epochs)
         try:
-            result = objective(trial, cfg, sp, study_info, bar)
+            result = objective(trial, cfg, sp, info, bar)
         except KeyboardInterrupt:  # the trial is already marked killed; rerunning resumes it
             return
         finally:
@@ -130,19 +137,21 @@ def worker(cfg_yaml: str, study_info: dict, threads: int, show_epochs: bool) -> 
                    f"val Dice {result.objective:.3f}  {trial.user_attrs.get('seconds', 0):5.1f}s")
 
 
-def run_workers(cfg: DictConfig, study_info: dict) -> int:
-    """Run every waiting trial with ``sweep.n_workers`` processes; return how many workers ran."""
-    n = min(int(cfg.sweep.n_workers), Q.counts(Q.load(study_info)).get("waiting", 0))
-    if n == 0 and not Q.wants_sampled(Q.load(study_info), cfg, S.load_space(cfg.sweep.space, cfg.sweep.seeds)):
+def run_workers(cfg: DictConfig, info: study.StudyInfo) -> int:
+    """Run every waiting (or still to be sampled) trial with ``sweep.n_workers`` processes; return how many ran."""
+    optuna_study = queue.load(info)
+    sp = space.load_space(cfg.sweep.space, cfg.sweep.seeds)
+    todo = queue.counts(optuna_study).get("waiting", 0) + queue.sampled_left(optuna_study, cfg.sweep.n_trials, sp)
+    n = min(int(cfg.sweep.n_workers), todo)
+    if n == 0:
         return 0
-    n = max(1, n)
     cfg_yaml = OmegaConf.to_yaml(cfg, resolve=False)
-    with Q.progress(study_info) as watch:
+    with progress.bar(info) as watch:
         if n == 1:
-            worker(cfg_yaml, study_info, int(cfg.trainer.threads), show_epochs=True)
+            worker(cfg_yaml, info, int(cfg.trainer.threads), show_epochs=True)
         else:
             ctx = mp.get_context("spawn")
-            procs = [ctx.Process(target=worker, args=(cfg_yaml, study_info, 1, False)) for _ in range(n)]
+            procs = [ctx.Process(target=worker, args=(cfg_yaml, info, 1, False)) for _ in range(n)]
             for p in procs:
                 p.start()
             try:
@@ -156,18 +165,18 @@ def run_workers(cfg: DictConfig, study_info: dict) -> int:
     return n
 
 
-def adaptive_round(cfg: DictConfig, sp, study_info: dict, apply: bool = True) -> list[str]:
+def adaptive_round(cfg: DictConfig, sp, info: study.StudyInfo, apply: bool = True) -> list[str]:
     """Add seeds (up to ``sweep.max_seeds``) where they can change an answer; return the reasons."""
     from lossbench import claims
 
     cap = int(cfg.sweep.get("max_seeds") or 0)
     if cap <= len(sp.seeds):
         return []
-    table = claims.trials_frame(Q.load(study_info))
+    table = claims.trials_frame(queue.load(info))
     points, reasons = claims.adaptive_points(table, list(sp.seeds), cap, cfg.sweep.get("baseline"))
-    points = [S.only_params(p, sp) for p in points]
+    points = [space.only_params(p, sp) for p in points]
     if points and apply:
-        added = Q.enqueue(study_info, points)
+        added = queue.enqueue(info, points)
         if added:
             print(f"adaptive seeds: {added} trials added (sweep.max_seeds={cap})")
             for line in reasons:
@@ -175,39 +184,39 @@ def adaptive_round(cfg: DictConfig, sp, study_info: dict, apply: bool = True) ->
     return reasons if points else []
 
 
-def sweep(cfg: DictConfig, task: list[str], points: list[dict] | None = None) -> dict | None:
-    """Prepare the study, run it (base seeds, then adaptive seeds), record, report; the info dict."""
+def sweep(cfg: DictConfig, task: list[str], points: list[dict] | None = None) -> study.StudyInfo | None:
+    """Prepare the study, run it (base seeds, then adaptive seeds), record, report; its `StudyInfo`."""
     from lossbench.runtime import configure
 
-    sp = S.load_space(cfg.sweep.space, cfg.sweep.seeds)  # bad input fails before TensorFlow loads
+    sp = space.load_space(cfg.sweep.space, cfg.sweep.seeds)  # bad input fails before TensorFlow loads
     configure(int(cfg.trainer.threads), bool(cfg.trainer.get("deterministic", False)))
-    study_info = Q.prepare(cfg, sp, task, "python -m lossbench.sweep " + " ".join(task), points)
+    info = study.prepare(cfg, sp, task, "python -m lossbench.sweep " + " ".join(task), points)
     if cfg.sweep.dry_run:
-        print(Q.describe(study_info, sp))
-        reasons = adaptive_round(cfg, sp, study_info, apply=False)
+        print(progress.describe(info, sp))
+        reasons = adaptive_round(cfg, sp, info, apply=False)
         print("adaptive seeds it would add now: " + ("none" if not reasons else ""))
         for line in reasons:
             print(f"  {line}")
         return None
     started = time.time()
-    workers = run_workers(cfg, study_info)
+    workers = run_workers(cfg, info)
     for _ in range(3):  # each round can only add seeds up to the cap, so this ends
-        if not adaptive_round(cfg, sp, study_info):
+        if not adaptive_round(cfg, sp, info):
             break
-        workers = max(workers, run_workers(cfg, study_info))
+        workers = max(workers, run_workers(cfg, info))
     if workers:  # a rerun that found nothing to do keeps the recorded wall time
-        Q.finish(study_info, time.time() - started, workers)
-        Q.load(study_info).set_user_attr(
+        study.finish(info, time.time() - started, workers)
+        queue.load(info).set_user_attr(
             "threads_per_worker", 1 if workers > 1 else (int(cfg.trainer.threads) or "TensorFlow's default"))
     if cfg.sweep.get("budget_check"):
         from lossbench import budget
 
-        budget.check(cfg, task, study_info)
+        budget.check(cfg, task, info)
     if cfg.sweep.report:
         from lossbench import report
 
-        report.write(study_info)
-    return study_info
+        report.write(info)
+    return info
 
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")

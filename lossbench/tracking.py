@@ -127,7 +127,7 @@ def log_trial(cfg, result, run_name: str, experiment_id: str, parent_run_id: str
     return run_id
 
 
-def parent_run(study, info: dict, cfg) -> str:
+def parent_run(study, info, cfg) -> str:
     """The sweep's parent run: kept in the study so reruns and extra workers reuse it."""
     client = MlflowClient()
     run_id = study.user_attrs.get("mlflow_parent_run_id")
@@ -137,27 +137,27 @@ def parent_run(study, info: dict, cfg) -> str:
             return run_id
         except Exception:  # the MLflow store was reset: make a new parent
             pass
-    run = client.create_run(info["experiment_id"], run_name=f"sweep {info['study_name']}",
-                            tags={"kind": "sweep", "study": info["study_name"]} | versions() | machine_tags())
+    run = client.create_run(info.experiment_id, run_name=f"sweep {info.study_name}",
+                            tags={"kind": "sweep", "study": info.study_name} | versions() | machine_tags())
     client.log_batch(run.info.run_id, params=[Param(k, v) for k, v in flat_params(cfg).items()]
                      + [Param("sweep.space", str(cfg.sweep.space)), Param("sweep.pruner", str(cfg.sweep.pruner))])
     study.set_user_attr("mlflow_parent_run_id", run.info.run_id)
     return run.info.run_id
 
 
-def close_parent(info: dict, wall_seconds: float, n_workers: int, counts: dict) -> None:
-    client = MlflowClient(info["tracking_uri"])
+def close_parent(info, wall_seconds: float, n_workers: int, counts: dict) -> None:
+    client = MlflowClient(info.tracking_uri)
     step = int(time.time())
     now = int(time.time() * 1000)
     metrics = [Metric("sweep/wall_seconds", wall_seconds, now, step),
                Metric("sweep/n_workers", n_workers, now, step)]
     metrics += [Metric(f"sweep/trials_{k}", v, now, step) for k, v in counts.items()]
-    client.log_batch(info["parent_run_id"], metrics=metrics)
-    client.set_terminated(info["parent_run_id"], status="FINISHED")
+    client.log_batch(info.parent_run_id, metrics=metrics)
+    client.set_terminated(info.parent_run_id, status="FINISHED")
 
 
-def tag_parent(info: dict, tags: dict) -> None:
+def tag_parent(info, tags: dict) -> None:
     """Set tags on the sweep's parent run (e.g. the data's class shares)."""
-    client = MlflowClient(info["tracking_uri"])
+    client = MlflowClient(info.tracking_uri)
     for key, value in tags.items():
-        client.set_tag(info["parent_run_id"], key, str(value))
+        client.set_tag(info.parent_run_id, key, str(value))

@@ -61,21 +61,22 @@ def steps(cfg) -> int:
 
 def load_role(experiment: str, results: str | None = None):
     """(trials expanded, trials as run, study info) of the experiment's finished study."""
-    from lossbench import claims
-    from lossbench import space as S
-    from lossbench import study as Q
+    from lossbench import claims, queue, space, study
+    from lossbench.config import compose
 
-    cfg = Q.compose([f"+experiment={experiment}"] + ([f"paths.results={results}"] if results else []))
-    sp = S.load_space(cfg.sweep.space, cfg.sweep.seeds)
-    info = Q.locate(cfg, sp)
-    study = Q.load(info)
-    frame = claims.trials_frame(study)
+    cfg = compose([f"+experiment={experiment}"] + ([f"paths.results={results}"] if results else []))
+    sp = space.load_space(cfg.sweep.space, cfg.sweep.seeds)
+    located = study.locate(cfg, sp)
+    optuna_study = queue.load(located)
+    info = located.as_dict()
+    frame = claims.trials_frame(optuna_study)
     if frame.empty:
         raise UserError(f"study {info['study_name']} has no finished trial - run python -m lossbench.sweep +experiment={experiment}")
     unique = frame.drop(columns="trials") if "trials" in frame else frame
-    return expand(frame, S.aliases(sp)), unique, info | {"cap": int(study.user_attrs.get("max_seeds", 0) or 0),
-                                                         "seconds": study.user_attrs.get("wall_seconds"),
-                                                         "epochs": int(cfg.trainer.epochs), "steps": steps(cfg)}
+    attrs = optuna_study.user_attrs
+    return expand(frame, space.aliases(sp)), unique, info | {"cap": int(attrs.get("max_seeds", 0) or 0),
+                                                             "seconds": attrs.get("wall_seconds"),
+                                                             "epochs": int(cfg.trainer.epochs), "steps": steps(cfg)}
 
 
 def groups(trials: pd.DataFrame, pairing: dict) -> list[np.ndarray]:
@@ -218,11 +219,11 @@ def data_table(experiments: dict, image_size: int = 64) -> pd.DataFrame:
     """`image_stats` of each experiment's training split at one image size."""
     from hydra.utils import instantiate
 
-    from lossbench import study as Q
+    from lossbench.config import compose
 
     rows = {}
     for role, name in experiments.items():
-        cfg = Q.compose([f"+experiment={name}", f"data.image_size={image_size}"])
+        cfg = compose([f"+experiment={name}", f"data.image_size={image_size}"])
         data = instantiate(cfg.data.loader)
         rows[f"{role} (`{name}`)"] = image_stats(data.train.images, data.train.labels)
     return pd.DataFrame(rows)

@@ -19,7 +19,7 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from lossbench import metrics as M
+from lossbench import metrics
 from lossbench.audit import Audit, audit_pairing
 from lossbench.data import SegmentationData, zscore
 from lossbench.errors import DataError, InvalidPairing, UserError
@@ -130,9 +130,9 @@ class _EpochWatcher(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         outputs = self.model.predict(self.val.images, batch_size=self.batch_size, verbose=0)
-        figures = M.summarise(self.val.labels, outputs, len(self.class_names), self.binary, self.logits_out)
+        figures = metrics.summarise(self.val.labels, outputs, len(self.class_names), self.binary, self.logits_out)
         self.trial.predictions = {"images": self.val.images[:4], "truth": self.val.labels[:4],
-                                  "pred": M.predicted_labels(outputs[:4])}
+                                  "pred": metrics.predicted_labels(outputs[:4])}
         row = {"train/loss": float(logs["loss"]), "val/loss": float(logs.get("val_loss", np.nan))}
         row |= {f"val/{k}": v for k, v in figures.items() if k != "per_class_dice"}
         for name, value in zip(self.class_names[1:], figures["per_class_dice"][1:], strict=True):
@@ -194,16 +194,16 @@ def finish(result: TrialResult, model, data: SegmentationData, cfg, binary: bool
     """Evaluate on the test split (per subject) and give the verdict; runs even when pruned."""
     t0 = time.perf_counter()
     outputs = model.predict(data.test.images, batch_size=batch, verbose=0)
-    figures = M.summarise(data.test.labels, outputs, data.num_classes, binary,
+    figures = metrics.summarise(data.test.labels, outputs, data.num_classes, binary,
                           bool(cfg.activation.logits_out), subjects=data.test.subjects)
     result.final |= {f"test/{k}": v for k, v in figures.items() if k != "per_class_dice"}
     for name, value in zip(data.class_names[1:], figures["per_class_dice"][1:], strict=True):
         result.final[f"test/dice/{name}"] = float(np.nan_to_num(value))
-    pred = M.predicted_labels(outputs)
+    pred = metrics.predicted_labels(outputs)
     for subject in np.unique(data.test.subjects):
         rows = data.test.subjects == subject
-        per_class = M.dice_per_class(data.test.labels[rows], pred[rows], data.num_classes)
-        result.final[f"test/subject/{subject}/foreground_dice"] = M.foreground_dice(per_class)
+        per_class = metrics.dice_per_class(data.test.labels[rows], pred[rows], data.num_classes)
+        result.final[f"test/subject/{subject}/foreground_dice"] = metrics.foreground_dice(per_class)
     result.verdict, result.reason = judge(
         result.curves, result.final["chance_loss"], result.final["prior_loss"],
         float(np.mean(data.val.labels == 0)))

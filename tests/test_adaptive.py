@@ -5,8 +5,8 @@ from __future__ import annotations
 import optuna
 from omegaconf import OmegaConf
 
-from lossbench import space as S
-from lossbench import study as Q
+from lossbench import progress, queue, space
+from lossbench.study import StudyInfo
 from lossbench.sweep import adaptive_round
 
 SPACE = OmegaConf.create({"grid": {"loss": ["dice", "categorical_crossentropy"], "optimizer": ["adam", "sgd_seed"]},
@@ -15,13 +15,13 @@ SPACE = OmegaConf.create({"grid": {"loss": ["dice", "categorical_crossentropy"],
 
 def planted_study(tmp_path):
     """A finished 3-seed grid: dice+adam is 'sometimes', the rest always (adam) or never (sgd)."""
-    info = {"study_name": "planted", "storage": str(tmp_path / "optuna.journal"), "folder": str(tmp_path),
-            "pruner": "none", "prune_below": 0.05, "warmup_epochs": 4, "epochs": 8}
-    study = optuna.create_study(study_name="planted", storage=Q._storage(info), direction="maximize")
+    info = StudyInfo(name="planted", study_name="planted", storage=str(tmp_path / "optuna.journal"),
+                     folder=str(tmp_path), tracking_uri="")
+    study = optuna.create_study(study_name="planted", storage=queue.storage(info), direction="maximize")
     dists = {"loss": optuna.distributions.CategoricalDistribution(["dice", "categorical_crossentropy"]),
              "optimizer": optuna.distributions.CategoricalDistribution(["adam", "sgd_seed"]),
-             "seed": optuna.distributions.IntDistribution(0, S.MAX_SEED)}
-    for point in S.points(SPACE):
+             "seed": optuna.distributions.IntDistribution(0, space.MAX_SEED)}
+    for point in space.points(SPACE):
         good = point["optimizer"] == "adam" and not (point["loss"] == "dice" and point["seed"] == 1)
         study.add_trial(optuna.trial.create_trial(
             params=point, distributions=dists, value=0.8 if good else 0.0,
@@ -34,20 +34,20 @@ def test_adaptive_round_adds_seeds_to_sometimes_pairings_once(tmp_path, capsys):
     info = planted_study(tmp_path)
     cfg = OmegaConf.create({"sweep": {"max_seeds": 5, "baseline": None}})
     reasons = adaptive_round(cfg, SPACE, info)
-    waiting = [Q._params(t) for t in Q.load(info).get_trials(states=(optuna.trial.TrialState.WAITING,))]
+    waiting = [queue.params(t) for t in queue.load(info).get_trials(states=(optuna.trial.TrialState.WAITING,))]
     assert any("dice" in r and "sometimes" in r for r in reasons)
     assert {(p["loss"], p["optimizer"], p["seed"]) for p in waiting} >= {("dice", "adam", 3), ("dice", "adam", 4)}
     assert not [p for p in waiting if p["optimizer"] == "sgd_seed"]  # never: no extra seeds
     assert "adaptive seeds: " in capsys.readouterr().out
     adaptive_round(cfg, SPACE, info)  # a second round (a rerun) adds nothing twice
-    again = Q.load(info).get_trials(states=(optuna.trial.TrialState.WAITING,))
+    again = queue.load(info).get_trials(states=(optuna.trial.TrialState.WAITING,))
     assert len(again) == len(waiting)
-    assert "run   " not in Q.describe(info, SPACE)
-    assert "waiting   loss=dice optimizer=adam trainer.seed=3" in Q.describe(info, SPACE)
+    assert "run   " not in progress.describe(info, SPACE)
+    assert "waiting   loss=dice optimizer=adam trainer.seed=3" in progress.describe(info, SPACE)
 
 
 def test_no_adaptive_seeds_when_the_cap_is_the_base(tmp_path):
     info = planted_study(tmp_path)
     assert adaptive_round(OmegaConf.create({"sweep": {"max_seeds": 3}}), SPACE, info) == []
     assert adaptive_round(OmegaConf.create({"sweep": {"max_seeds": 5}}), SPACE, info, apply=False)
-    assert not Q.load(info).get_trials(states=(optuna.trial.TrialState.WAITING,))
+    assert not queue.load(info).get_trials(states=(optuna.trial.TrialState.WAITING,))

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from lossbench import metrics as M
+from lossbench import metrics
 from lossbench.verdict import VERDICTS, judge
 
 CHANCE = math.log(4)   # categorical CE of a uniform guess at C = 4
@@ -117,8 +117,8 @@ def test_every_verdict_is_reachable():
 
 def _judge_predictions(truth, pred, loss=0.05, names=("rv", "myocardium", "lv")):
     """Curves of one epoch from hand-made label maps, measured as the trial measures them."""
-    per_class = M.dice_per_class(truth, pred, 4)
-    run = curves([0.8, loss], [0.8, loss], [0.0, M.foreground_dice(per_class)],
+    per_class = metrics.dice_per_class(truth, pred, 4)
+    run = curves([0.8, loss], [0.8, loss], [0.0, metrics.foreground_dice(per_class)],
                  [1.0, float(np.mean(pred == 0))])
     run |= {f"val/dice/{name}": [0.0, float(np.nan_to_num(v))] for name, v in zip(names, per_class[1:], strict=True)}
     return judge(run, CHANCE, PRIOR, true_background_share=float(np.mean(truth == 0)))
@@ -141,7 +141,7 @@ def test_all_foreground_net_is_degenerate_not_converged():
     # foreground pixel right -> mean foreground Dice ~0.7 with myocardium ~0.03, 0 % background
     truth = _heart()
     pred = np.where(truth == 0, 2, truth)
-    assert M.foreground_dice(M.dice_per_class(truth, pred, 4)) > 0.6
+    assert metrics.foreground_dice(metrics.dice_per_class(truth, pred, 4)) > 0.6
     verdict, reason = _judge_predictions(truth, pred)
     assert verdict == "degenerate"
     assert "0.0% background" in reason and "myocardium Dice 0.0" in reason

@@ -29,6 +29,7 @@ Every class states its traits as class attributes, readable before building one:
   Tversky, Jaccard, log-cosh Dice, Lovasz-softmax, Dice + CE, Dice + focal).
 """
 
+from lossbench.losses.base import SegmentationLoss
 from lossbench.losses.compound import DiceCE, DiceFocal
 from lossbench.losses.cross_entropy import (
     BinaryCrossentropy,
@@ -36,7 +37,6 @@ from lossbench.losses.cross_entropy import (
     CategoricalFocal,
     SparseCategoricalCrossentropy,
 )
-from lossbench.losses.base import SegmentationLoss
 from lossbench.losses.dice import GeneralizedDice, KerasPooledDice, SoftDice
 from lossbench.losses.overlap import FocalTversky, Jaccard, LogCoshDice, LovaszSoftmax, Tversky
 

@@ -1,0 +1,26 @@
+"""Config composition outside a Hydra app: the sweep's workers, the report and tests compose trial configs here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
+
+
+def init_hydra() -> None:
+    """Point Hydra at ``conf/`` once per process (a no-op inside a Hydra app)."""
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    if not GlobalHydra.instance().is_initialized():
+        initialize_config_dir(config_dir=CONF_DIR, version_base="1.3")
+
+
+def compose(overrides: list[str]) -> DictConfig:
+    """``conf/config.yaml`` with ``overrides``, as ``python -m lossbench.train OVERRIDES`` would see it."""
+    from hydra import compose as hydra_compose
+
+    init_hydra()
+    return hydra_compose("config", overrides=overrides)

@@ -1,0 +1,65 @@
+"""What a person watches: the dry run's listing of the points, and the progress bar of a running sweep."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+
+from lossbench import queue, space
+
+
+def describe(info, sp) -> str:
+    """The dry run: points and their status, counts and an estimate of the time left."""
+    study = queue.load(info)
+    by_point = {space.point_key(queue.params(t)): t for t in study.get_trials(deepcopy=False)}
+    lines = [f"study {info.study_name} in {info.storage}", ""]
+    keys = [space.point_key(p) for p in space.points(sp)]
+    keys += [k for k in by_point if k not in set(keys)]  # adaptive seeds and budget points
+    for key in keys:
+        t = by_point.get(key)
+        status = (t.user_attrs.get("state") or t.state.name.lower()) if t else "new"
+        lines.append(f"  {status:9s} " + " ".join(space.overrides(json.loads(key), sp)))
+    c = queue.counts(study)
+    done = [t.user_attrs["seconds"] for t in study.get_trials(deepcopy=False) if "seconds" in t.user_attrs]
+    left = c.get("waiting", 0) + c.get("running", 0)
+    eta = (f"about {left * sum(done) / len(done) / 60:.1f} min of one worker"
+           if done else "unknown until a trial finishes")
+    lines += ["", f"{len(keys)} points; " + ", ".join(f"{v} {k}" for k, v in sorted(c.items())),
+              f"time left: {eta}"]
+    return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def bar(info):
+    """A bar for the trials (done / total, elapsed, ETA), refreshed from the storage every second."""
+    from tqdm import tqdm
+
+    study = queue.load(info)
+
+    def done() -> int:
+        return sum(1 for t in study.get_trials(deepcopy=False) if t.state.is_finished())
+
+    start = done()
+    shown = tqdm(total=max(info.total, start), initial=start, desc=info.study_name, unit="trial",
+                 position=0, dynamic_ncols=True)
+    stop = threading.Event()
+
+    class Watch:
+        @staticmethod
+        def refresh():
+            shown.update(done() - shown.n)
+
+    def loop():
+        while not stop.wait(1.0):
+            Watch.refresh()
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    try:
+        yield Watch
+    finally:
+        stop.set()
+        thread.join()
+        Watch.refresh()
+        shown.close()

@@ -1,0 +1,147 @@
+"""The exactly-once queue of a study: every point enqueued once, claimed by one worker, retried when killed.
+
+The points of a sweep file are enqueued as WAITING Optuna trials (`sync_queue`)
+under a lock; a worker claims one by moving it to RUNNING (`take_waiting`: the
+storage's compare-and-set, so two workers never run the same trial). A RUNNING
+trial whose worker died is failed and its point enqueued again (FACTS #10).
+Functions take a `lossbench.study.StudyInfo` (``info``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import socket
+import time
+from pathlib import Path
+
+import optuna
+
+from lossbench import space
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+TrialState = optuna.trial.TrialState
+SETTLED_FAILURES = ("invalid", "failed")  # failed for good: a rerun does not retry them
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def retry(fn, attempts: int = 6):
+    """Call ``fn``, retrying when a SQLite store is briefly locked by another worker."""
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except Exception as error:  # sqlalchemy/mlflow wrap sqlite's OperationalError
+            if "locked" not in str(error) or attempt == attempts - 1:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+
+
+def storage(info):
+    """The study's Optuna storage: an RDB URL as given, else the journal file."""
+    if info.storage.startswith(("postgresql", "mysql", "sqlite")):
+        return optuna.storages.RDBStorage(info.storage)
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+    return JournalStorage(JournalFileBackend(info.storage))
+
+
+def pruner(info):
+    kind, warmup = info.pruner, max(0, int(info.warmup_epochs) - 1)
+    if kind == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=warmup)
+    if kind == "threshold":
+        return optuna.pruners.ThresholdPruner(lower=float(info.prune_below), n_warmup_steps=warmup)
+    if kind == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=warmup + 1, max_resource=info.epochs)
+    return optuna.pruners.NopPruner()
+
+
+def load(info) -> optuna.Study:
+    return optuna.load_study(study_name=info.study_name, storage=storage(info),
+                             pruner=pruner(info), sampler=optuna.samplers.TPESampler(seed=0))
+
+
+def params(trial) -> dict:
+    """The point of a trial: its enqueued parameters (WAITING trials have no ``params`` yet)."""
+    return trial.system_attrs.get("fixed_params") or trial.params
+
+
+def stale(trial) -> bool:
+    """A RUNNING trial whose worker process is gone (only this machine's workers can be judged)."""
+    host, _, pid = str(trial.user_attrs.get("worker", "")).partition(":")
+    if not host:
+        started = trial.datetime_start.timestamp() if trial.datetime_start else 0
+        return time.time() - started > 60
+    if host != socket.gethostname():
+        return False  # another machine's worker: cannot tell, leave it
+    try:
+        os.kill(int(pid), 0)
+        return False
+    except (OSError, ValueError):
+        return True
+
+
+def sync_queue(study: optuna.Study, points: list[dict]) -> int:
+    """Fail stale running trials, then enqueue every point not done, waiting or running. Returns #added."""
+    store = study._storage
+    for t in study.get_trials(deepcopy=False):
+        if t.state == TrialState.RUNNING and stale(t):
+            store.set_trial_user_attr(t._trial_id, "state", "killed")
+            store.set_trial_state_values(t._trial_id, TrialState.FAIL)
+    covered = {space.point_key(params(t)) for t in study.get_trials(deepcopy=False)
+               if t.state != TrialState.FAIL or t.user_attrs.get("state") in SETTLED_FAILURES}
+    added = 0
+    for point in points:
+        if space.point_key(point) not in covered:
+            study.enqueue_trial(point)
+            covered.add(space.point_key(point))
+            added += 1
+    return added
+
+
+def take_waiting(study: optuna.Study, allow_new: bool = False):
+    """Claim one waiting trial atomically (None when the queue is empty and no new trial is wanted)."""
+    for t in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+        if study._storage.set_trial_state_values(t._trial_id, TrialState.RUNNING):
+            return optuna.Trial(study, t._trial_id)
+    return study.ask() if allow_new else None
+
+
+def sampled_left(study, n_trials, sp) -> int:
+    """How many new trials a pure ``sample:`` space still asks Optuna for (0 for enumerated spaces)."""
+    if sp.get("grid") or sp.get("trials") or not sp.get("sample"):
+        return 0
+    return max(0, int(n_trials or 20) - len(study.get_trials(deepcopy=False)))
+
+
+@contextlib.contextmanager
+def locked(path: Path):
+    """An exclusive lock on ``path`` (a file next to the journal) for enqueueing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def enqueue(info, points: list[dict]) -> int:
+    """Add ``points`` (adaptive seeds) to the study under the sweep lock, exactly once; return #added."""
+    with locked(Path(info.folder) / "sweep.lock"):
+        added = sync_queue(load(info), points)
+    info.total += added
+    return added
+
+
+def counts(study) -> dict:
+    """Trials per state; failed trials by their recorded reason (invalid, failed, killed)."""
+    out = {}
+    for t in study.get_trials(deepcopy=False):
+        key = (t.user_attrs.get("state") if t.state == TrialState.FAIL else t.state.name.lower()) or "failed"
+        out[key] = out.get(key, 0) + 1
+    return out
