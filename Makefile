@@ -1,10 +1,11 @@
-# lossbench: `make sweep` runs the main job, `make test` runs the tests. Both set everything up first.
+# lossbench: `make sweep` runs the main job, `make test` runs the tests (`make test-all` adds the slow
+# end-to-end ones). Each sets everything up first.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help setup sweep test report thread2 thread1 real-hearts transfer reproducibility pruning-check budget-check mlflow dashboard bench bench-determinism lint clean
+.PHONY: help setup sweep test test-all format catalogue report thread2 thread1 real-hearts transfer reproducibility pruning-check budget-check mlflow dashboard bench bench-determinism lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -20,8 +21,14 @@ setup: $(STAMP)  ## create .venv and install lossbench with its dev tools
 sweep: $(STAMP)  ## the cmr sweep on the built-in synthetic cardiac MRI (3 seeds + adaptive seeds)
 	$(BIN)/python -m lossbench.sweep +experiment=cmr $(ARGS)
 
-test: $(STAMP)  ## the whole test suite
-	$(BIN)/python -m pytest $(ARGS)
+test: $(STAMP)  ## the fast tests and the doctests (no end-to-end training runs)
+	$(BIN)/python -m pytest -m "not slow" $(ARGS)
+
+test-all: test  ## the fast tests, then the slow end-to-end ones (what CI runs)
+	$(BIN)/python -m pytest -m slow $(ARGS)
+
+catalogue: $(STAMP)  ## every loss in conf/loss/ with Adam + softmax, weighting none / median frequency
+	$(BIN)/python -m lossbench.sweep +experiment=catalogue $(ARGS)
 
 report: $(STAMP)  ## rebuild results/<experiment>/ from the stores (EXP=cmr)
 	$(BIN)/python -m lossbench.report +experiment=$(or $(EXP),cmr)
@@ -61,8 +68,13 @@ bench: $(STAMP)  ## data generation speed and class shares (both phantoms vs 50 
 bench-determinism: $(STAMP)  ## what trainer.deterministic=true costs, and what is bit-identical
 	$(BIN)/python benchmarks/bench_determinism.py
 
-lint: $(STAMP)  ## ruff
-	$(BIN)/ruff check lossbench tests benchmarks
+lint: $(STAMP)  ## ruff check and ruff format --check
+	$(BIN)/ruff check lossbench tests benchmarks examples
+	$(BIN)/ruff format --check lossbench tests benchmarks examples
+
+format: $(STAMP)  ## ruff format and the fixable ruff checks
+	$(BIN)/ruff format lossbench tests benchmarks examples
+	$(BIN)/ruff check --fix lossbench tests benchmarks examples
 
 clean:  ## remove the venv (the results stay)
 	rm -rf $(VENV)

@@ -34,8 +34,15 @@ print(json.dumps({"fit": result.seconds["fit"], "val_loss": result.curves["val/l
 
 def trial(deterministic: bool, results: str) -> dict:
     conf = str(Path(__file__).resolve().parents[1] / "conf")
-    args = ["+experiment=cmr", "loss=dice", "activation=softmax", "optimizer=adam", "trainer.threads=1",
-            f"trainer.deterministic={str(deterministic).lower()}", f"paths.results={results}"]
+    args = [
+        "+experiment=cmr",
+        "loss=dice",
+        "activation=softmax",
+        "optimizer=adam",
+        "trainer.threads=1",
+        f"trainer.deterministic={str(deterministic).lower()}",
+        f"paths.results={results}",
+    ]
     out = subprocess.run([sys.executable, "-c", CODE, conf, *args], check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -45,25 +52,40 @@ if __name__ == "__main__":
         runs = {mode: [trial(mode, tmp) for _ in range(2)] for mode in (False, True)}
     for mode, (a, b) in runs.items():
         same = a["val_loss"] == b["val_loss"]
-        print(f"deterministic={str(mode).lower():5s}: fit {a['fit']:.1f} s and {b['fit']:.1f} s; two runs "
-              f"{'bit-identical' if same else 'DIFFER'} (last val loss {a['val_loss'][-1]!r} vs {b['val_loss'][-1]!r}; "
-              f"test Dice {a['dice']:.4f} vs {b['dice']:.4f})")
+        print(
+            f"deterministic={str(mode).lower():5s}: fit {a['fit']:.1f} s and {b['fit']:.1f} s; two runs "
+            f"{'bit-identical' if same else 'DIFFER'} (last val loss {a['val_loss'][-1]!r} vs {b['val_loss'][-1]!r}; "
+            f"test Dice {a['dice']:.4f} vs {b['dice']:.4f})"
+        )
     off, on = runs[False][0], runs[True][0]
     cost = (sum(r["fit"] for r in runs[True]) / sum(r["fit"] for r in runs[False]) - 1) * 100
-    print(f"cost of deterministic: {cost:+.0f} % fit time; default vs deterministic curves "
-          f"{'identical' if off['val_loss'] == on['val_loss'] else 'differ'} "
-          f"(last val loss {off['val_loss'][-1]:.6f} vs {on['val_loss'][-1]:.6f})")
+    print(
+        f"cost of deterministic: {cost:+.0f} % fit time; default vs deterministic curves "
+        f"{'identical' if off['val_loss'] == on['val_loss'] else 'differ'} "
+        f"(last val loss {off['val_loss'][-1]:.6f} vs {on['val_loss'][-1]:.6f})"
+    )
     from lossbench.runtime import machine
 
     facts = machine()
-    rows = [f"| {'`trainer.deterministic=true`' if mode else 'default (oneDNN on)'} | {a['fit']:.1f} s, {b['fit']:.1f} s "
-            f"| {'yes' if a['val_loss'] == b['val_loss'] else '**no**'} | {a['dice']:.4f} / {b['dice']:.4f} |"
-            for mode, (a, b) in runs.items()]
-    Path(__file__).resolve().parents[1].joinpath("results", "determinism.md").write_text("\n".join([
-        f"One cmr trial (Dice + softmax, Adam, seed 0, one TensorFlow thread) run twice per mode on "
-        f"{facts['cpu']} ({facts['isa']}), each in a fresh process (`make bench-determinism`):", "",
-        "| mode | fit time, two runs | the two runs' curves bit-identical | test Dice, two runs |",
-        "|---|---|---|---|", *rows, "",
-        f"`trainer.deterministic=true` costs {cost:+.0f} % fit time here; its curves "
-        f"{'equal' if off['val_loss'] == on['val_loss'] else 'differ from'} the default's (last validation loss "
-        f"{off['val_loss'][-1]:.6f} vs {on['val_loss'][-1]:.6f}): oneDNN's kernels round differently.", ""]))
+    rows = [
+        f"| {'`trainer.deterministic=true`' if mode else 'default (oneDNN on)'} | {a['fit']:.1f} s, {b['fit']:.1f} s "
+        f"| {'yes' if a['val_loss'] == b['val_loss'] else '**no**'} | {a['dice']:.4f} / {b['dice']:.4f} |"
+        for mode, (a, b) in runs.items()
+    ]
+    Path(__file__).resolve().parents[1].joinpath("results", "determinism.md").write_text(
+        "\n".join(
+            [
+                f"One cmr trial (Dice + softmax, Adam, seed 0, one TensorFlow thread) run twice per mode on "
+                f"{facts['cpu']} ({facts['isa']}), each in a fresh process (`make bench-determinism`):",
+                "",
+                "| mode | fit time, two runs | the two runs' curves bit-identical | test Dice, two runs |",
+                "|---|---|---|---|",
+                *rows,
+                "",
+                f"`trainer.deterministic=true` costs {cost:+.0f} % fit time here; its curves "
+                f"{'equal' if off['val_loss'] == on['val_loss'] else 'differ from'} the default's (last validation loss "
+                f"{off['val_loss'][-1]:.6f} vs {on['val_loss'][-1]:.6f}): oneDNN's kernels round differently.",
+                "",
+            ]
+        )
+    )

@@ -27,9 +27,21 @@ def run(workers: int) -> float:
         space = Path(tmp) / "bench.yaml"
         space.write_text(GRID)
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "lossbench.sweep", "+experiment=cmr", f"sweep.space={space}",
-                        f"paths.results={tmp}/results", f"sweep.n_workers={workers}", "sweep.report=false",
-                        "tracking.plots=true"], check=True, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "lossbench.sweep",
+                "+experiment=cmr",
+                f"sweep.space={space}",
+                f"paths.results={tmp}/results",
+                f"sweep.n_workers={workers}",
+                "sweep.report=false",
+                "tracking.plots=true",
+            ],
+            check=True,
+            capture_output=True,
+        )
         return time.perf_counter() - started
 
 

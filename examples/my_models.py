@@ -49,10 +49,16 @@ def mobilenet_unet(input_shape, num_classes: int, alpha: float = 0.35) -> keras.
     """
     inputs = keras.Input(input_shape, name="image")
     rgb = layers.Concatenate(name="to_rgb")([inputs, inputs, inputs])
-    encoder = keras.applications.MobileNetV2(input_shape=(*input_shape[:2], 3), alpha=alpha,
-                                             include_top=False, weights=None)
-    names = ["block_1_expand_relu", "block_3_expand_relu", "block_6_expand_relu",
-             "block_13_expand_relu", "block_16_project"]  # 1/2, 1/4, 1/8, 1/16, 1/32
+    encoder = keras.applications.MobileNetV2(
+        input_shape=(*input_shape[:2], 3), alpha=alpha, include_top=False, weights=None
+    )
+    names = [
+        "block_1_expand_relu",
+        "block_3_expand_relu",
+        "block_6_expand_relu",
+        "block_13_expand_relu",
+        "block_16_project",
+    ]  # 1/2, 1/4, 1/8, 1/16, 1/32
     features = keras.Model(encoder.input, [encoder.get_layer(n).output for n in names], name="encoder")(rgb)
     x = features[-1]
     for level, skip in reversed(list(enumerate(features[:-1]))):

@@ -29,8 +29,12 @@ class Audit:
     reason: str = ""
 
     def as_tags(self) -> dict:
-        return {"audit": self.tag, "audit_keras_loss": f"{self.keras_loss:.6g}",
-                "audit_nominal_loss": f"{self.nominal_loss:.6g}", "audit_reason": self.reason}
+        return {
+            "audit": self.tag,
+            "audit_keras_loss": f"{self.keras_loss:.6g}",
+            "audit_nominal_loss": f"{self.nominal_loss:.6g}",
+            "audit_reason": self.reason,
+        }
 
 
 def first_line(error: Exception) -> str:
@@ -80,5 +84,9 @@ def audit_pairing(model, loss, x: np.ndarray, y: np.ndarray) -> Audit:
         agree = abs(keras_value - nominal) <= REL_TOL * abs(nominal) + ABS_TOL
     if agree:
         return Audit("nominal", keras_value, nominal, "Keras computes the loss on the output as given")
-    return Audit("logits_substituted", keras_value, nominal,
-                 "Keras computed the loss from the pre-activation logits, not from the output")
+    return Audit(
+        "logits_substituted",
+        keras_value,
+        nominal,
+        "Keras computed the loss from the pre-activation logits, not from the output",
+    )

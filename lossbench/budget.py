@@ -34,14 +34,32 @@ def check(cfg: DictConfig, task: list[str], info: StudyInfo) -> dict | None:
     seed = int(sp.seeds[0])
     points = [space.only_params({c: row[c] for c in cols} | {"seed": seed}, sp) for _, row in never.iterrows()]
     epochs = FACTOR * int(cfg.trainer.epochs)
-    extra = [f"name={cfg.name}-budget", f"trainer.epochs={epochs}", "sweep.prune_stalled=false",
-             "sweep.pruner=none", "sweep.max_seeds=0", "sweep.budget_check=false"]
+    extra = [
+        f"name={cfg.name}-budget",
+        f"trainer.epochs={epochs}",
+        "sweep.prune_stalled=false",
+        "sweep.pruner=none",
+        "sweep.max_seeds=0",
+        "sweep.budget_check=false",
+    ]
     bcfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(extra))
     print(f"budget check: {len(points)} never-converging pairings, seed {seed}, {epochs} epochs")
     budget_info = sweep(bcfg, [o for o in task if not o.startswith(("name=", "trainer.epochs="))] + extra, points)
     if budget_info:
-        keep = {k: getattr(budget_info, k) for k in ("study_name", "storage", "folder", "name", "tracking_uri",
-                                                      "pruner", "prune_below", "warmup_epochs", "epochs")}
+        keep = {
+            k: getattr(budget_info, k)
+            for k in (
+                "study_name",
+                "storage",
+                "folder",
+                "name",
+                "tracking_uri",
+                "pruner",
+                "prune_below",
+                "warmup_epochs",
+                "epochs",
+            )
+        }
         queue.load(info).set_user_attr("budget_study", keep | {"factor": FACTOR})
     return budget_info
 
@@ -62,7 +80,13 @@ def sentences(info: StudyInfo) -> list[str]:
         pairing = claims.label({c: row[c] for c in claims.pairing_cols(table)})
         verdict = row["verdict"] or row["state"]
         what = f"**converges slowly at {factor}x**" if verdict == "converged" else f"stays {verdict} at {factor}x"
-        out.append(f"- {pairing} (seed {row['seed']}, {attrs['epochs']} epochs): {what}, test foreground Dice "
-                   f"{row['test/foreground_dice']:.3f}")
-    return [f"Budget check (study `{attrs['study_name']}`, results/{attrs['name']}/; these trials do not count "
-            "in any rate):", "", *out]
+        out.append(
+            f"- {pairing} (seed {row['seed']}, {attrs['epochs']} epochs): {what}, test foreground Dice "
+            f"{row['test/foreground_dice']:.3f}"
+        )
+    return [
+        f"Budget check (study `{attrs['study_name']}`, results/{attrs['name']}/; these trials do not count "
+        "in any rate):",
+        "",
+        *out,
+    ]

@@ -29,11 +29,14 @@ from lossbench import stats
 
 PAIRING_KEYS = ("trials", "loss", "activation", "class_weighting", "optimizer", "learning_rate")
 RAN = ("complete", "pruned")
-RULE = ("A difference is stated only when the data decide it: for Dice, the 95 % interval of the "
-        "paired difference excludes 0 (hierarchical bootstrap: seeds, then test subjects within a "
-        "seed); for convergence, Fisher's exact test p < 0.05 after Holm's correction within the "
-        "section. Otherwise the sentence says *undecided at n seeds*. A pairing's class: "
-        + "; ".join(f"*{k}* = {v}" for k, v in stats.CLASS_RULES.items()) + ".")
+RULE = (
+    "A difference is stated only when the data decide it: for Dice, the 95 % interval of the "
+    "paired difference excludes 0 (hierarchical bootstrap: seeds, then test subjects within a "
+    "seed); for convergence, Fisher's exact test p < 0.05 after Holm's correction within the "
+    "section. Otherwise the sentence says *undecided at n seeds*. A pairing's class: "
+    + "; ".join(f"*{k}* = {v}" for k, v in stats.CLASS_RULES.items())
+    + "."
+)
 
 
 def trials_frame(study) -> pd.DataFrame:
@@ -44,17 +47,25 @@ def trials_frame(study) -> pd.DataFrame:
             continue
         params = t.system_attrs.get("fixed_params") or t.params
         choices = {k: v for k, v in (t.user_attrs.get("choices") or {}).items() if k not in params}
-        rows.append({"trial": t.number, **choices, **params, "state": t.user_attrs.get("state", t.state.name.lower()),
-                     "verdict": t.user_attrs.get("verdict", ""),
-                     "test/foreground_dice": t.user_attrs.get("test_dice", math.nan),
-                     "subject_dice": t.user_attrs.get("subject_dice") or {},
-                     "pruned_at": t.user_attrs.get("pruned_at", 0)})
+        rows.append(
+            {
+                "trial": t.number,
+                **choices,
+                **params,
+                "state": t.user_attrs.get("state", t.state.name.lower()),
+                "verdict": t.user_attrs.get("verdict", ""),
+                "test/foreground_dice": t.user_attrs.get("test_dice", math.nan),
+                "subject_dice": t.user_attrs.get("subject_dice") or {},
+                "pruned_at": t.user_attrs.get("pruned_at", 0),
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def pairing_cols(trials: pd.DataFrame) -> list[str]:
     """The columns that name a pairing; the learning rate only where it varies within an optimizer
     (each optimizer config brings its own rate, e.g. Adam 1e-3 and thread 2's SGD 1e-4)."""
+
     def varied(c: str) -> bool:
         if c != "learning_rate":
             return True
@@ -69,9 +80,11 @@ def label(pairing: dict) -> str:
     """``loss+activation | weighting | optimizer`` (or the name of an explicit trial)."""
     if pairing.get("trials") and not pairing.get("loss"):
         return str(pairing["trials"])
-    core = (f"{pairing.get('loss', '-')}+{pairing.get('activation', '-')} | "
-            f"{pairing.get('class_weighting', '-')} | {pairing.get('optimizer', '-')}"
-            + (f" lr {float(pairing['learning_rate']):g}" if pd.notna(pairing.get("learning_rate", math.nan)) else ""))
+    core = (
+        f"{pairing.get('loss', '-')}+{pairing.get('activation', '-')} | "
+        f"{pairing.get('class_weighting', '-')} | {pairing.get('optimizer', '-')}"
+        + (f" lr {float(pairing['learning_rate']):g}" if pd.notna(pairing.get("learning_rate", math.nan)) else "")
+    )
     return f"{pairing['trials']}: {core}" if pairing.get("trials") else core
 
 
@@ -114,19 +127,30 @@ def rates(trials: pd.DataFrame) -> pd.DataFrame:
         done = ran(rows)
         k, n = rate(rows)
         lo, hi = stats.clopper_pearson(k, n)
-        mean, dlo, dhi = stats.hierarchical_bootstrap([np.array(list(subject_dice(r).values()))
-                                                       for _, r in done.iterrows()])
+        mean, dlo, dhi = stats.hierarchical_bootstrap(
+            [np.array(list(subject_dice(r).values())) for _, r in done.iterrows()]
+        )
         conv = done[done["verdict"] == "converged"]
         verdicts = rows["verdict"].fillna("").replace("", "failed").value_counts()
-        out.append(pairing | {
-            "pairing": label(pairing), "converged": f"{k}/{n}", "k": k, "n": n,
-            "rate_ci": "-" if n == 0 else f"{lo:.2f}-{hi:.2f}", "class": stats.convergence_class(k, n),
-            "dice_all": mean, "dice_ci": "-" if not np.isfinite(dlo) else f"{dlo:.3f}-{dhi:.3f}",
-            "dice_converged": float(conv["test/foreground_dice"].mean()) if len(conv) else math.nan,
-            "pruned": int((done["state"] == "pruned").sum()),
-            "invalid_reason": next((str(r) for r in rows.get("reason", pd.Series(dtype=str))
-                                    [rows["verdict"] == "invalid"]), ""),
-            "verdicts": ", ".join(f"{v} {name}" for name, v in verdicts.items())})
+        out.append(
+            pairing
+            | {
+                "pairing": label(pairing),
+                "converged": f"{k}/{n}",
+                "k": k,
+                "n": n,
+                "rate_ci": "-" if n == 0 else f"{lo:.2f}-{hi:.2f}",
+                "class": stats.convergence_class(k, n),
+                "dice_all": mean,
+                "dice_ci": "-" if not np.isfinite(dlo) else f"{dlo:.3f}-{dhi:.3f}",
+                "dice_converged": float(conv["test/foreground_dice"].mean()) if len(conv) else math.nan,
+                "pruned": int((done["state"] == "pruned").sum()),
+                "invalid_reason": next(
+                    (str(r) for r in rows.get("reason", pd.Series(dtype=str))[rows["verdict"] == "invalid"]), ""
+                ),
+                "verdicts": ", ".join(f"{v} {name}" for name, v in verdicts.items()),
+            }
+        )
     table = pd.DataFrame(out)
     if table.empty:
         return table
@@ -138,13 +162,13 @@ class Claim:
     """One comparison of pairing ``a`` with pairing ``b`` (either may pool several pairings)."""
 
     section: str
-    kind: str                     # "dice" or "rate"
+    kind: str  # "dice" or "rate"
     a: dict
     b: dict
     label_a: str
     label_b: str
-    n: int = 0                    # seeds behind the claim (the smaller side)
-    mean: float = math.nan        # dice: a - b
+    n: int = 0  # seeds behind the claim (the smaller side)
+    mean: float = math.nan  # dice: a - b
     lo: float = math.nan
     hi: float = math.nan
     counts: tuple = (0, 0, 0, 0)  # rate: k_a, n_a, k_b, n_b
@@ -161,8 +185,15 @@ class Claim:
         return f"{self.section}: {self.label_a} vs {self.label_b} ({self.kind})"
 
 
-def dice_claim(section: str, trials: pd.DataFrame, a: dict, b: dict, cap: int,
-               label_a: str | None = None, label_b: str | None = None) -> Claim | None:
+def dice_claim(
+    section: str,
+    trials: pd.DataFrame,
+    a: dict,
+    b: dict,
+    cap: int,
+    label_a: str | None = None,
+    label_b: str | None = None,
+) -> Claim | None:
     """Paired Dice difference a - b: per seed, per test subject, hierarchical bootstrap."""
     ra, rb = ran(select(trials, a)), ran(select(trials, b))
     if ra.empty or rb.empty:
@@ -176,8 +207,19 @@ def dice_claim(section: str, trials: pd.DataFrame, a: dict, b: dict, cap: int,
     if not groups:
         return None
     mean, lo, hi = stats.hierarchical_bootstrap(groups)
-    claim = Claim(section, "dice", a, b, label_a or label(a), label_b or label(b), n=len(groups),
-                  mean=mean, lo=lo, hi=hi, sides=[a, b])
+    claim = Claim(
+        section,
+        "dice",
+        a,
+        b,
+        label_a or label(a),
+        label_b or label(b),
+        n=len(groups),
+        mean=mean,
+        lo=lo,
+        hi=hi,
+        sides=[a, b],
+    )
     claim.decided = stats.decided_dice(lo, hi)
     claim.direction = ("higher" if lo > 0 else "lower") if claim.decided else "undecided"
     claim.could_decide = stats.could_decide_dice(mean, lo, hi, len(groups), cap)
@@ -185,16 +227,33 @@ def dice_claim(section: str, trials: pd.DataFrame, a: dict, b: dict, cap: int,
     return claim
 
 
-def rate_claim(section: str, trials: pd.DataFrame, a: dict, b: dict, cap: int,
-               label_a: str | None = None, label_b: str | None = None, pooled: bool = False) -> Claim | None:
+def rate_claim(
+    section: str,
+    trials: pd.DataFrame,
+    a: dict,
+    b: dict,
+    cap: int,
+    label_a: str | None = None,
+    label_b: str | None = None,
+    pooled: bool = False,
+) -> Claim | None:
     """Convergence rate of a vs b, Fisher's exact test (Holm is applied by `holm_section`)."""
     ka, na = rate(select(trials, a))
     kb, nb = rate(select(trials, b))
     if na == 0 or nb == 0:
         return None
-    claim = Claim(section, "rate", a, b, label_a or label(a), label_b or label(b), n=min(na, nb),
-                  counts=(ka, na, kb, nb), p=stats.fisher_p(ka, na, kb, nb),
-                  sides=[] if pooled else [a, b])
+    claim = Claim(
+        section,
+        "rate",
+        a,
+        b,
+        label_a or label(a),
+        label_b or label(b),
+        n=min(na, nb),
+        counts=(ka, na, kb, nb),
+        p=stats.fisher_p(ka, na, kb, nb),
+        sides=[] if pooled else [a, b],
+    )
     claim.could_decide = (not pooled) and stats.could_decide_rate(ka, na, kb, nb, cap)
     return claim
 
@@ -212,8 +271,7 @@ def holm_section(claims: list[Claim]) -> None:
             word = "more often" if claim.direction == "higher" else "less often"
             claim.sentence = f"{claim.label_a} converges {word} than {claim.label_b} ({counts})"
         else:
-            claim.sentence = (f"{claim.label_a} vs {claim.label_b} convergence: undecided at "
-                              f"{claim.n} seeds ({counts})")
+            claim.sentence = f"{claim.label_a} vs {claim.label_b} convergence: undecided at {claim.n} seeds ({counts})"
         if claim.could_decide and claim.decided:
             claim.could_decide = False
 
@@ -237,8 +295,18 @@ def claims_for(trials: pd.DataFrame, cap: int, baseline: str | None = None) -> l
     if "optimizer" in cols and "trials" not in cols and done["optimizer"].nunique() > 1:  # pooled over the grid
         others = [o for o in done["optimizer"].unique() if o != best_opt]
         for other in others:
-            add(rate_claim("optimizer", done, {"optimizer": best_opt}, {"optimizer": other}, cap,
-                           f"{best_opt} (all pairings pooled)", f"{other} (all pairings pooled)", pooled=True))
+            add(
+                rate_claim(
+                    "optimizer",
+                    done,
+                    {"optimizer": best_opt},
+                    {"optimizer": other},
+                    cap,
+                    f"{best_opt} (all pairings pooled)",
+                    f"{other} (all pairings pooled)",
+                    pooled=True,
+                )
+            )
     table = rates(trials)
     if len(table) >= 2 and "trials" not in cols:
         first, second = (dict(table.loc[i, cols]) for i in (0, 1))
@@ -248,8 +316,15 @@ def claims_for(trials: pd.DataFrame, cap: int, baseline: str | None = None) -> l
         rates_at = sorted(done["learning_rate"].unique()) if "learning_rate" in cols else [None]
         for lr in rates_at:  # one claim per learning rate where the study varies it
             at = base | ({"learning_rate": lr} if lr is not None else {})
-            add(dice_claim("binary", done, at | {"loss": "binary_crossentropy", "activation": "sigmoid"},
-                           at | {"loss": "categorical_crossentropy", "activation": "softmax"}, cap))
+            add(
+                dice_claim(
+                    "binary",
+                    done,
+                    at | {"loss": "binary_crossentropy", "activation": "sigmoid"},
+                    at | {"loss": "categorical_crossentropy", "activation": "softmax"},
+                    cap,
+                )
+            )
     if "class_weighting" in cols and best_opt and "trials" not in cols:
         schemes = [w for w in done["class_weighting"].unique() if w != "none"]
         for loss in done["loss"].unique():
@@ -262,8 +337,11 @@ def claims_for(trials: pd.DataFrame, cap: int, baseline: str | None = None) -> l
     if baseline and "trials" in cols and (done["trials"] == baseline).any():
         for name in done["trials"].unique():
             if name != baseline:
-                add(rate_claim("fixes", done, {"trials": name}, {"trials": baseline}, cap,
-                               f"`{name}`", "the exact setting"))
+                add(
+                    rate_claim(
+                        "fixes", done, {"trials": name}, {"trials": baseline}, cap, f"`{name}`", "the exact setting"
+                    )
+                )
     out = []
     for claims in sections.values():
         holm_section(claims)
@@ -281,8 +359,9 @@ def seeds_to_add(base: list[int], cap: int) -> list[int]:
     return seeds
 
 
-def adaptive_points(trials: pd.DataFrame, base_seeds: list[int], cap: int,
-                    baseline: str | None = None) -> tuple[list[dict], list[str]]:
+def adaptive_points(
+    trials: pd.DataFrame, base_seeds: list[int], cap: int, baseline: str | None = None
+) -> tuple[list[dict], list[str]]:
     """Points to add: *sometimes* pairings and the sides of claims the cap could decide.
 
     Returns ``(points, reasons)``; a point is a pairing plus a seed it lacks.

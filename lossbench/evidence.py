@@ -20,8 +20,9 @@ def all_background_accuracy(background_share: float, num_classes: int) -> dict:
     return {"binary": (c - 2) / c + 2 * b / c, "categorical": b}
 
 
-def why_binary_looked_better(trials: pd.DataFrame, background_share: float, num_classes: int,
-                             binary_claims=()) -> list[str]:
+def why_binary_looked_better(
+    trials: pd.DataFrame, background_share: float, num_classes: int, binary_claims=()
+) -> list[str]:
     """Sentences (a)-(d) of the summary, each quoting the number that chose it.
 
     (b) and (c) look at the optimizer that converges most often only: averaging in trials that never
@@ -46,7 +47,8 @@ def why_binary_looked_better(trials: pd.DataFrame, background_share: float, num_
             f" = ln {num_classes}) and ends at {pc['val/loss'].median():.3g} (medians over activations and seeds). "
             f"Binary CE averages {num_classes} yes/no losses per pixel, most of them easy zeros, so its numbers are "
             f"{pb['val/loss'].median() / pc['val/loss'].median():.2f}x the categorical ones at the end: "
-            "a smaller loss is not a better net - whether it learnt better is (c).")
+            "a smaller loss is not a better net - whether it learnt better is (c)."
+        )
     acc = all_background_accuracy(background_share, num_classes)
     out.append(
         f"**(b) Reported accuracy.** Keras-2 `accuracy` (binary accuracy for binary CE) averaged "
@@ -54,7 +56,8 @@ def why_binary_looked_better(trials: pd.DataFrame, background_share: float, num_
         f"{cce['test/reported_accuracy'].mean():.4f} (arg-max accuracy). "
         f"Predicting background everywhere already scores {acc['binary']:.4f} binary accuracy and "
         f"{acc['categorical']:.4f} arg-max accuracy on these test slices: the binary metric sits "
-        f"{acc['binary'] - acc['categorical']:.4f} higher before the net has learnt anything.")
+        f"{acc['binary'] - acc['categorical']:.4f} higher before the net has learnt anything."
+    )
     for claim in binary_claims:
         out.append(f"**(c) Does binary CE learn better?** Matched by seed, per test subject: {claim.sentence}.")
     out.append(activation_sentence(done))
@@ -64,7 +67,9 @@ def why_binary_looked_better(trials: pd.DataFrame, background_share: float, num_
 def activation_sentence(done: pd.DataFrame) -> str:
     """(d): for each loss, do softmax / sigmoid / linear give the same curves with the same seed?"""
     same, differ, saturated = [], [], []
-    keys = ["class_weighting", "optimizer", "seed"] + (["learning_rate"] if "learning_rate" in claims.pairing_cols(done) else [])
+    keys = ["class_weighting", "optimizer", "seed"] + (
+        ["learning_rate"] if "learning_rate" in claims.pairing_cols(done) else []
+    )
     for loss, rows in done.groupby("loss"):
         groups = rows.groupby(keys)
         sizes = groups.size()
@@ -74,7 +79,9 @@ def activation_sentence(done: pd.DataFrame) -> str:
             continue
         (same if loss_spread.max() < 1e-3 else differ).append(f"{loss} ({loss_spread.max():.2g})")
         flipped = dice_spread[(loss_spread < 1e-3) & (dice_spread > 0.01)]
-        saturated += [f"{loss} | {' | '.join(map(str, key))} (Dice spread {value:.2f})" for key, value in flipped.items()]
+        saturated += [
+            f"{loss} | {' | '.join(map(str, key))} (Dice spread {value:.2f})" for key, value in flipped.items()
+        ]
     audits = done.groupby(["loss", "activation"])["audit"].agg(lambda s: s.mode().iat[0] if len(s) else "")
     substituted = [f"{loss}+{act}" for (loss, act), tag in audits.items() if tag == "logits_substituted"]
     text = (
@@ -84,12 +91,14 @@ def activation_sentence(done: pd.DataFrame) -> str:
         f"Keras computed the loss from the pre-activation logits (audit `logits_substituted`) for "
         f"{', '.join(substituted) or 'no pairing'}: with Keras's own softmax/sigmoid layers a cross-entropy "
         "trains on the logits whatever the activation (FACTS #2), so for those losses the activation "
-        "changes the name of the run, not the training.")
+        "changes the name of the run, not the training."
+    )
     if saturated:
         text += (
             " Identical training still gave different test Dice in " + "; ".join(saturated) + ": the "
             "predictions are the arg-max of the outputs, and a float32 sigmoid is exactly 1.0 for logits "
-            "above about 17, so saturated channels tie and the tie goes to the lowest class index.")
+            "above about 17, so saturated channels tie and the tie goes to the lowest class index."
+        )
     return text
 
 
@@ -98,18 +107,22 @@ def baseline_sentence(trials: pd.DataFrame, baseline: str) -> str:
     rows = trials[(trials["trials"] == baseline) & trials["state"].isin(["complete", "pruned"])]
     if rows.empty or not rows["val/loss"].notna().any():
         return ""
-    return (f"The exact setting: its loss reads {rows['train/loss/epoch1'].median():.3g} after the first epoch and "
-            f"{rows['val/loss'].median():.3g} at the end, against a chance level of "
-            f"{rows['chance_loss'].median():.3g} (a uniform guess) and a prior level of "
-            f"{rows['prior_loss'].median():.3g} (the class shares); it predicts "
-            f"{rows['test/predicted_background_share'].median():.1%} background (medians over {len(rows)} seeds; "
-            f"verdicts: {', '.join(f'{v} {k}' for k, v in rows['verdict'].value_counts().items())}).")
+    return (
+        f"The exact setting: its loss reads {rows['train/loss/epoch1'].median():.3g} after the first epoch and "
+        f"{rows['val/loss'].median():.3g} at the end, against a chance level of "
+        f"{rows['chance_loss'].median():.3g} (a uniform guess) and a prior level of "
+        f"{rows['prior_loss'].median():.3g} (the class shares); it predicts "
+        f"{rows['test/predicted_background_share'].median():.1%} background (medians over {len(rows)} seeds; "
+        f"verdicts: {', '.join(f'{v} {k}' for k, v in rows['verdict'].value_counts().items())})."
+    )
 
 
 def _describe(rows: pd.DataFrame) -> str:
     verdicts = rows["verdict"].replace("", "failed").value_counts()
-    return (f"{', '.join(f'{v} {k}' for k, v in verdicts.items())}; mean test foreground Dice "
-            f"{rows['test/foreground_dice'].mean():.3f}")
+    return (
+        f"{', '.join(f'{v} {k}' for k, v in verdicts.items())}; mean test foreground Dice "
+        f"{rows['test/foreground_dice'].mean():.3f}"
+    )
 
 
 def clipping_sentence(trials: pd.DataFrame) -> str:
@@ -120,15 +133,16 @@ def clipping_sentence(trials: pd.DataFrame) -> str:
     nominal = trials[(trials["audit"] == "nominal") & trials[col].notna()]
     if nominal.empty:
         return ""
-    parts = [f"{verdict} {rows[col].median():.2%} (n = {len(rows)})"
-             for verdict, rows in nominal.groupby("verdict")]
-    return ("- Pixels whose true-class probability sits at Keras's clip (1e-7, where the gradient through "
-            "the clip is exactly zero), last epoch, median per verdict, for the trials whose loss sees the "
-            "probabilities (audit `nominal`): " + "; ".join(parts) + ".")
+    parts = [f"{verdict} {rows[col].median():.2%} (n = {len(rows)})" for verdict, rows in nominal.groupby("verdict")]
+    return (
+        "- Pixels whose true-class probability sits at Keras's clip (1e-7, where the gradient through "
+        "the clip is exactly zero), last epoch, median per verdict, for the trials whose loss sees the "
+        "probabilities (audit `nominal`): " + "; ".join(parts) + "."
+    )
 
 
 PROBABILITIES = ("softmax_untagged", "sigmoid_untagged")  # Keras cannot see the function: the loss reads probabilities
-LOGITS = ("softmax", "sigmoid")                          # Keras's own layers: every CE reads the logits (FACTS #2)
+LOGITS = ("softmax", "sigmoid")  # Keras's own layers: every CE reads the logits (FACTS #2)
 
 
 def learning_rate_sentences(trials: pd.DataFrame) -> list[str]:
@@ -141,7 +155,11 @@ def learning_rate_sentences(trials: pd.DataFrame) -> list[str]:
 
     if "learning_rate" not in trials or trials["learning_rate"].nunique() < 2:
         return []
-    done = claims.ran(trials[~trials["trials"].astype(str).str.contains("mismatch")]) if "trials" in trials else claims.ran(trials)
+    done = (
+        claims.ran(trials[~trials["trials"].astype(str).str.contains("mismatch")])
+        if "trials" in trials
+        else claims.ran(trials)
+    )
     tests = []
     for lr in sorted(done["learning_rate"].dropna().unique()):
         for path, acts in (("probabilities", PROBABILITIES), ("logits", LOGITS)):
@@ -149,27 +167,45 @@ def learning_rate_sentences(trials: pd.DataFrame) -> list[str]:
             b, c = (rows[rows["loss"] == loss] for loss in ("binary_crossentropy", "categorical_crossentropy"))
             if b.empty or c.empty:
                 continue
-            kb, nb, kc, nc = int((b["verdict"] == "converged").sum()), len(b), int((c["verdict"] == "converged").sum()), len(c)
-            tests.append({"lr": lr, "path": path, "counts": (kb, nb, kc, nc), "p": stats.fisher_p(kb, nb, kc, nc),
-                          "clipped": rows})
+            kb, nb, kc, nc = (
+                int((b["verdict"] == "converged").sum()),
+                len(b),
+                int((c["verdict"] == "converged").sum()),
+                len(c),
+            )
+            tests.append(
+                {
+                    "lr": lr,
+                    "path": path,
+                    "counts": (kb, nb, kc, nc),
+                    "p": stats.fisher_p(kb, nb, kc, nc),
+                    "clipped": rows,
+                }
+            )
     for test, adjusted in zip(tests, stats.holm([t["p"] for t in tests]), strict=True):
         test["holm"] = adjusted
     out = []
     for test in tests:
         kb, nb, kc, nc = test["counts"]
         if test["holm"] < stats.ALPHA:
-            verdict = ("**holds**: binary CE converges more often" if kb / nb > kc / nc
-                       else "**reversed**: categorical CE converges more often")
+            verdict = (
+                "**holds**: binary CE converges more often"
+                if kb / nb > kc / nc
+                else "**reversed**: categorical CE converges more often"
+            )
         else:
             verdict = f"undecided at {min(nb, nc)} seeds"
-        line = (f"- Adam lr {test['lr']:g}, loss on the {test['path']} ({' / '.join(PROBABILITIES if test['path'] == 'probabilities' else LOGITS)}): "
-                f"binary CE {kb}/{nb}, categorical CE {kc}/{nc} converged (Fisher p = {test['p']:.3g}, Holm {test['holm']:.3g}): "
-                f"'binary CE survives where categorical CE fails' {verdict}")
+        line = (
+            f"- Adam lr {test['lr']:g}, loss on the {test['path']} ({' / '.join(PROBABILITIES if test['path'] == 'probabilities' else LOGITS)}): "
+            f"binary CE {kb}/{nb}, categorical CE {kc}/{nc} converged (Fisher p = {test['p']:.3g}, Holm {test['holm']:.3g}): "
+            f"'binary CE survives where categorical CE fails' {verdict}"
+        )
         col = "val/clipped_share"
         if test["path"] == "probabilities" and col in test["clipped"]:
             by = test["clipped"].groupby("verdict")[col]
-            line += ("; pixels at Keras's clip in the last epoch, median by verdict: "
-                     + ", ".join(f"{v} {m:.2%} (n = {n})" for (v, m), n in zip(by.median().items(), by.size(), strict=True)))
+            line += "; pixels at Keras's clip in the last epoch, median by verdict: " + ", ".join(
+                f"{v} {m:.2%} (n = {n})" for (v, m), n in zip(by.median().items(), by.size(), strict=True)
+            )
         out.append(line + ".")
     return out
 
@@ -185,14 +221,19 @@ def thread1_sentences(trials: pd.DataFrame) -> list[str]:
         return learning_rate_sentences(trials) + thread1_sentences(trials[trials["learning_rate"] == main_rate])
     mismatch = trials["trials"].astype(str).str.contains("reshape_mismatch")
     plain, out = trials[~mismatch], [clipping_sentence(trials[~mismatch])]
-    for act, label in (("depth_softmax_thread1", "Answer 1's depth_softmax (sum over axis 0, the batch)"),
-                       ("depth_softmax_fixed", "Answer 2's fixed depth_softmax (sum over channels)")):
+    for act, label in (
+        ("depth_softmax_thread1", "Answer 1's depth_softmax (sum over axis 0, the batch)"),
+        ("depth_softmax_fixed", "Answer 2's fixed depth_softmax (sum over channels)"),
+    ):
         for loss in ("binary_crossentropy", "categorical_crossentropy"):
             rows = plain[(plain["activation"] == act) & (plain["loss"] == loss)]
             if rows.empty:
                 continue
-            trains = "trains" if (rows["verdict"] == "converged").all() else (
-                "trains in some seeds" if (rows["verdict"] == "converged").any() else "does **not** train")
+            trains = (
+                "trains"
+                if (rows["verdict"] == "converged").all()
+                else ("trains in some seeds" if (rows["verdict"] == "converged").any() else "does **not** train")
+            )
             out.append(f"- {label} with {loss}: {trains} ({_describe(rows)}).")
     for loss in ("categorical_crossentropy", "binary_crossentropy"):
         a = plain[(plain["activation"] == "softmax") & (plain["loss"] == loss)].set_index("seed")
@@ -201,15 +242,23 @@ def thread1_sentences(trials: pd.DataFrame) -> list[str]:
         if seeds.empty:
             continue
         dloss = float((a.loc[seeds, "val/loss"] - b.loc[seeds, "val/loss"]).abs().max())
-        dice = claims.dice_claim("thread1", plain, {"trials": b["trials"].iat[0]}, {"trials": a["trials"].iat[0]}, 0,
-                                 "Permute+Reshape+softmax", "the Keras softmax")
+        dice = claims.dice_claim(
+            "thread1",
+            plain,
+            {"trials": b["trials"].iat[0]},
+            {"trials": a["trials"].iat[0]},
+            0,
+            "Permute+Reshape+softmax",
+            "the Keras softmax",
+        )
         audits = f"audit {a['audit'].mode().iat[0]} vs {b['audit'].mode().iat[0]}"
         same = "the same training" if dloss < 1e-3 else "a different training"
         out.append(
             f"- Permute+Reshape+softmax vs a per-pixel Keras softmax with {loss}: the outputs are equal for equal "
             f"logits (tests/test_activations.py), and the runs show {same} (largest |difference| of the last "
             f"validation loss {dloss:.3g}; {audits}): the Reshape hides the softmax from Keras, so the loss is "
-            f"computed on the probabilities, not on the logits. {dice.sentence if dice else ''}.")
+            f"computed on the probabilities, not on the logits. {dice.sentence if dice else ''}."
+        )
     for loss in ("binary_crossentropy", "categorical_crossentropy"):
         good = plain[(plain["activation"] == "permute_reshape_softmax") & (plain["loss"] == loss)]
         bad = trials[mismatch & (trials["loss"] == loss)]
@@ -219,7 +268,21 @@ def thread1_sentences(trials: pd.DataFrame) -> list[str]:
             f"- Labels flattened column-major against outputs flattened row-major ({loss}): "
             f"{_describe(bad)}; the training loss still fell to {bad['train/loss'].median():.3g} (matching "
             f"orders: {good['train/loss'].median():.3g}): the net learns transposed masks, and only the Dice "
-            "against the true masks shows it. " + (d.sentence + "." if (d := claims.dice_claim(
-                "thread1", trials, {"trials": bad["trials"].iat[0]}, {"trials": good["trials"].iat[0]}, 0,
-                "mismatched orders", "matching orders")) else ""))
+            "against the true masks shows it. "
+            + (
+                d.sentence + "."
+                if (
+                    d := claims.dice_claim(
+                        "thread1",
+                        trials,
+                        {"trials": bad["trials"].iat[0]},
+                        {"trials": good["trials"].iat[0]},
+                        0,
+                        "mismatched orders",
+                        "matching orders",
+                    )
+                )
+                else ""
+            )
+        )
     return [line for line in out if line]

@@ -26,8 +26,7 @@ def dice_per_class(truth: np.ndarray, pred: np.ndarray, num_classes: int) -> np.
 
 def subject_dice(truth, pred, subjects, num_classes: int) -> np.ndarray:
     """Per-class Dice computed per subject, then averaged over the subjects (NaNs skipped)."""
-    rows = [dice_per_class(truth[subjects == s], pred[subjects == s], num_classes)
-            for s in np.unique(subjects)]
+    rows = [dice_per_class(truth[subjects == s], pred[subjects == s], num_classes) for s in np.unique(subjects)]
     rows = np.array(rows)
     with np.errstate(invalid="ignore"):
         return np.array([np.nanmean(col) if np.isfinite(col).any() else np.nan for col in rows.T])

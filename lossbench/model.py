@@ -32,8 +32,14 @@ LINEAR_LAYERS = (keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D, 
 
 def _double_conv(x, filters: int, name: str, batch_norm: bool):
     for i in (1, 2):
-        x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=not batch_norm,
-                                activation=None if batch_norm else "relu", name=f"{name}_conv{i}")(x)
+        x = keras.layers.Conv2D(
+            filters,
+            3,
+            padding="same",
+            use_bias=not batch_norm,
+            activation=None if batch_norm else "relu",
+            name=f"{name}_conv{i}",
+        )(x)
         if batch_norm:
             x = keras.layers.BatchNormalization(name=f"{name}_bn{i}")(x)
             x = keras.layers.ReLU(name=f"{name}_relu{i}")(x)
@@ -54,8 +60,10 @@ def unet(input_shape, num_classes: int, base: int = 16, depth: int = 4, batch_no
     if int(base) < 1 or int(depth) < 1:
         raise UserError(f"model.base={base}, model.depth={depth}: both must be at least 1")
     if size % (2**depth):
-        raise UserError(f"data.image_size={size} is not divisible by 2**model.depth = {2**depth} - "
-                        f"use a multiple of {2**depth} or a smaller model.depth")
+        raise UserError(
+            f"data.image_size={size} is not divisible by 2**model.depth = {2**depth} - "
+            f"use a multiple of {2**depth} or a smaller model.depth"
+        )
     inputs = keras.Input(tuple(input_shape), name="image")
     skips, x = [], inputs
     for level in range(depth):
@@ -75,13 +83,16 @@ def load_builder(spec: str):
     """The function ``package.module:function`` names; a one-line error when it cannot be found."""
     module_name, _, attr = str(spec).partition(":")
     if not module_name or not attr:
-        raise UserError(f"model.builder={spec!r} is not package.module:function - "
-                        "e.g. model.builder=lossbench.model:unet")
+        raise UserError(
+            f"model.builder={spec!r} is not package.module:function - e.g. model.builder=lossbench.model:unet"
+        )
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:
-        raise UserError(f"model.builder={spec}: cannot import {module_name} ({error}) - "
-                        "put its folder on PYTHONPATH or fix model.builder") from None
+        raise UserError(
+            f"model.builder={spec}: cannot import {module_name} ({error}) - "
+            "put its folder on PYTHONPATH or fix model.builder"
+        ) from None
     if not callable(getattr(module, attr, None)):
         raise UserError(f"model.builder={spec}: {module_name} has no function {attr} - fix model.builder")
     return getattr(module, attr)
@@ -98,9 +109,11 @@ def _find_logits(net: keras.Model, spec: str):
     activation = getattr(getattr(layer, "activation", None), "__name__", "")
     if not isinstance(layer, LINEAR_LAYERS) or activation != "linear":
         kind = type(layer).__name__ + (f" with activation {activation}" if activation else "")
-        raise UserError(f"model.builder={spec}: its logits layer {layer.name!r} is a {kind} - end the model "
-                        "with a linear Conv2D (activation=None) named 'logits'; lossbench adds the activation "
-                        "and the audit scales that layer's weights")
+        raise UserError(
+            f"model.builder={spec}: its logits layer {layer.name!r} is a {kind} - end the model "
+            "with a linear Conv2D (activation=None) named 'logits'; lossbench adds the activation "
+            "and the audit scales that layer's weights"
+        )
     return layer
 
 
@@ -127,22 +140,26 @@ def build_model(model_cfg, image_size: int, num_classes: int, activation) -> ker
         raise
     except Exception as error:
         first = " ".join(str(error).split())[:200]
-        raise UserError(f"model.builder={spec} failed: {type(error).__name__}: {first} - "
-                        "fix the builder or its options (model.*)") from None
+        raise UserError(
+            f"model.builder={spec} failed: {type(error).__name__}: {first} - fix the builder or its options (model.*)"
+        ) from None
     if not isinstance(net, keras.Model):
         raise UserError(f"model.builder={spec} returned a {type(net).__name__}, not a keras.Model - return one")
     layer = _find_logits(net, spec)
     want = (None, int(image_size), int(image_size), int(num_classes))
     got = tuple(layer.output.shape)
     if got != want:
-        raise UserError(f"model.builder={spec}: its logits have shape {got}, the data needs {want} "
-                        "(data.image_size, data.image_size, data.num_classes) - fix the builder")
+        raise UserError(
+            f"model.builder={spec}: its logits have shape {got}, the data needs {want} "
+            "(data.image_size, data.image_size, data.num_classes) - fix the builder"
+        )
     model = keras.Model(net.inputs, activation(layer.output), name=f"{net.name}_{activation.name}")
     model.logits_name = layer.name
     return model
 
 
-def build_unet(image_size: int, num_classes: int, base: int = 16, depth: int = 4,
-               activation="softmax", batch_norm: bool = False) -> keras.Model:
+def build_unet(
+    image_size: int, num_classes: int, base: int = 16, depth: int = 4, activation="softmax", batch_norm: bool = False
+) -> keras.Model:
     """`unet` with ``activation`` (an option name or an `Activation`) on top: the trial's default network."""
     return build_model({"base": base, "depth": depth, "batch_norm": batch_norm}, image_size, num_classes, activation)

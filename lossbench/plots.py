@@ -13,11 +13,19 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-VERDICT_COLOURS = {"converged": "tab:green", "class_dropped": "tab:olive", "degenerate": "tab:brown",
-                   "collapsed_to_background": "tab:orange", "stalled_at_chance": "tab:red",
-                   "diverged": "tab:purple", "inconclusive": "tab:gray", "invalid": "black"}
-CLASS_COLOURS = np.array([[0, 0, 0], [0.9, 0.2, 0.2], [0.2, 0.8, 0.2], [0.2, 0.4, 1.0],
-                          [1.0, 0.8, 0.1], [0.8, 0.2, 0.9], [0.1, 0.9, 0.9]])
+VERDICT_COLOURS = {
+    "converged": "tab:green",
+    "class_dropped": "tab:olive",
+    "degenerate": "tab:brown",
+    "collapsed_to_background": "tab:orange",
+    "stalled_at_chance": "tab:red",
+    "diverged": "tab:purple",
+    "inconclusive": "tab:gray",
+    "invalid": "black",
+}
+CLASS_COLOURS = np.array(
+    [[0, 0, 0], [0.9, 0.2, 0.2], [0.2, 0.8, 0.2], [0.2, 0.4, 1.0], [1.0, 0.8, 0.1], [0.8, 0.2, 0.9], [0.1, 0.9, 0.9]]
+)
 
 
 def learning_curves(curves: dict, chance: float, prior: float, title: str, path: Path) -> Path:
@@ -31,8 +39,9 @@ def learning_curves(curves: dict, chance: float, prior: float, title: str, path:
     ax_loss.set(xlabel="epoch", ylabel="loss", title="loss")
     ax_loss.legend(fontsize=7)
     for key in sorted(k for k in curves if k.startswith("val/dice/")) + ["val/foreground_dice"]:
-        ax_dice.plot(epochs, curves[key], lw=2.5 if key.endswith("foreground_dice") else 1,
-                     label=key.removeprefix("val/"))
+        ax_dice.plot(
+            epochs, curves[key], lw=2.5 if key.endswith("foreground_dice") else 1, label=key.removeprefix("val/")
+        )
     ax_dice.set(xlabel="epoch", ylabel="Dice", ylim=(0, 1), title="validation Dice")
     ax_dice.legend(fontsize=7)
     fig.suptitle(title, fontsize=9)

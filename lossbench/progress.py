@@ -12,9 +12,11 @@ from lossbench import queue, space
 def describe(info, sp) -> str:
     """The dry run: points and their status, counts and an estimate of the time left."""
     study = queue.load(info)
-    by_point = {space.point_key(queue.params(t)): t for t in study.get_trials(deepcopy=False)}
+    enumerated = space.points(sp)
+    on = space.keys_of(enumerated)
+    by_point = {space.point_key(queue.params(t), on): t for t in study.get_trials(deepcopy=False)}
     lines = [f"study {info.study_name} in {info.storage}", ""]
-    keys = [space.point_key(p) for p in space.points(sp)]
+    keys = [space.point_key(p, on) for p in enumerated]
     keys += [k for k in by_point if k not in set(keys)]  # adaptive seeds and budget points
     for key in keys:
         t = by_point.get(key)
@@ -23,10 +25,10 @@ def describe(info, sp) -> str:
     c = queue.counts(study)
     done = [t.user_attrs["seconds"] for t in study.get_trials(deepcopy=False) if "seconds" in t.user_attrs]
     left = c.get("waiting", 0) + c.get("running", 0)
-    eta = (f"about {left * sum(done) / len(done) / 60:.1f} min of one worker"
-           if done else "unknown until a trial finishes")
-    lines += ["", f"{len(keys)} points; " + ", ".join(f"{v} {k}" for k, v in sorted(c.items())),
-              f"time left: {eta}"]
+    eta = (
+        f"about {left * sum(done) / len(done) / 60:.1f} min of one worker" if done else "unknown until a trial finishes"
+    )
+    lines += ["", f"{len(keys)} points; " + ", ".join(f"{v} {k}" for k, v in sorted(c.items())), f"time left: {eta}"]
     return "\n".join(lines)
 
 
@@ -41,8 +43,9 @@ def bar(info):
         return sum(1 for t in study.get_trials(deepcopy=False) if t.state.is_finished())
 
     start = done()
-    shown = tqdm(total=max(info.total, start), initial=start, desc=info.study_name, unit="trial",
-                 position=0, dynamic_ncols=True)
+    shown = tqdm(
+        total=max(info.total, start), initial=start, desc=info.study_name, unit="trial", position=0, dynamic_ncols=True
+    )
     stop = threading.Event()
 
     class Watch:

@@ -60,9 +60,17 @@ def pruner(info):
     return optuna.pruners.NopPruner()
 
 
-def load(info) -> optuna.Study:
-    return optuna.load_study(study_name=info.study_name, storage=storage(info),
-                             pruner=pruner(info), sampler=optuna.samplers.TPESampler(seed=0))
+def load(info, seed: int = 0) -> optuna.Study:
+    """The study, with the pruner ``info`` names and a TPE sampler seeded with ``seed``.
+
+    Each worker passes its own index as ``seed``: workers with one seed would sample the same points.
+    """
+    return optuna.load_study(
+        study_name=info.study_name,
+        storage=storage(info),
+        pruner=pruner(info),
+        sampler=optuna.samplers.TPESampler(seed=seed),
+    )
 
 
 def params(trial) -> dict:
@@ -92,13 +100,17 @@ def sync_queue(study: optuna.Study, points: list[dict]) -> int:
         if t.state == TrialState.RUNNING and stale(t):
             store.set_trial_user_attr(t._trial_id, "state", "killed")
             store.set_trial_state_values(t._trial_id, TrialState.FAIL)
-    covered = {space.point_key(params(t)) for t in study.get_trials(deepcopy=False)
-               if t.state != TrialState.FAIL or t.user_attrs.get("state") in SETTLED_FAILURES}
+    keys = space.keys_of(points)
+    covered = {
+        space.point_key(params(t), keys)
+        for t in study.get_trials(deepcopy=False)
+        if t.state != TrialState.FAIL or t.user_attrs.get("state") in SETTLED_FAILURES
+    }
     added = 0
     for point in points:
-        if space.point_key(point) not in covered:
+        if space.point_key(point, keys) not in covered:
             study.enqueue_trial(point)
-            covered.add(space.point_key(point))
+            covered.add(space.point_key(point, keys))
             added += 1
     return added
 

@@ -19,6 +19,7 @@ import pandas as pd
 from omegaconf import DictConfig
 
 from lossbench import claims, evidence
+from lossbench.errors import UserError
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -40,21 +41,34 @@ def trials_table(info) -> tuple[pd.DataFrame, dict]:
     rows, curves = [], {}
     for row in claims.trials_frame(queue.load(info)).to_dict("records"):
         t = trials[row["trial"]]
-        row |= {"reason": t.user_attrs.get("reason", ""), "audit": t.user_attrs.get("audit", ""),
-                "seconds": t.user_attrs.get("seconds")}
+        row |= {
+            "reason": t.user_attrs.get("reason", ""),
+            "audit": t.user_attrs.get("audit", ""),
+            "seconds": t.user_attrs.get("seconds"),
+        }
         run = runs.get(t.user_attrs.get("mlflow_run_id", ""))
         if run is not None:
             row |= {k: run.data.tags.get(k, row.get(k)) for k in [*evidence.GROUP, "data"]}
             row |= {k: v for k, v in run.data.metrics.items() if not k.startswith("test/subject/")}
-            curves[t.number] = {k: [m.value for m in sorted(client.get_metric_history(run.info.run_id, k),
-                                                             key=lambda m: m.step)] for k in CURVES}
+            curves[t.number] = {
+                k: [m.value for m in sorted(client.get_metric_history(run.info.run_id, k), key=lambda m: m.step)]
+                for k in CURVES
+            }
             row["train/loss/epoch1"] = (curves[t.number]["train/loss"] or [np.nan])[0]
             dice = curves[t.number]["val/foreground_dice"]
             row["epochs_to_dice_0.5"] = next((i + 1 for i, d in enumerate(dice) if d >= 0.5), np.nan)
         rows.append(row)
     table = pd.DataFrame(rows)
-    for col in ("test/foreground_dice", "test/reported_accuracy", "val/loss", "chance_loss", "prior_loss", "train/loss/epoch1",
-                "epochs_to_dice_0.5", "test/predicted_background_share"):
+    for col in (
+        "test/foreground_dice",
+        "test/reported_accuracy",
+        "val/loss",
+        "chance_loss",
+        "prior_loss",
+        "train/loss/epoch1",
+        "epochs_to_dice_0.5",
+        "test/predicted_background_share",
+    ):
         if col not in table:
             table[col] = np.nan
     return table, curves
@@ -67,18 +81,26 @@ def heatmap(trials: pd.DataFrame, path: Path) -> Path:
     """
     if "trials" in trials:
         trials = trials[~trials["trials"].astype(str).str.contains("mismatch")]
-    keys = ["class_weighting", "optimizer"] + (["learning_rate"] if "learning_rate" in claims.pairing_cols(trials) else [])
+    keys = ["class_weighting", "optimizer"] + (
+        ["learning_rate"] if "learning_rate" in claims.pairing_cols(trials) else []
+    )
     panels = trials.groupby(keys)
     fig, axes = plt.subplots(1, len(panels), figsize=(2.4 * len(panels) + 2.5, 3.8), squeeze=False)
     for i, (ax, (key, rows)) in enumerate(zip(axes[0], panels, strict=True)):
-        grid = rows.pivot_table(index="loss", columns="activation", values="test/foreground_dice",
-                                aggfunc="mean")
+        grid = rows.pivot_table(index="loss", columns="activation", values="test/foreground_dice", aggfunc="mean")
         image = ax.imshow(grid.to_numpy(float), vmin=0, vmax=1, cmap="viridis")
         ax.set_xticks(range(len(grid.columns)), grid.columns, rotation=30, ha="right", fontsize=7)
         ax.set_yticks(range(len(grid.index)), grid.index if i == 0 else [], fontsize=7)
         for (i, j), v in np.ndenumerate(grid.to_numpy(float)):
-            ax.text(j, i, "-" if np.isnan(v) else f"{v:.2f}", ha="center", va="center", fontsize=7,
-                    color="white" if np.isnan(v) or v < 0.5 else "black")
+            ax.text(
+                j,
+                i,
+                "-" if np.isnan(v) else f"{v:.2f}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if np.isnan(v) or v < 0.5 else "black",
+            )
         ax.set_title(" | ".join(f"lr {k:g}" if isinstance(k, float) else str(k) for k in key), fontsize=8)
     fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8, label="mean test foreground Dice")
     fig.savefig(path, dpi=90, bbox_inches="tight")
@@ -94,16 +116,19 @@ def curves_by_verdict(trials: pd.DataFrame, curves: dict, path: Path) -> Path:
         rows = trials[trials["loss"] == loss]
         for _, row in rows.iterrows():
             values = curves.get(row["trial"], {}).get("val/loss", [])
-            ax.plot(range(1, len(values) + 1), values, color=VERDICT_COLOURS.get(row["verdict"], "gray"),
-                    alpha=0.6, lw=1)
+            ax.plot(
+                range(1, len(values) + 1), values, color=VERDICT_COLOURS.get(row["verdict"], "gray"), alpha=0.6, lw=1
+            )
         for level, colour in (("chance_loss", "tab:red"), ("prior_loss", "tab:orange")):
             if rows[level].notna().any():
                 ax.axhline(rows[level].median(), color=colour, ls=":", lw=1.5)
         ax.set(title=loss, xlabel="epoch", ylabel="validation loss")
         ax.title.set_fontsize(8)
     handles = [plt.Line2D([], [], color=c, label=v) for v, c in VERDICT_COLOURS.items()]
-    handles += [plt.Line2D([], [], color="tab:red", ls=":", label="chance level"),
-                plt.Line2D([], [], color="tab:orange", ls=":", label="prior level")]
+    handles += [
+        plt.Line2D([], [], color="tab:red", ls=":", label="chance level"),
+        plt.Line2D([], [], color="tab:orange", ls=":", label="prior level"),
+    ]
     fig.legend(handles=handles, loc="lower center", ncol=8, fontsize=7, frameon=False)
     fig.tight_layout(rect=(0, 0.08, 1, 1))
     fig.savefig(path, dpi=90)
@@ -121,22 +146,36 @@ def clipping_curves(trials: pd.DataFrame, curves: dict, path: Path) -> Path | No
         return None
     rates = sorted(rows["learning_rate"].dropna().unique()) if "learning_rate" in rows else [None]
     losses = sorted(rows["loss"].unique())
-    fig, axes = plt.subplots(len(rates), len(losses), figsize=(max(8.0, 3.8 * len(losses)), 2.8 * len(rates)), squeeze=False)
+    fig, axes = plt.subplots(
+        len(rates), len(losses), figsize=(max(8.0, 3.8 * len(losses)), 2.8 * len(rates)), squeeze=False
+    )
     for i, lr in enumerate(rates):
         for j, loss in enumerate(losses):
             ax = axes[i][j]
             mine = rows[(rows["loss"] == loss) & ((rows["learning_rate"] == lr) if lr is not None else True)]
             for _, row in mine.iterrows():
                 values = curves.get(row["trial"], {}).get("val/clipped_share", [])
-                ax.plot(range(1, len(values) + 1), values, color=VERDICT_COLOURS.get(row["verdict"], "gray"),
-                        alpha=0.7, lw=1.2)
-            ax.set(title=f"{loss}" + (f", Adam lr {lr:g}" if lr is not None else ""), xlabel="epoch",
-                   ylabel="pixels at the clip", ylim=(-0.005, max(0.12, float(mine.get("val/clipped_share", pd.Series([0])).max() or 0) * 1.1)))
+                ax.plot(
+                    range(1, len(values) + 1),
+                    values,
+                    color=VERDICT_COLOURS.get(row["verdict"], "gray"),
+                    alpha=0.7,
+                    lw=1.2,
+                )
+            ax.set(
+                title=f"{loss}" + (f", Adam lr {lr:g}" if lr is not None else ""),
+                xlabel="epoch",
+                ylabel="pixels at the clip",
+                ylim=(-0.005, max(0.12, float(mine.get("val/clipped_share", pd.Series([0])).max() or 0) * 1.1)),
+            )
             ax.title.set_fontsize(8)
     handles = [plt.Line2D([], [], color=c, label=v) for v, c in VERDICT_COLOURS.items()]
     fig.legend(handles=handles, loc="lower center", ncol=8, fontsize=7, frameon=False)
-    fig.suptitle("Loss on probabilities (softmax/sigmoid hidden from Keras): share of validation pixels whose "
-                 "true-class probability sits at the 1e-7 clip", fontsize=8)
+    fig.suptitle(
+        "Loss on probabilities (softmax/sigmoid hidden from Keras): share of validation pixels whose "
+        "true-class probability sits at the 1e-7 clip",
+        fontsize=8,
+    )
     fig.tight_layout(rect=(0, 0.07, 1, 0.95))
     fig.savefig(path, dpi=90)
     plt.close(fig)
@@ -147,11 +186,22 @@ def accuracy_vs_dice(trials: pd.DataFrame, all_background: dict, path: Path) -> 
     """Reported (Keras-2) accuracy against the real foreground Dice: the binary-accuracy inflation."""
     fig, ax = plt.subplots(figsize=(5.5, 4))
     for loss, rows in trials.groupby("loss"):
-        ax.scatter(rows["test/foreground_dice"], rows["test/reported_accuracy"], s=18, label=loss,
-                   marker="s" if "binary" in loss else "o", alpha=0.75)
+        ax.scatter(
+            rows["test/foreground_dice"],
+            rows["test/reported_accuracy"],
+            s=18,
+            label=loss,
+            marker="s" if "binary" in loss else "o",
+            alpha=0.75,
+        )
     for kind, colour in (("binary", "tab:blue"), ("categorical", "tab:gray")):
-        ax.axhline(all_background[kind], color=colour, ls=":", lw=1,
-                   label=f"all-background, {kind} accuracy {all_background[kind]:.3f}")
+        ax.axhline(
+            all_background[kind],
+            color=colour,
+            ls=":",
+            lw=1,
+            label=f"all-background, {kind} accuracy {all_background[kind]:.3f}",
+        )
     ax.set(xlabel="test foreground Dice (what was learnt)", ylabel="reported accuracy (what Keras 2 showed)")
     ax.legend(fontsize=7)
     fig.tight_layout()
@@ -169,8 +219,12 @@ def per_class_weighting(trials: pd.DataFrame, class_names: list[str], path: Path
     fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(means)), 3.8))
     x = np.arange(len(means))
     for i, col in enumerate(cols):
-        ax.bar(x + (i - len(cols) / 2 + 0.5) * 0.8 / len(cols), means[col], 0.8 / len(cols),
-               label=col.removeprefix("test/dice/"))
+        ax.bar(
+            x + (i - len(cols) / 2 + 0.5) * 0.8 / len(cols),
+            means[col],
+            0.8 / len(cols),
+            label=col.removeprefix("test/dice/"),
+        )
     ax.set_xticks(x, [f"{loss}\n{w}" for loss, w in means.index], fontsize=6)
     ax.set(ylabel="mean test Dice", ylim=(0, 1))
     ax.legend(fontsize=7)
@@ -189,22 +243,35 @@ def _table(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-SECTIONS = {"optimizer": "Which optimizer converges (rates pooled over every other choice)",
-            "ranking": "Is the best pairing better than the runner-up?",
-            "binary": "Does binary CE learn better than categorical CE?",
-            "weighting": "What class weighting changes (per loss, softmax, best optimizer)",
-            "fixes": "Which single change fixes thread 2's net"}
+SECTIONS = {
+    "optimizer": "Which optimizer converges (rates pooled over every other choice)",
+    "ranking": "Is the best pairing better than the runner-up?",
+    "binary": "Does binary CE learn better than categorical CE?",
+    "weighting": "What class weighting changes (per loss, softmax, best optimizer)",
+    "fixes": "Which single change fixes thread 2's net",
+}
+
+
+# The parts of summary.md an experiment may ask for (`sweep.report_sections`), in the order they appear.
+# optimizer, ranking, binary, weighting and fixes are the claim sections (`lossbench.claims`).
+SECTION_NAMES = ("rates", "verdicts", *SECTIONS, "top3", "budget", "thread1", "why_binary", "plots")
+DEFAULT_SECTIONS = ("rates", "verdicts", *SECTIONS, "top3", "budget", "why_binary", "plots")
 
 
 def _rates_table(rates: pd.DataFrame) -> str:
-    cols = ["pairing", "converged", "rate_ci", "class", "dice_all", "dice_ci", "dice_converged", "pruned",
-            "verdicts"]
+    cols = ["pairing", "converged", "rate_ci", "class", "dice_all", "dice_ci", "dice_converged", "pruned", "verdicts"]
     shown = rates[cols].copy()
     shown["dice_converged"] = [f"{v:.3f}" if v == v else "-" for v in shown["dice_converged"]]
-    shown = shown.rename(columns={
-        "converged": "converged (k/n)", "rate_ci": "rate 95 % CI", "dice_all": "Dice, all seeds",
-        "dice_ci": "95 % CI (seeds, subjects)", "dice_converged": "Dice, converged seeds",
-        "pruned": "decided by pruning"})
+    shown = shown.rename(
+        columns={
+            "converged": "converged (k/n)",
+            "rate_ci": "rate 95 % CI",
+            "dice_all": "Dice, all seeds",
+            "dice_ci": "95 % CI (seeds, subjects)",
+            "dice_converged": "Dice, converged seeds",
+            "pruned": "decided by pruning",
+        }
+    )
     return _table(shown.round(3))
 
 
@@ -216,40 +283,65 @@ def _repro(folder: Path) -> dict:
     return {row["conclusion"]: row for row in pd.read_csv(path).to_dict("records")}
 
 
-def findings(name: str, data: str, rates: pd.DataFrame, found: list, repro: dict, budget_lines: list,
-             extra: list[str] = ()) -> str:
+def findings(
+    name: str, data: str, rates: pd.DataFrame, found: list, repro: dict, budget_lines: list, extra: list[str] = ()
+) -> str:
     """The few sentences a newcomer reads first (``findings.md``; the README quotes it verbatim).
 
     A claim the two disjoint seed sets of `lossbench.reproduce` contradict is stated as undecided.
     """
+
     def checked(key: str, sentence: str, decided: bool = True) -> str:
         row = repro.get(key)
         if row is None:
             return sentence
         if decided and row["agree"] != "yes":  # not confirmed by both seed sets: not stated
-            return (f"**undecided**: the two seed sets do not agree ({row['seeds A']} with seeds 0-2, "
-                    f"{row['seeds B']} with seeds 3-5); this run alone: {sentence}")
+            return (
+                f"**undecided**: the two seed sets do not agree ({row['seeds A']} with seeds 0-2, "
+                f"{row['seeds B']} with seeds 3-5); this run alone: {sentence}"
+            )
         return f"{sentence} [seed sets 0-2 / 3-5: {row['seeds A']} / {row['seeds B']}]"
 
-    lines = [f"On {data} (`{name}`, {int(rates['n'].max()) if not rates.empty else 0} seeds at most per "
-             "pairing; rule: [summary.md](summary.md), top):", ""]
-    words = {("dice", "higher"): "reaches a higher test Dice than", ("dice", "lower"): "reaches a lower test Dice than",
-             ("rate", "higher"): "converges more often than", ("rate", "lower"): "converges less often than"}
-    sure = [f"{c.label_a} {words[(c.kind, c.direction)]} {c.label_b}" for c in found
-            if c.decided and repro.get(c.key, {"agree": "yes"})["agree"] == "yes"]
+    lines = [
+        f"On {data} (`{name}`, {int(rates['n'].max()) if not rates.empty else 0} seeds at most per "
+        "pairing; rule: [summary.md](summary.md), top):",
+        "",
+    ]
+    words = {
+        ("dice", "higher"): "reaches a higher test Dice than",
+        ("dice", "lower"): "reaches a lower test Dice than",
+        ("rate", "higher"): "converges more often than",
+        ("rate", "lower"): "converges less often than",
+    }
+    sure = [
+        f"{c.label_a} {words[(c.kind, c.direction)]} {c.label_b}"
+        for c in found
+        if c.decided and repro.get(c.key, {"agree": "yes"})["agree"] == "yes"
+    ]
     if sure:
-        lines.append("**In one line each" + (" (both seed sets agree on each; their verdicts are in brackets below)" if repro else "") + ":** "
-                     + "; ".join(dict.fromkeys(sure)) + ". The rest, with figures:")
+        lines.append(
+            "**In one line each"
+            + (" (both seed sets agree on each; their verdicts are in brackets below)" if repro else "")
+            + ":** "
+            + "; ".join(dict.fromkeys(sure))
+            + ". The rest, with figures:"
+        )
         lines.append("")
     if not rates.empty:
-        contested = {r["pairing"] for _, r in rates.iterrows()
-                     if repro.get("class of " + r["pairing"], {}).get("agree", "yes") != "yes"}
+        contested = {
+            r["pairing"]
+            for _, r in rates.iterrows()
+            if repro.get("class of " + r["pairing"], {}).get("agree", "yes") != "yes"
+        }
         settled = rates[~rates["pairing"].isin(contested)]
         by_class = {c: settled[settled["class"] == c] for c in ("always", "sometimes", "never", "undecided")}
-        lines.append("- **Convergence**: " + "; ".join(
-            f"{c} {len(rows)}" for c, rows in by_class.items() if len(rows)) + " pairings"
+        lines.append(
+            "- **Convergence**: "
+            + "; ".join(f"{c} {len(rows)}" for c, rows in by_class.items() if len(rows))
+            + " pairings"
             + (f"; {len(contested)} more whose class the two seed sets do not agree on (listed)" if contested else "")
-            + ".")
+            + "."
+        )
         shown = ("always", "sometimes", "never", "undecided") if "trials" in rates else ("sometimes", "undecided")
         for _, r in rates.iterrows():
             if r["class"] in shown or r["pairing"] in contested:
@@ -259,15 +351,24 @@ def findings(name: str, data: str, rates: pd.DataFrame, found: list, repro: dict
                 lines.append(f"  - {checked('class of ' + r['pairing'], text, r['class'] != 'undecided')}")
         if "trials" not in rates:
             top = "; ".join(f"{r['pairing']} {r['dice_all']:.3f} ({r['dice_ci']})" for _, r in rates.head(3).iterrows())
-            lines.append(f"- **Top three** by mean test foreground Dice (95 % CI): {checked('top-3 set (mean test Dice)', top)}.")
-    titles = {"optimizer": "Optimizer", "ranking": "Best vs runner-up", "binary": "Binary vs categorical CE",
-              "weighting": "Class weighting", "fixes": "What fixes thread 2's net"}
+            lines.append(
+                f"- **Top three** by mean test foreground Dice (95 % CI): {checked('top-3 set (mean test Dice)', top)}."
+            )
+    titles = {
+        "optimizer": "Optimizer",
+        "ranking": "Best vs runner-up",
+        "binary": "Binary vs categorical CE",
+        "weighting": "Class weighting",
+        "fixes": "What fixes thread 2's net",
+    }
     seen = set()
     for section, title in titles.items():
         mine = []
         for claim in (c for c in found if c.section == section):
             pair = (claim.kind, claim.label_a, claim.label_b)
-            same_counts = claim.kind == "rate" and claim.counts[0] * claim.counts[3] == claim.counts[2] * claim.counts[1]
+            same_counts = (
+                claim.kind == "rate" and claim.counts[0] * claim.counts[3] == claim.counts[2] * claim.counts[1]
+            )
             if pair in seen or same_counts:  # a repeated comparison, or equal rates: nothing to say
                 continue
             seen.add(pair)
@@ -281,10 +382,24 @@ def findings(name: str, data: str, rates: pd.DataFrame, found: list, repro: dict
     return "\n".join(lines) + "\n"
 
 
-def write(info, background_share: float | None = None, class_names=None, num_classes: int = 4) -> Path:
-    """Build every report file for the study ``info`` describes and log them to the parent run."""
+def check_sections(sections) -> list[str]:
+    """The report sections an experiment asks for (``sweep.report_sections``), checked against `SECTION_NAMES`."""
+    chosen = list(sections if sections is not None else DEFAULT_SECTIONS)
+    unknown = [s for s in chosen if s not in SECTION_NAMES]
+    if unknown:
+        raise UserError(f"sweep.report_sections: no section {unknown[0]!r} - choose from {', '.join(SECTION_NAMES)}")
+    return chosen
+
+
+def write(info, background_share: float | None = None, class_names=None, num_classes: int = 4, sections=None) -> Path:
+    """Build every report file for the study ``info`` describes and log them to the parent run.
+
+    ``sections`` (``sweep.report_sections``, default `DEFAULT_SECTIONS`) says which parts summary.md has.
+    """
     from lossbench import budget, claims, queue
     from lossbench.study import DATA_LABELS
+
+    sections = check_sections(sections)
 
     folder = Path(info.folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -293,7 +408,8 @@ def write(info, background_share: float | None = None, class_names=None, num_cla
         print("report: no finished trial yet")
         return folder
     trials.drop(columns=[c for c in trials if c.startswith("seconds/") or c == "subject_dice"]).to_csv(
-        folder / "trials.csv", index=False)
+        folder / "trials.csv", index=False
+    )
     study = queue.load(info)
     attrs = study.user_attrs
     background_share = background_share if background_share is not None else attrs.get("test_background_share", 0.95)
@@ -304,59 +420,96 @@ def write(info, background_share: float | None = None, class_names=None, num_cla
     cap = int(attrs.get("max_seeds", 0) or 0)
     found = claims.claims_for(trials, cap, attrs.get("baseline"))
     all_bg = evidence.all_background_accuracy(background_share, num_classes)
-    plots = [heatmap(ran, folder / "heatmap.png") if not ran.empty and "loss" in ran else None,
-             curves_by_verdict(ran, curves, folder / "learning_curves.png") if not ran.empty else None,
-             accuracy_vs_dice(ran, all_bg, folder / "accuracy_vs_dice.png") if not ran.empty else None,
-             per_class_weighting(ran, class_names, folder / "per_class_dice.png") if not ran.empty else None,
-             clipping_curves(ran, curves, folder / "clipping.png") if "activation" in ran else None]
+    plots = [
+        heatmap(ran, folder / "heatmap.png") if not ran.empty and "loss" in ran else None,
+        curves_by_verdict(ran, curves, folder / "learning_curves.png") if not ran.empty else None,
+        accuracy_vs_dice(ran, all_bg, folder / "accuracy_vs_dice.png") if not ran.empty else None,
+        per_class_weighting(ran, class_names, folder / "per_class_dice.png") if not ran.empty else None,
+        clipping_curves(ran, curves, folder / "clipping.png") if "activation" in ran else None,
+    ]
     wall = attrs.get("wall_seconds")
     command = attrs.get("command") or f"python -m lossbench.sweep +experiment={info.name}"
     report_command = command.replace("lossbench.sweep", "lossbench.report", 1)
     machine = attrs.get("machine") or {}
     seeds = sorted({int(s) for s in trials["seed"].dropna()})
-    lines = [f"# lossbench results: `{info.name}`", "",
-             f"- command: `{command}`",
-             f"- report: `{report_command}` (regenerates this file)",
-             f"- study `{info.study_name}`: {len(trials)} trials over seeds {seeds}; "
-             + ", ".join(f"{v} {k}" for k, v in trials["state"].value_counts().items()),
-             f"- wall time of the last sweep run: {wall / 60:.1f} min with {attrs.get('n_workers', '?')} worker(s)"
-             if wall else "- wall time: not recorded",
-             f"- machine: {machine.get('cpu', platform.machine())} ({machine.get('cpu_count', os.cpu_count())} "
-             f"cores, ISA {machine.get('isa', '?')}), oneDNN {machine.get('onednn', '?')}, TensorFlow threads per worker "
-             f"{attrs.get('threads_per_worker', '?')}, op determinism {machine.get('op_determinism', '?')}; "
-             f"Python {platform.python_version()}", "",
-             "**How to read this.** " + claims.RULE, ""]
-    lines += ["## Convergence rate and Dice per pairing", "",
-              "k of n seeds converged (every foreground class learnt, loss below the prior level) with its "
-              "95 % Clopper-Pearson interval; mean test foreground Dice over all seeds (interval: hierarchical "
-              "bootstrap, seeds then test subjects) and over the converged seeds only.", "",
-              _rates_table(rates), "",
-              "## Verdicts", "", _table(trials["verdict"].replace("", "failed").value_counts()
-                                        .rename_axis("verdict").reset_index(name="trials")), ""]
+    lines = [
+        f"# lossbench results: `{info.name}`",
+        "",
+        f"- command: `{command}`",
+        f"- report: `{report_command}` (regenerates this file)",
+        f"- study `{info.study_name}`: {len(trials)} trials over seeds {seeds}; "
+        + ", ".join(f"{v} {k}" for k, v in trials["state"].value_counts().items()),
+        f"- wall time of the last sweep run: {wall / 60:.1f} min with {attrs.get('n_workers', '?')} worker(s)"
+        if wall
+        else "- wall time: not recorded",
+        f"- machine: {machine.get('cpu', platform.machine())} ({machine.get('cpu_count', os.cpu_count())} "
+        f"cores, ISA {machine.get('isa', '?')}), oneDNN {machine.get('onednn', '?')}, TensorFlow threads per worker "
+        f"{attrs.get('threads_per_worker', '?')}, op determinism {machine.get('op_determinism', '?')}; "
+        f"Python {platform.python_version()}",
+        "",
+        "**How to read this.** " + claims.RULE,
+        "",
+    ]
+    if "rates" in sections:
+        lines += [
+            "## Convergence rate and Dice per pairing",
+            "",
+            "k of n seeds converged (every foreground class learnt, loss below the prior level) with its "
+            "95 % Clopper-Pearson interval; mean test foreground Dice over all seeds (interval: hierarchical "
+            "bootstrap, seeds then test subjects) and over the converged seeds only.",
+            "",
+            _rates_table(rates),
+            "",
+        ]
+    if "verdicts" in sections:
+        lines += [
+            "## Verdicts",
+            "",
+            _table(
+                trials["verdict"].replace("", "failed").value_counts().rename_axis("verdict").reset_index(name="trials")
+            ),
+            "",
+        ]
+    found = [c for c in found if c.section in sections]
     for section, title in SECTIONS.items():
         mine = [c for c in found if c.section == section]
         if mine:
             intro = evidence.baseline_sentence(trials, attrs["baseline"]) if section == "fixes" else ""
             lines += [f"## {title}", "", *([intro, ""] if intro else []), *[f"- {c.sentence}." for c in mine], ""]
-    if not rates.empty and "trials" not in rates:
-        lines += ["## Top three", "", "By mean test foreground Dice over all seeds: "
-                  + "; ".join(f"{r['pairing']} ({r['dice_all']:.3f}, {r['converged']} converged)"
-                              for _, r in rates.head(3).iterrows())
-                  + ". The order inside it is a claim only where the ranking section above decides it.", ""]
-    check = budget.sentences(info)
+    if "top3" in sections and not rates.empty and "trials" not in rates:
+        lines += [
+            "## Top three",
+            "",
+            "By mean test foreground Dice over all seeds: "
+            + "; ".join(
+                f"{r['pairing']} ({r['dice_all']:.3f}, {r['converged']} converged)" for _, r in rates.head(3).iterrows()
+            )
+            + ". The order inside it is a claim only where the ranking section above decides it.",
+            "",
+        ]
+    check = budget.sentences(info) if "budget" in sections else []
     if check:
         lines += ["## The budget: do never-converging pairings learn with more epochs?", "", *check, ""]
-    if "trials" in trials and "depth_softmax_fixed" in set(trials["activation"].dropna()):
+    if "thread1" in sections and "trials" in trials:
         lines += ["## Thread 1's questions", "", *evidence.thread1_sentences(trials), ""]
-    if {"binary_crossentropy", "categorical_crossentropy"} <= set(trials["loss"].dropna()):
+    if "why_binary" in sections and {"binary_crossentropy", "categorical_crossentropy"} <= set(trials["loss"].dropna()):
         plain = trials[~trials["trials"].astype(str).str.contains("mismatch")] if "trials" in trials else trials
-        lines += ["## Why binary CE looked better", "", *[s + "\n" for s in evidence.why_binary_looked_better(
-            plain, background_share, num_classes, [c for c in found if c.section == "binary"])]]
-    lines += ["## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plots if p is not None and p.exists()]
+        lines += [
+            "## Why binary CE looked better",
+            "",
+            *[
+                s + "\n"
+                for s in evidence.why_binary_looked_better(
+                    plain, background_share, num_classes, [c for c in found if c.section == "binary"]
+                )
+            ],
+        ]
+    if "plots" in sections:
+        lines += ["## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plots if p is not None and p.exists()]
     (folder / "summary.md").write_text("\n".join(lines) + "\n")
     data = attrs.get("data_label") or DATA_LABELS.get(str(trials.get("data", pd.Series(["data"])).iloc[0]), "the data")
     extra = [evidence.baseline_sentence(trials, attrs["baseline"])] if attrs.get("baseline") else []
-    if "trials" in trials and "depth_softmax_fixed" in set(trials["activation"].dropna()):
+    if "thread1" in sections and "trials" in trials:
         extra += evidence.thread1_sentences(trials)
     (folder / "findings.md").write_text(findings(info.name, data, rates, found, _repro(folder), check, extra))
     _log_to_parent(info, folder)
@@ -368,8 +521,15 @@ def _log_to_parent(info, folder: Path) -> None:
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(info.tracking_uri)
-    for name in ("summary.md", "trials.csv", "heatmap.png", "learning_curves.png", "accuracy_vs_dice.png",
-                 "per_class_dice.png", "clipping.png"):
+    for name in (
+        "summary.md",
+        "trials.csv",
+        "heatmap.png",
+        "learning_curves.png",
+        "accuracy_vs_dice.png",
+        "per_class_dice.png",
+        "clipping.png",
+    ):
         if (folder / name).exists():
             client.log_artifact(info.parent_run_id, str(folder / name), artifact_path="report")
 
@@ -377,13 +537,14 @@ def _log_to_parent(info, folder: Path) -> None:
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
     from lossbench import space, study
-    from lossbench.errors import UserError, exit_with
+    from lossbench.errors import exit_with
 
     try:
+        sections = check_sections(cfg.sweep.get("report_sections"))
         info = study.locate(cfg, space.load_space(cfg.sweep.space, cfg.sweep.seeds))
     except UserError as error:
         exit_with(error)
-    write(info)
+    write(info, sections=sections)
 
 
 if __name__ == "__main__":

@@ -30,8 +30,13 @@ def set_name(name: str, seeds) -> str:
 
 
 def set_overrides(name: str, seeds) -> list[str]:
-    return [f"name={set_name(name, seeds)}", f"sweep.seeds=[{','.join(str(s) for s in seeds)}]",
-            "sweep.max_seeds=0", "sweep.prune_stalled=false", "sweep.budget_check=false"]
+    return [
+        f"name={set_name(name, seeds)}",
+        f"sweep.seeds=[{','.join(str(s) for s in seeds)}]",
+        "sweep.max_seeds=0",
+        "sweep.prune_stalled=false",
+        "sweep.budget_check=false",
+    ]
 
 
 def compare(a: dict, b: dict) -> pd.DataFrame:
@@ -58,13 +63,20 @@ def write(name: str, folder: Path, table: pd.DataFrame, sets, command: str) -> P
 
     folder.mkdir(parents=True, exist_ok=True)
     counts = table["agree"].value_counts()
-    lines = [f"# Reproducibility of `{name}`: seeds {sets[0]} vs seeds {sets[1]}", "",
-             f"- command: `{command}`",
-             f"- the studies: `{set_name(name, sets[0])}` and `{set_name(name, sets[1])}` (no adaptive seeds, no "
-             "pruning); each conclusion is drawn by the same rules as the report (`lossbench/claims.py`)", "",
-             f"**{counts.get('yes', 0)} of {len(table)} conclusions agree**; {counts.get('no', 0)} are contradicted "
-             f"(both runs decided, differently); {counts.get('one undecided', 0)} are decided in one run only. A "
-             "README conclusion must agree here or be stated as undecided.", "", _table(table), ""]
+    lines = [
+        f"# Reproducibility of `{name}`: seeds {sets[0]} vs seeds {sets[1]}",
+        "",
+        f"- command: `{command}`",
+        f"- the studies: `{set_name(name, sets[0])}` and `{set_name(name, sets[1])}` (no adaptive seeds, no "
+        "pruning); each conclusion is drawn by the same rules as the report (`lossbench/claims.py`)",
+        "",
+        f"**{counts.get('yes', 0)} of {len(table)} conclusions agree**; {counts.get('no', 0)} are contradicted "
+        f"(both runs decided, differently); {counts.get('one undecided', 0)} are decided in one run only. A "
+        "README conclusion must agree here or be stated as undecided.",
+        "",
+        _table(table),
+        "",
+    ]
     path = folder / "reproducibility.md"
     path.write_text("\n".join(lines))
     table.to_csv(folder / "reproducibility.csv", index=False)  # read by the report's findings

@@ -80,10 +80,13 @@ def machine() -> dict:
     tf = quiet_import()
 
     onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1" if platform.machine() in ("x86_64", "AMD64") else "0")
-    return {"cpu": model, "cpu_count": str(os.cpu_count()),
-            "isa": " ".join(f for f in ISA_FLAGS if f in flags) or "-",
-            "onednn": "on" if onednn not in ("0", "false", "False") else "off",
-            "tf_threads": f"{tf.config.threading.get_intra_op_parallelism_threads()}/"
-                          f"{tf.config.threading.get_inter_op_parallelism_threads()}",
-            "op_determinism": "on" if os.environ.get("LOSSBENCH_DETERMINISTIC") == "1" else "off",
-            "gpus": str(len(tf.config.list_physical_devices("GPU")))}
+    return {
+        "cpu": model,
+        "cpu_count": str(os.cpu_count()),
+        "isa": " ".join(f for f in ISA_FLAGS if f in flags) or "-",
+        "onednn": "on" if onednn not in ("0", "false", "False") else "off",
+        "tf_threads": f"{tf.config.threading.get_intra_op_parallelism_threads()}/"
+        f"{tf.config.threading.get_inter_op_parallelism_threads()}",
+        "op_determinism": "on" if os.environ.get("LOSSBENCH_DETERMINISTIC") == "1" else "off",
+        "gpus": str(len(tf.config.list_physical_devices("GPU"))),
+    }

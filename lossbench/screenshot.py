@@ -23,13 +23,24 @@ from pathlib import Path
 
 from mlflow.tracking import MlflowClient
 
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 RUN_NAME = "attributes.`Run Name`"
 COLUMNS = ["metrics.`test/foreground_dice`", "metrics.`val/foreground_dice`", "tags.`verdict`", "tags.`state`"]
-VIEW = {"groupBy": {"aggregateFunction": "average", "groupByKeys": [{"mode": "tag", "groupByData": "pairing"}]},
-        "selectedColumns": COLUMNS, "columnOrder": [RUN_NAME, *COLUMNS],
-        "columnWidths": {RUN_NAME: 440} | dict.fromkeys(COLUMNS, 140)}
+VIEW = {
+    "groupBy": {"aggregateFunction": "average", "groupByKeys": [{"mode": "tag", "groupByData": "pairing"}]},
+    "selectedColumns": COLUMNS,
+    "columnOrder": [RUN_NAME, *COLUMNS],
+    "columnWidths": {RUN_NAME: 440} | dict.fromkeys(COLUMNS, 140),
+}
 
 
 def free_port() -> int:
@@ -46,10 +57,23 @@ def find_chromium() -> str | None:
 @contextlib.contextmanager
 def serve_mlflow(store_uri: str, artifacts_dir, port: int, timeout: float = 120.0):
     """``mlflow server`` for ``store_uri`` on 127.0.0.1:``port``; yields its URL, stops it after."""
-    command = [str(Path(sys.executable).with_name("mlflow")), "server", "--workers", "1", "--host", "127.0.0.1",
-               "--port", str(port), "--backend-store-uri", store_uri, "--artifacts-destination", str(artifacts_dir)]
-    env = dict(os.environ, MLFLOW_DISABLE_TELEMETRY="true", DO_NOT_TRACK="true",
-               MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")  # else a job runner + 7 huey processes
+    command = [
+        str(Path(sys.executable).with_name("mlflow")),
+        "server",
+        "--workers",
+        "1",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--backend-store-uri",
+        store_uri,
+        "--artifacts-destination",
+        str(artifacts_dir),
+    ]
+    env = dict(
+        os.environ, MLFLOW_DISABLE_TELEMETRY="true", DO_NOT_TRACK="true", MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false"
+    )  # else a job runner + 7 huey processes
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile(mode="w+") as log:
         server = subprocess.Popen(command, stdout=log, stderr=log, env=env, start_new_session=True)
@@ -58,8 +82,10 @@ def serve_mlflow(store_uri: str, artifacts_dir, port: int, timeout: float = 120.
             while True:
                 if server.poll() is not None or time.monotonic() > deadline:
                     log.seek(0)
-                    raise RuntimeError(f"mlflow server: no answer on {url}/health in {timeout:.0f} s"
-                                       f" (exit code {server.returncode}):\n{log.read()[-2000:]}")
+                    raise RuntimeError(
+                        f"mlflow server: no answer on {url}/health in {timeout:.0f} s"
+                        f" (exit code {server.returncode}):\n{log.read()[-2000:]}"
+                    )
                 with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/health", timeout=2):
                     break
                 time.sleep(0.5)
@@ -78,8 +104,14 @@ def render(url: str, png_path=None, width: int = 1400, height: int = 900, budget
     if (chromium := find_chromium()) is None:
         raise RuntimeError("chromium is not installed (apt-get install -y chromium)")
     with tempfile.TemporaryDirectory(prefix="lossbench-chromium-") as profile:
-        args = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom",
-                f"--window-size={width},{height}", f"--virtual-time-budget={budget_ms}"]
+        args = [
+            chromium,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={profile}",
+            "--dump-dom",
+            f"--window-size={width},{height}",
+            f"--virtual-time-budget={budget_ms}",
+        ]
         if png_path is not None:
             Path(png_path).parent.mkdir(parents=True, exist_ok=True)
             args.append(f"--screenshot={Path(png_path).resolve()}")
@@ -96,7 +128,9 @@ def runs_page(client, experiment_id: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m lossbench.screenshot", description="Save a PNG of a sweep's MLflow runs page.")
+    parser = argparse.ArgumentParser(
+        prog="python -m lossbench.screenshot", description="Save a PNG of a sweep's MLflow runs page."
+    )
     parser.add_argument("--store", default="sqlite:///results/mlflow.db", help="MLflow store URI")
     parser.add_argument("--experiment", help="experiment name (default: the newest cmr-*)")
     parser.add_argument("--out", default="results/cmr/mlflow-dashboard.png")
@@ -105,8 +139,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.store.startswith("sqlite:///") and not db.exists():
         sys.exit(f"lossbench: error: no MLflow store {db} - run a sweep first")
     client = MlflowClient(args.store)
-    experiment = (client.get_experiment_by_name(args.experiment) if args.experiment else next(iter(
-        client.search_experiments(filter_string="name LIKE 'cmr-%'", order_by=["creation_time DESC"])), None))
+    experiment = (
+        client.get_experiment_by_name(args.experiment)
+        if args.experiment
+        else next(
+            iter(client.search_experiments(filter_string="name LIKE 'cmr-%'", order_by=["creation_time DESC"])), None
+        )
+    )
     if experiment is None:
         sys.exit(f"lossbench: error: no experiment {args.experiment or 'cmr-*'} in {args.store}")
     page = runs_page(client, experiment.experiment_id)

@@ -97,8 +97,9 @@ def suggest(trial, space: DictConfig) -> dict:
     # an integer range, not the seed list: adaptive seeds lie beyond the space's own seeds
     # (enumerated points are enqueued with their seed fixed); a pure `sample:` space draws from the list
     enumerated = bool(space.get("grid") or space.get("trials"))
-    params["seed"] = trial.suggest_int("seed", 0, MAX_SEED) if enumerated else \
-        trial.suggest_categorical("seed", list(space.seeds))
+    params["seed"] = (
+        trial.suggest_int("seed", 0, MAX_SEED) if enumerated else trial.suggest_categorical("seed", list(space.seeds))
+    )
     return params
 
 
@@ -123,22 +124,38 @@ def aliases(space: DictConfig) -> dict[str, list[tuple[str, str]]]:
         merged = [str(p).split("+", 1) for p in trial.get("stands_for") or []]
         bad = [p for p in merged if len(p) != 2 or not all(p)]
         if bad:
-            raise UserError(f"trial {trial['name']}: stands_for entry {'+'.join(bad[0])!r} is not loss+activation - fix the sweep file")
+            raise UserError(
+                f"trial {trial['name']}: stands_for entry {'+'.join(bad[0])!r} is not loss+activation - fix the sweep file"
+            )
         out[str(trial["name"])] = [(loss, act) for loss, act in merged]
     return out
 
 
-def point_key(params: dict) -> str:
-    """A stable identity for a point (sampled floats excluded)."""
-    return json.dumps({k: v for k, v in params.items() if not isinstance(v, float)}, sort_keys=True)
+def point_key(params: dict, keys=None) -> str:
+    """A stable identity for a point: its values on ``keys`` (default: all of them), in sorted order.
+
+    Enqueued points hold the grid, ``trials`` and seed keys only; a trial of a
+    space that also samples has the sampled values besides. Pass the points'
+    keys to compare a trial with them.
+    """
+    return json.dumps({k: v for k, v in params.items() if keys is None or k in keys}, sort_keys=True)
+
+
+def keys_of(points: list[dict]) -> set[str] | None:
+    """The keys of enqueued points (``None`` when there are none: compare on every key)."""
+    return set().union(*points) if points else None
 
 
 ANY = object()
 # Settings added after studies were recorded, with the value that trains exactly as before: left out of
 # the hash at that value, so that the recorded studies keep their names (and results/ stays reportable).
 # A new setting at a new value still names a new study. (`_target_`: the option's `name` already says it.)
-SINCE_ADDED = [("model", "builder", "lossbench.model:unet"), ("model", "batch_norm", False),
-               ("activation", "_target_", ANY), ("class_weighting", "_target_", ANY)]
+SINCE_ADDED = [
+    ("model", "builder", "lossbench.model:unet"),
+    ("model", "batch_norm", False),
+    ("activation", "_target_", ANY),
+    ("class_weighting", "_target_", ANY),
+]
 
 
 def config_hash(cfg: DictConfig, space: DictConfig) -> str:

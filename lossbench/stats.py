@@ -84,8 +84,9 @@ def holm(pvalues: list[float]) -> list[float]:
     return [float(x) for x in out]
 
 
-def hierarchical_bootstrap(groups: list[np.ndarray], n_boot: int = N_BOOT, seed: int = 0,
-                           alpha: float = ALPHA) -> tuple[float, float, float]:
+def hierarchical_bootstrap(
+    groups: list[np.ndarray], n_boot: int = N_BOOT, seed: int = 0, alpha: float = ALPHA
+) -> tuple[float, float, float]:
     """(mean, lo, hi): pooled mean of all finite values and a two-level percentile interval.
 
     ``groups`` holds one array per training seed of per-subject values. Non-finite values
@@ -101,8 +102,9 @@ def hierarchical_bootstrap(groups: list[np.ndarray], n_boot: int = N_BOOT, seed:
     return (mean, float(lo), float(hi))
 
 
-def bootstrap_replicates(groups: list[np.ndarray], n_boot: int = N_BOOT,
-                         seed: int = 0) -> tuple[float, np.ndarray | None]:
+def bootstrap_replicates(
+    groups: list[np.ndarray], n_boot: int = N_BOOT, seed: int = 0
+) -> tuple[float, np.ndarray | None]:
     """(pooled mean, ``n_boot`` replicate means) of `hierarchical_bootstrap`; (nan, None) without data."""
     kept = [v[np.isfinite(v)] for v in (np.asarray(g, float).ravel() for g in groups)]
     kept = [v for v in kept if v.size]
@@ -112,12 +114,12 @@ def bootstrap_replicates(groups: list[np.ndarray], n_boot: int = N_BOOT,
     sizes = np.array([v.size for v in kept])
     padded = np.zeros((len(kept), sizes.max()))
     for i, v in enumerate(kept):
-        padded[i, :v.size] = v
+        padded[i, : v.size] = v
     rng = np.random.default_rng(seed)
-    pick = rng.integers(0, len(kept), size=(n_boot, len(kept)))            # seeds drawn
-    n = sizes[pick]                                                         # (B, G)
+    pick = rng.integers(0, len(kept), size=(n_boot, len(kept)))  # seeds drawn
+    n = sizes[pick]  # (B, G)
     idx = np.floor(rng.random((n_boot, len(kept), sizes.max())) * n[..., None]).astype(int)
-    used = np.arange(sizes.max()) < n[..., None]                            # first n_g slots
+    used = np.arange(sizes.max()) < n[..., None]  # first n_g slots
     drawn = padded[pick[..., None], idx]
     return mean, np.where(used, drawn, 0.0).sum(axis=(1, 2)) / n.sum(axis=1)
 
@@ -132,8 +134,13 @@ def spearman(a, b) -> float:
     return float(np.corrcoef(ra, rb)[0, 1])
 
 
-def spearman_bootstrap(side_a: list[list[np.ndarray]], side_b: list[list[np.ndarray]],
-                       n_boot: int = N_BOOT, seed: int = 0, alpha: float = ALPHA) -> tuple[float, float, float]:
+def spearman_bootstrap(
+    side_a: list[list[np.ndarray]],
+    side_b: list[list[np.ndarray]],
+    n_boot: int = N_BOOT,
+    seed: int = 0,
+    alpha: float = ALPHA,
+) -> tuple[float, float, float]:
     """(rho, lo, hi): Spearman of the per-item means of two sides, with a percentile interval.
 
     Item i has, on each side, one array of per-subject values per training seed. Each replicate
@@ -142,8 +149,10 @@ def spearman_bootstrap(side_a: list[list[np.ndarray]], side_b: list[list[np.ndar
     """
     from scipy.stats import rankdata
 
-    pairs = [(bootstrap_replicates(ga, n_boot, seed + 2 * i), bootstrap_replicates(gb, n_boot, seed + 2 * i + 1))
-             for i, (ga, gb) in enumerate(zip(side_a, side_b, strict=True))]
+    pairs = [
+        (bootstrap_replicates(ga, n_boot, seed + 2 * i), bootstrap_replicates(gb, n_boot, seed + 2 * i + 1))
+        for i, (ga, gb) in enumerate(zip(side_a, side_b, strict=True))
+    ]
     pairs = [(a, b) for a, b in pairs if a[1] is not None and b[1] is not None]
     if len(pairs) < 3:
         return (math.nan, math.nan, math.nan)
@@ -183,8 +192,9 @@ def could_decide_rate(k1: int, n1: int, k2: int, n2: int, cap: int) -> bool:
     return fisher_p(p1, cap, p2, cap) < ALPHA
 
 
-def difference_sentence(label_a: str, label_b: str, mean: float, lo: float, hi: float,
-                        n_seeds: int, what: str = "test foreground Dice") -> str:
+def difference_sentence(
+    label_a: str, label_b: str, mean: float, lo: float, hi: float, n_seeds: int, what: str = "test foreground Dice"
+) -> str:
     """One sentence on mean(a - b): the direction only when the interval excludes 0."""
     level = f"{100 * (1 - ALPHA):g} % CI"
     seeds = f"{n_seeds} seed{'' if n_seeds == 1 else 's'}"
@@ -192,7 +202,8 @@ def difference_sentence(label_a: str, label_b: str, mean: float, lo: float, hi: 
         return f"{label_a} vs {label_b} ({what}): no values to compare"
     if decided_dice(lo, hi):
         word = "higher" if lo > 0 else "lower"
-        return (f"{label_a} is {word} than {label_b} in {what}: {mean:+.3f} "
-                f"({level} {lo:+.3f} to {hi:+.3f}, hierarchical bootstrap over {seeds})")
-    return (f"{label_a} vs {label_b} ({what}): undecided at {seeds} "
-            f"({mean:+.3f}, {level} {lo:+.3f} to {hi:+.3f})")
+        return (
+            f"{label_a} is {word} than {label_b} in {what}: {mean:+.3f} "
+            f"({level} {lo:+.3f} to {hi:+.3f}, hierarchical bootstrap over {seeds})"
+        )
+    return f"{label_a} vs {label_b} ({what}): undecided at {seeds} ({mean:+.3f}, {level} {lo:+.3f} to {hi:+.3f})"

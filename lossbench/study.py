@@ -18,40 +18,49 @@ from omegaconf import DictConfig
 from lossbench import queue, space
 from lossbench.errors import UserError
 
-DATA_LABELS = {"cmr_synthetic": "the built-in cardiac phantom", "acdc": "real ACDC cardiac MRI",
-               "shapes": "thread 1's seven-class shapes scene"}
+DATA_LABELS = {
+    "cmr_synthetic": "the built-in cardiac phantom",
+    "acdc": "real ACDC cardiac MRI",
+    "shapes": "thread 1's seven-class shapes scene",
+}
 
 
 @dataclass
 class StudyInfo:
     """Everything a worker, the report or a check needs to find a study and its MLflow runs."""
 
-    name: str                 # the experiment: results/<name>/ and the MLflow experiment's prefix
-    study_name: str           # name + hash of the config that is not swept (`space.config_hash`)
-    storage: str              # journal file path or RDB URL
-    folder: str               # results/<name>/, absolute
-    tracking_uri: str         # the MLflow store or server
-    pruner: str = "none"      # median | threshold | hyperband | none
+    name: str  # the experiment: results/<name>/ and the MLflow experiment's prefix
+    study_name: str  # name + hash of the config that is not swept (`space.config_hash`)
+    storage: str  # journal file path or RDB URL
+    folder: str  # results/<name>/, absolute
+    tracking_uri: str  # the MLflow store or server
+    pruner: str = "none"  # median | threshold | hyperband | none
     prune_below: float = 0.05
     warmup_epochs: int = 4
     epochs: int = 8
     overrides: list[str] = field(default_factory=list)  # the command line's overrides, sweep.* left out
     experiment_id: str | None = None
     parent_run_id: str | None = None
-    added: int = 0            # points enqueued by this run
-    total: int = 0            # points the progress bar counts
+    added: int = 0  # points enqueued by this run
+    total: int = 0  # points the progress bar counts
 
     @classmethod
     def from_config(cls, cfg: DictConfig, sp, task_overrides: list[str] = ()) -> StudyInfo:
         from lossbench import tracking
 
         folder = Path(cfg.paths.results).resolve() / str(cfg.name)
-        return cls(name=str(cfg.name), study_name=f"{cfg.name}-{space.config_hash(cfg, sp)}",
-                   storage=str(cfg.sweep.get("storage") or folder / "optuna.journal"), folder=str(folder),
-                   tracking_uri=tracking.store_uri(cfg), pruner=str(cfg.sweep.pruner),
-                   prune_below=float(cfg.sweep.prune_below), warmup_epochs=int(cfg.sweep.warmup_epochs),
-                   epochs=int(cfg.trainer.epochs),
-                   overrides=[o for o in task_overrides if not o.startswith("sweep.")])
+        return cls(
+            name=str(cfg.name),
+            study_name=f"{cfg.name}-{space.config_hash(cfg, sp)}",
+            storage=str(cfg.sweep.get("storage") or folder / "optuna.journal"),
+            folder=str(folder),
+            tracking_uri=tracking.store_uri(cfg),
+            pruner=str(cfg.sweep.pruner),
+            prune_below=float(cfg.sweep.prune_below),
+            warmup_epochs=int(cfg.sweep.warmup_epochs),
+            epochs=int(cfg.trainer.epochs),
+            overrides=[o for o in task_overrides if not o.startswith("sweep.")],
+        )
 
     @classmethod
     def from_dict(cls, values: dict) -> StudyInfo:
@@ -71,21 +80,24 @@ def locate(cfg: DictConfig, sp) -> StudyInfo:
     try:
         study = queue.load(info)
     except KeyError:
-        raise UserError(f"no study {info.study_name} in {info.storage} - run "
-                        f"python -m lossbench.sweep +experiment={cfg.name} first") from None
+        raise UserError(
+            f"no study {info.study_name} in {info.storage} - run python -m lossbench.sweep +experiment={cfg.name} first"
+        ) from None
     info.parent_run_id = study.user_attrs.get("mlflow_parent_run_id")
     from mlflow.tracking import MlflowClient
 
     experiment = MlflowClient(info.tracking_uri).get_experiment_by_name(info.study_name)
     if experiment is None or not info.parent_run_id:
-        raise UserError(f"no MLflow experiment {info.study_name} at {info.tracking_uri} - "
-                        "point tracking.uri at the sweep's store")
+        raise UserError(
+            f"no MLflow experiment {info.study_name} at {info.tracking_uri} - point tracking.uri at the sweep's store"
+        )
     info.experiment_id = experiment.experiment_id
     return info
 
 
-def prepare(cfg: DictConfig, sp, task_overrides: list[str], command: str = "",
-            points: list[dict] | None = None) -> StudyInfo:
+def prepare(
+    cfg: DictConfig, sp, task_overrides: list[str], command: str = "", points: list[dict] | None = None
+) -> StudyInfo:
     """Check the data and the model, then create or resume the study, the MLflow experiment and the parent run.
 
     ``points`` replaces the space's own points (the budget check runs a chosen few)."""
@@ -104,8 +116,9 @@ def prepare(cfg: DictConfig, sp, task_overrides: list[str], command: str = "",
         points = space.points(sp) if (sp.get("grid") or sp.get("trials")) else []
     with queue.locked(Path(info.folder) / "sweep.lock"):
         info.experiment_id = tracking.setup(cfg, info.study_name)  # stores exist before any worker
-        study = optuna.create_study(study_name=info.study_name, storage=queue.storage(info),
-                                    direction="maximize", load_if_exists=True)
+        study = optuna.create_study(
+            study_name=info.study_name, storage=queue.storage(info), direction="maximize", load_if_exists=True
+        )
         info.parent_run_id = tracking.parent_run(study, info, cfg)
         tracking.tag_parent(info, {"data": data.describe()})
         if not cfg.sweep.dry_run:  # a dry run reads the study; it does not rename its command
@@ -114,11 +127,12 @@ def prepare(cfg: DictConfig, sp, task_overrides: list[str], command: str = "",
         study.set_user_attr("max_seeds", int(cfg.sweep.get("max_seeds") or 0))
         study.set_user_attr("data_label", DATA_LABELS.get(str(cfg.data.name), str(cfg.data.name)))
         study.set_user_attr("baseline", cfg.sweep.get("baseline"))
-        study.set_user_attr("report_sections", list(cfg.sweep.get("report_sections") or []))
         study.set_user_attr("machine", machine())
         study.set_user_attr("test_background_share", float(data.class_shares("test")[0]))
-        study.set_user_attr("class_shares", {split: [round(float(v), 5) for v in data.class_shares(split)]
-                                             for split in ("train", "val", "test")})
+        study.set_user_attr(
+            "class_shares",
+            {split: [round(float(v), 5) for v in data.class_shares(split)] for split in ("train", "val", "test")},
+        )
         info.added = queue.sync_queue(study, points)
     info.total = len(points) or int(cfg.sweep.n_trials or 20)
     return info
@@ -133,5 +147,7 @@ def finish(info: StudyInfo, wall_seconds: float, n_workers: int) -> None:
     study.set_user_attr("n_workers", n_workers)
     counts = queue.counts(study)
     tracking.close_parent(info, wall_seconds, n_workers, counts)
-    print(f"sweep {info.study_name}: {wall_seconds / 60:.1f} min wall with {n_workers} worker(s); "
-          + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
+    print(
+        f"sweep {info.study_name}: {wall_seconds / 60:.1f} min wall with {n_workers} worker(s); "
+        + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+    )

@@ -50,8 +50,11 @@ def objective(trial, cfg: DictConfig, sp, info: study.StudyInfo, epoch_bar=None)
         trial.report(row["val/foreground_dice"], epoch)
         if epoch + 1 < cfg.sweep.warmup_epochs:
             return False
-        if (prunable["stalled"] and row["val/foreground_dice"] < DICE_CONVERGED
-                and stalled(row["val/loss"], levels["chance_loss"], levels["prior_loss"])):
+        if (
+            prunable["stalled"]
+            and row["val/foreground_dice"] < DICE_CONVERGED
+            and stalled(row["val/loss"], levels["chance_loss"], levels["prior_loss"])
+        ):
             return True  # nothing segmented and the loss still near a uniform guess
         return trial.should_prune()
 
@@ -63,13 +66,14 @@ def objective(trial, cfg: DictConfig, sp, info: study.StudyInfo, epoch_bar=None)
         if "trials" in params:  # an explicit trial of a `trials:` space: say which one
             name = f"{params['trials']}: {name}"
         trial.set_user_attr("pairing", name)
-        trial.set_user_attr("choices", {g: str(trial_cfg[g].name) for g in ("loss", "activation", "class_weighting",
-                                                                            "optimizer")}
-                            | {"learning_rate": float(trial_cfg.optimizer.learning_rate)})
+        trial.set_user_attr(
+            "choices",
+            {g: str(trial_cfg[g].name) for g in ("loss", "activation", "class_weighting", "optimizer")}
+            | {"learning_rate": float(trial_cfg.optimizer.learning_rate)},
+        )
         prunable["stalled"] = bool(cfg.sweep.prune_stalled) and stalled_rule_applies(trial_cfg)
         result = run_trial(trial_cfg, on_epoch=on_epoch)
-        state = {"complete": optuna.trial.TrialState.COMPLETE,
-                 "pruned": optuna.trial.TrialState.PRUNED}[result.state]
+        state = {"complete": optuna.trial.TrialState.COMPLETE, "pruned": optuna.trial.TrialState.PRUNED}[result.state]
     except InvalidPairing as error:
         result = TrialResult(state="invalid", verdict="invalid", reason=str(error))
     except KeyboardInterrupt:
@@ -88,12 +92,21 @@ def objective(trial, cfg: DictConfig, sp, info: study.StudyInfo, epoch_bar=None)
         trial.set_user_attr("pruned_at", result.pruned_at)
         if "test/foreground_dice" in result.final:  # what the claims need, without opening MLflow
             trial.set_user_attr("test_dice", round(float(result.final["test/foreground_dice"]), 5))
-            trial.set_user_attr("subject_dice", {k.split("/")[2]: round(float(v), 5) for k, v in result.final.items()
-                                                 if k.startswith("test/subject/")})
+            trial.set_user_attr(
+                "subject_dice",
+                {k.split("/")[2]: round(float(v), 5) for k, v in result.final.items() if k.startswith("test/subject/")},
+            )
         if trial_cfg is not None:
-            run_id = queue.retry(lambda: tracking.log_trial(
-                trial_cfg, result, name, info.experiment_id, info.parent_run_id,
-                {"optuna_trial": str(trial.number), "study": info.study_name}))
+            run_id = queue.retry(
+                lambda: tracking.log_trial(
+                    trial_cfg,
+                    result,
+                    name,
+                    info.experiment_id,
+                    info.parent_run_id,
+                    {"optuna_trial": str(trial.number), "study": info.study_name},
+                )
+            )
             trial.set_user_attr("mlflow_run_id", run_id)
         if state == optuna.trial.TrialState.COMPLETE:
             trial.study.tell(trial, result.objective)
@@ -110,8 +123,9 @@ def stalled_rule_applies(cfg: DictConfig) -> bool:
     return getattr(get_class(cfg.loss._target_), "family", "cross_entropy") == "cross_entropy"
 
 
-def worker(cfg_yaml: str, info: study.StudyInfo, threads: int, show_epochs: bool) -> None:
-    """Take waiting trials until none is left (one process; ``threads`` TensorFlow threads)."""
+def worker(cfg_yaml: str, info: study.StudyInfo, threads: int, show_epochs: bool, index: int = 0) -> None:
+    """Take waiting trials until none is left (one process; ``threads`` TensorFlow threads; ``index`` seeds
+    the sampler of a ``sample:`` space)."""
     from tqdm import tqdm
 
     from lossbench.config import init_hydra
@@ -121,20 +135,24 @@ def worker(cfg_yaml: str, info: study.StudyInfo, threads: int, show_epochs: bool
     configure(threads, bool(cfg.trainer.get("deterministic", False)))
     init_hydra()
     sp = space.load_space(cfg.sweep.space, cfg.sweep.seeds)
-    optuna_study = queue.load(info)
-    while (trial := queue.take_waiting(
-            optuna_study, allow_new=queue.sampled_left(optuna_study, cfg.sweep.n_trials, sp) > 0)) is not None:
-        bar = tqdm(total=int(cfg.trainer.epochs), desc="  epochs", leave=False, position=1,
-                   disable=not show_epochs)
+    optuna_study = queue.load(info, seed=index)
+    while (
+        trial := queue.take_waiting(
+            optuna_study, allow_new=queue.sampled_left(optuna_study, cfg.sweep.n_trials, sp) > 0
+        )
+    ) is not None:
+        bar = tqdm(total=int(cfg.trainer.epochs), desc="  epochs", leave=False, position=1, disable=not show_epochs)
         try:
             result = objective(trial, cfg, sp, info, bar)
         except KeyboardInterrupt:  # the trial is already marked killed; rerunning resumes it
             return
         finally:
             bar.close()
-        tqdm.write(f"#{trial.number:<4d} {trial.user_attrs.get('pairing', '')[:70]:70s} "
-                   f"{result.state:9s} {result.verdict or result.reason[:60]:25s} "
-                   f"val Dice {result.objective:.3f}  {trial.user_attrs.get('seconds', 0):5.1f}s")
+        tqdm.write(
+            f"#{trial.number:<4d} {trial.user_attrs.get('pairing', '')[:70]:70s} "
+            f"{result.state:9s} {result.verdict or result.reason[:60]:25s} "
+            f"val Dice {result.objective:.3f}  {trial.user_attrs.get('seconds', 0):5.1f}s"
+        )
 
 
 def run_workers(cfg: DictConfig, info: study.StudyInfo) -> int:
@@ -151,7 +169,7 @@ def run_workers(cfg: DictConfig, info: study.StudyInfo) -> int:
             worker(cfg_yaml, info, int(cfg.trainer.threads), show_epochs=True)
         else:
             ctx = mp.get_context("spawn")
-            procs = [ctx.Process(target=worker, args=(cfg_yaml, info, 1, False)) for _ in range(n)]
+            procs = [ctx.Process(target=worker, args=(cfg_yaml, info, 1, False, i)) for i in range(n)]
             for p in procs:
                 p.start()
             try:
@@ -162,6 +180,12 @@ def run_workers(cfg: DictConfig, info: study.StudyInfo) -> int:
                 for p in procs:
                     p.join(timeout=30)
                 raise
+            crashed = [p.exitcode for p in procs if p.exitcode]
+            if crashed:  # a bug, not a failing trial (those are recorded): say so, and exit non-zero
+                raise RuntimeError(
+                    f"{len(crashed)} of {n} worker processes crashed (exit codes {crashed}; traceback above); "
+                    "their trials are retried when the sweep is run again"
+                )
     return n
 
 
@@ -189,6 +213,10 @@ def sweep(cfg: DictConfig, task: list[str], points: list[dict] | None = None) ->
     from lossbench.runtime import configure
 
     sp = space.load_space(cfg.sweep.space, cfg.sweep.seeds)  # bad input fails before TensorFlow loads
+    if cfg.sweep.report:
+        from lossbench.report import check_sections
+
+        check_sections(cfg.sweep.get("report_sections"))
     configure(int(cfg.trainer.threads), bool(cfg.trainer.get("deterministic", False)))
     info = study.prepare(cfg, sp, task, "python -m lossbench.sweep " + " ".join(task), points)
     if cfg.sweep.dry_run:
@@ -207,7 +235,8 @@ def sweep(cfg: DictConfig, task: list[str], points: list[dict] | None = None) ->
     if workers:  # a rerun that found nothing to do keeps the recorded wall time
         study.finish(info, time.time() - started, workers)
         queue.load(info).set_user_attr(
-            "threads_per_worker", 1 if workers > 1 else (int(cfg.trainer.threads) or "TensorFlow's default"))
+            "threads_per_worker", 1 if workers > 1 else (int(cfg.trainer.threads) or "TensorFlow's default")
+        )
     if cfg.sweep.get("budget_check"):
         from lossbench import budget
 
@@ -215,7 +244,7 @@ def sweep(cfg: DictConfig, task: list[str], points: list[dict] | None = None) ->
     if cfg.sweep.report:
         from lossbench import report
 
-        report.write(info)
+        report.write(info, sections=cfg.sweep.get("report_sections"))
     return info
 
 

@@ -49,12 +49,23 @@ def versions() -> dict:
     import tensorflow as tf
 
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                                text=True, timeout=5, cwd=Path(__file__).parent).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            cwd=Path(__file__).parent,
+        ).stdout.strip()
     except OSError:
         commit = ""
-    return {"git_commit": commit or "unknown", "tensorflow": tf.__version__, "keras": keras.__version__,
-            "optuna": optuna.__version__, "mlflow": mlflow.__version__, "python": platform.python_version()}
+    return {
+        "git_commit": commit or "unknown",
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "optuna": optuna.__version__,
+        "mlflow": mlflow.__version__,
+        "python": platform.python_version(),
+    }
 
 
 def machine_tags() -> dict:
@@ -81,19 +92,32 @@ def flat_params(cfg: DictConfig) -> dict:
 
 def choice_tags(cfg: DictConfig) -> dict:
     tags = {group: str(cfg[group].name) for group in CHOICES}
-    tags |= {"pairing": f"{cfg.loss.name}+{cfg.activation.name}", "seed": str(cfg.trainer.seed),
-             "data": str(cfg.data.name)}
+    tags |= {
+        "pairing": f"{cfg.loss.name}+{cfg.activation.name}",
+        "seed": str(cfg.trainer.seed),
+        "data": str(cfg.data.name),
+    }
     return tags
 
 
-def log_trial(cfg, result, run_name: str, experiment_id: str, parent_run_id: str | None = None,
-              extra_tags: dict | None = None) -> str:
+def log_trial(
+    cfg, result, run_name: str, experiment_id: str, parent_run_id: str | None = None, extra_tags: dict | None = None
+) -> str:
     """Write one finished (or stopped) trial as an MLflow run; return the run id."""
     client = MlflowClient()
-    tags = choice_tags(cfg) | versions() | machine_tags() | {
-        "mlflow.runName": run_name, "state": result.state, "verdict": result.verdict,
-        "verdict_reason": result.reason, "pruned_at_epoch": str(getattr(result, "pruned_at", 0)),
-        "decided_by_pruning": str(bool(getattr(result, "pruned_at", 0))).lower()}
+    tags = (
+        choice_tags(cfg)
+        | versions()
+        | machine_tags()
+        | {
+            "mlflow.runName": run_name,
+            "state": result.state,
+            "verdict": result.verdict,
+            "verdict_reason": result.reason,
+            "pruned_at_epoch": str(getattr(result, "pruned_at", 0)),
+            "decided_by_pruning": str(bool(getattr(result, "pruned_at", 0))).lower(),
+        }
+    )
     if result.audit is not None:
         tags |= result.audit.as_tags()
     if parent_run_id:
@@ -103,21 +127,32 @@ def log_trial(cfg, result, run_name: str, experiment_id: str, parent_run_id: str
     run_id = run.info.run_id
     params = flat_params(cfg) | {"class_weights": str(result.class_weights)}
     now = int(time.time() * 1000)
-    metrics = [Metric(key, float(v), now, step) for key, values in result.curves.items()
-               for step, v in enumerate(values, start=1)]
+    metrics = [
+        Metric(key, float(v), now, step)
+        for key, values in result.curves.items()
+        for step, v in enumerate(values, start=1)
+    ]
     metrics += [Metric(key, float(v), now, 0) for key, v in result.final.items()]
     metrics += [Metric(f"seconds/{k}", float(v), now, 0) for k, v in result.seconds.items()]
-    client.log_batch(run_id, params=[Param(k, v) for k, v in params.items()],
-                     tags=[RunTag(k, str(v)) for k, v in tags.items()], metrics=[])
+    client.log_batch(
+        run_id,
+        params=[Param(k, v) for k, v in params.items()],
+        tags=[RunTag(k, str(v)) for k, v in tags.items()],
+        metrics=[],
+    )
     for start in range(0, len(metrics), 900):
-        client.log_batch(run_id, metrics=metrics[start:start + 900])
+        client.log_batch(run_id, metrics=metrics[start : start + 900])
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         (tmp / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
         if cfg.tracking.plots and result.curves:
-            plots.learning_curves(result.curves, result.final.get("chance_loss", float("nan")),
-                                  result.final.get("prior_loss", float("nan")),
-                                  f"{run_name} - {result.verdict}", tmp / "learning_curves.png")
+            plots.learning_curves(
+                result.curves,
+                result.final.get("chance_loss", float("nan")),
+                result.final.get("prior_loss", float("nan")),
+                f"{run_name} - {result.verdict}",
+                tmp / "learning_curves.png",
+            )
         if cfg.tracking.plots and result.predictions:
             p = result.predictions
             plots.overlays(p["images"], p["truth"], p["pred"], run_name, tmp / "overlay.png")
@@ -137,10 +172,16 @@ def parent_run(study, info, cfg) -> str:
             return run_id
         except Exception:  # the MLflow store was reset: make a new parent
             pass
-    run = client.create_run(info.experiment_id, run_name=f"sweep {info.study_name}",
-                            tags={"kind": "sweep", "study": info.study_name} | versions() | machine_tags())
-    client.log_batch(run.info.run_id, params=[Param(k, v) for k, v in flat_params(cfg).items()]
-                     + [Param("sweep.space", str(cfg.sweep.space)), Param("sweep.pruner", str(cfg.sweep.pruner))])
+    run = client.create_run(
+        info.experiment_id,
+        run_name=f"sweep {info.study_name}",
+        tags={"kind": "sweep", "study": info.study_name} | versions() | machine_tags(),
+    )
+    client.log_batch(
+        run.info.run_id,
+        params=[Param(k, v) for k, v in flat_params(cfg).items()]
+        + [Param("sweep.space", str(cfg.sweep.space)), Param("sweep.pruner", str(cfg.sweep.pruner))],
+    )
     study.set_user_attr("mlflow_parent_run_id", run.info.run_id)
     return run.info.run_id
 
@@ -149,8 +190,7 @@ def close_parent(info, wall_seconds: float, n_workers: int, counts: dict) -> Non
     client = MlflowClient(info.tracking_uri)
     step = int(time.time())
     now = int(time.time() * 1000)
-    metrics = [Metric("sweep/wall_seconds", wall_seconds, now, step),
-               Metric("sweep/n_workers", n_workers, now, step)]
+    metrics = [Metric("sweep/wall_seconds", wall_seconds, now, step), Metric("sweep/n_workers", n_workers, now, step)]
     metrics += [Metric(f"sweep/trials_{k}", v, now, step) for k, v in counts.items()]
     client.log_batch(info.parent_run_id, metrics=metrics)
     client.set_terminated(info.parent_run_id, status="FINISHED")

@@ -1,6 +1,6 @@
 """Hydra app: train and evaluate one pairing, log it to MLflow, print a short summary.
 
-    python -m lossbench.train loss=dice activation=softmax class_weighting=median_frequency optimizer=adam
+python -m lossbench.train loss=dice activation=softmax class_weighting=median_frequency optimizer=adam
 """
 
 from __future__ import annotations
@@ -14,16 +14,18 @@ from lossbench.errors import UserError, exit_with
 
 def summary(name: str, result) -> str:
     f = result.final
-    lines = [f"{name}: {result.verdict} - {result.reason}",
-             f"  audit {result.audit.tag if result.audit else '-'} | test foreground Dice "
-             f"{f.get('test/foreground_dice', float('nan')):.3f} | reported accuracy "
-             f"{f.get('test/reported_accuracy', float('nan')):.4f} | pixel accuracy "
-             f"{f.get('test/pixel_accuracy', float('nan')):.4f} | predicted background "
-             f"{f.get('test/predicted_background_share', float('nan')):.1%}",
-             f"  loss: first batch {f.get('first_batch_loss', float('nan')):.4g}, chance "
-             f"{f.get('chance_loss', float('nan')):.4g}, prior {f.get('prior_loss', float('nan')):.4g}, "
-             f"last val {result.curves.get('val/loss', [float('nan')])[-1]:.4g} | "
-             + ", ".join(f"{k} {v:.1f}s" for k, v in result.seconds.items())]
+    lines = [
+        f"{name}: {result.verdict} - {result.reason}",
+        f"  audit {result.audit.tag if result.audit else '-'} | test foreground Dice "
+        f"{f.get('test/foreground_dice', float('nan')):.3f} | reported accuracy "
+        f"{f.get('test/reported_accuracy', float('nan')):.4f} | pixel accuracy "
+        f"{f.get('test/pixel_accuracy', float('nan')):.4f} | predicted background "
+        f"{f.get('test/predicted_background_share', float('nan')):.1%}",
+        f"  loss: first batch {f.get('first_batch_loss', float('nan')):.4g}, chance "
+        f"{f.get('chance_loss', float('nan')):.4g}, prior {f.get('prior_loss', float('nan')):.4g}, "
+        f"last val {result.curves.get('val/loss', [float('nan')])[-1]:.4g} | "
+        + ", ".join(f"{k} {v:.1f}s" for k, v in result.seconds.items()),
+    ]
     return "\n".join(lines)
 
 
@@ -45,8 +47,7 @@ def main(cfg: DictConfig) -> None:
     experiment_id = tracking.setup(cfg, cfg.name)
     run_id = tracking.log_trial(cfg, result, name, experiment_id)
     print(summary(name, result))
-    print(f"  MLflow run {run_id} in experiment '{cfg.name}': "
-          f"mlflow ui --backend-store-uri {tracking.store_uri(cfg)}")
+    print(f"  MLflow run {run_id} in experiment '{cfg.name}': mlflow ui --backend-store-uri {tracking.store_uri(cfg)}")
 
 
 if __name__ == "__main__":

@@ -66,8 +66,10 @@ def load_data(cfg: DictConfig) -> SegmentationData:
             raise error.__cause__ from None
         raise
     if data.num_classes != cfg.data.num_classes:
-        raise DataError(f"data {cfg.data.name} has {data.num_classes} classes but data.num_classes="
-                        f"{cfg.data.num_classes} - set data.num_classes={data.num_classes}")
+        raise DataError(
+            f"data {cfg.data.name} has {data.num_classes} classes but data.num_classes="
+            f"{cfg.data.num_classes} - set data.num_classes={data.num_classes}"
+        )
     return data
 
 
@@ -100,8 +102,7 @@ def label_encoding(cfg: DictConfig, loss) -> str:
     return chosen
 
 
-def levels(loss, labels: np.ndarray, shares: np.ndarray, encoding: str, num_classes: int,
-           weights=None) -> dict:
+def levels(loss, labels: np.ndarray, shares: np.ndarray, encoding: str, num_classes: int, weights=None) -> dict:
     """Chance level (a uniform guess) and prior level (the training class shares everywhere).
 
     Both are the trial's own loss (weights included) on the validation labels
@@ -131,8 +132,11 @@ class _EpochWatcher(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         outputs = self.model.predict(self.val.images, batch_size=self.batch_size, verbose=0)
         figures = metrics.summarise(self.val.labels, outputs, len(self.class_names), self.binary, self.logits_out)
-        self.trial.predictions = {"images": self.val.images[:4], "truth": self.val.labels[:4],
-                                  "pred": metrics.predicted_labels(outputs[:4])}
+        self.trial.predictions = {
+            "images": self.val.images[:4],
+            "truth": self.val.labels[:4],
+            "pred": metrics.predicted_labels(outputs[:4]),
+        }
         row = {"train/loss": float(logs["loss"]), "val/loss": float(logs.get("val_loss", np.nan))}
         row |= {f"val/{k}": v for k, v in figures.items() if k != "per_class_dice"}
         for name, value in zip(self.class_names[1:], figures["per_class_dice"][1:], strict=True):
@@ -166,8 +170,9 @@ def run_trial(cfg: DictConfig, on_epoch=None, data: SegmentationData | None = No
     keras.backend.clear_session()
     keras.utils.set_random_seed(int(cfg.trainer.seed))
     model = build_model(cfg.model, cfg.data.image_size, C, instantiate(cfg.activation))
-    model.compile(optimizer=instantiate(cfg.optimizer), loss=loss,
-                  steps_per_execution=int(cfg.trainer.steps_per_execution))
+    model.compile(
+        optimizer=instantiate(cfg.optimizer), loss=loss, steps_per_execution=int(cfg.trainer.steps_per_execution)
+    )
     y_train = encode(as_targets(data.train.labels, cfg), encoding, C)
     y_val = encode(as_targets(data.val.labels, cfg), encoding, C)
     batch = int(cfg.trainer.batch_size)
@@ -175,15 +180,25 @@ def run_trial(cfg: DictConfig, on_epoch=None, data: SegmentationData | None = No
     if result.audit.tag == "invalid":
         raise InvalidPairing(f"{pairing_name(cfg)} with {encoding} labels: {result.audit.reason}")
     first_batch = float(model.evaluate(data.train.images[:batch], y_train[:batch], batch_size=batch, verbose=0))
-    result.final |= {"first_batch_loss": first_batch,
-                     **levels(loss, data.val.labels, data.class_shares("train"), encoding, C, weights)}
+    result.final |= {
+        "first_batch_loss": first_batch,
+        **levels(loss, data.val.labels, data.class_shares("train"), encoding, C, weights),
+    }
     result.seconds["setup"] = time.perf_counter() - started
 
     watcher = _EpochWatcher(result, data.val, binary, bool(cfg.activation.logits_out), names, batch, on_epoch)
     try:
-        model.fit(data.train.images, y_train, batch_size=batch, epochs=int(cfg.trainer.epochs),
-                  validation_data=(data.val.images, y_val), validation_batch_size=batch,
-                  shuffle=True, verbose=0, callbacks=[watcher])
+        model.fit(
+            data.train.images,
+            y_train,
+            batch_size=batch,
+            epochs=int(cfg.trainer.epochs),
+            validation_data=(data.val.images, y_val),
+            validation_batch_size=batch,
+            shuffle=True,
+            verbose=0,
+            callbacks=[watcher],
+        )
     finally:
         result.seconds["fit"] = time.perf_counter() - started - result.seconds["setup"]
         finish(result, model, data, cfg, binary, batch)
@@ -194,8 +209,14 @@ def finish(result: TrialResult, model, data: SegmentationData, cfg, binary: bool
     """Evaluate on the test split (per subject) and give the verdict; runs even when pruned."""
     t0 = time.perf_counter()
     outputs = model.predict(data.test.images, batch_size=batch, verbose=0)
-    figures = metrics.summarise(data.test.labels, outputs, data.num_classes, binary,
-                          bool(cfg.activation.logits_out), subjects=data.test.subjects)
+    figures = metrics.summarise(
+        data.test.labels,
+        outputs,
+        data.num_classes,
+        binary,
+        bool(cfg.activation.logits_out),
+        subjects=data.test.subjects,
+    )
     result.final |= {f"test/{k}": v for k, v in figures.items() if k != "per_class_dice"}
     for name, value in zip(data.class_names[1:], figures["per_class_dice"][1:], strict=True):
         result.final[f"test/dice/{name}"] = float(np.nan_to_num(value))
@@ -205,8 +226,8 @@ def finish(result: TrialResult, model, data: SegmentationData, cfg, binary: bool
         per_class = metrics.dice_per_class(data.test.labels[rows], pred[rows], data.num_classes)
         result.final[f"test/subject/{subject}/foreground_dice"] = metrics.foreground_dice(per_class)
     result.verdict, result.reason = judge(
-        result.curves, result.final["chance_loss"], result.final["prior_loss"],
-        float(np.mean(data.val.labels == 0)))
+        result.curves, result.final["chance_loss"], result.final["prior_loss"], float(np.mean(data.val.labels == 0))
+    )
     if result.pruned_at:
         result.reason += f" (decided by pruning after epoch {result.pruned_at})"
     result.seconds["test"] = time.perf_counter() - t0
@@ -214,5 +235,7 @@ def finish(result: TrialResult, model, data: SegmentationData, cfg, binary: bool
 
 def pairing_name(cfg: DictConfig) -> str:
     """``loss+activation | weighting | optimizer | seed N``: the name of a run in MLflow."""
-    return (f"{cfg.loss.name}+{cfg.activation.name} | {cfg.class_weighting.name} | "
-            f"{cfg.optimizer.name} | seed {cfg.trainer.seed}")
+    return (
+        f"{cfg.loss.name}+{cfg.activation.name} | {cfg.class_weighting.name} | "
+        f"{cfg.optimizer.name} | seed {cfg.trainer.seed}"
+    )

@@ -32,14 +32,22 @@ from __future__ import annotations
 
 import math
 
-DICE_CONVERGED = 0.2         # mean foreground Dice a converged net reaches at least
-CLASS_LEARNT = 0.1           # ... and every foreground class on its own
+DICE_CONVERGED = 0.2  # mean foreground Dice a converged net reaches at least
+CLASS_LEARNT = 0.1  # ... and every foreground class on its own
 DEGENERATE_BACKGROUND = 0.5  # predicting under half the true background share is degenerate
 EXPLODE = 3.0
 FOREGROUND_KEPT = 0.1
 
-VERDICTS = ("invalid", "diverged", "degenerate", "converged", "class_dropped",
-            "collapsed_to_background", "stalled_at_chance", "inconclusive")
+VERDICTS = (
+    "invalid",
+    "diverged",
+    "degenerate",
+    "converged",
+    "class_dropped",
+    "collapsed_to_background",
+    "stalled_at_chance",
+    "inconclusive",
+)
 
 
 def stalled(loss: float, chance: float, prior: float) -> bool:
@@ -49,12 +57,16 @@ def stalled(loss: float, chance: float, prior: float) -> bool:
 
 def class_dice(curves: dict) -> dict:
     """Last validation Dice of every foreground class in ``curves`` (``val/dice/<name>``)."""
-    return {key.removeprefix("val/dice/"): float(values[-1]) for key, values in curves.items()
-            if key.startswith("val/dice/") and values}
+    return {
+        key.removeprefix("val/dice/"): float(values[-1])
+        for key, values in curves.items()
+        if key.startswith("val/dice/") and values
+    }
 
 
-def judge(curves: dict, chance: float, prior: float, true_background_share: float,
-          invalid_reason: str | None = None) -> tuple[str, str]:
+def judge(
+    curves: dict, chance: float, prior: float, true_background_share: float, invalid_reason: str | None = None
+) -> tuple[str, str]:
     """Return ``(verdict, reason)`` for one trial.
 
     ``curves`` holds per-epoch lists ``train/loss``, ``val/loss``,
@@ -68,7 +80,10 @@ def judge(curves: dict, chance: float, prior: float, true_background_share: floa
         return "inconclusive", "no epoch finished"
     bad = [i + 1 for i, v in enumerate(train + val) if not math.isfinite(v)]
     if bad:
-        return "diverged", f"the loss became NaN or infinite (epoch {min(bad) if min(bad) <= len(train) else min(bad) - len(train)})"
+        return (
+            "diverged",
+            f"the loss became NaN or infinite (epoch {min(bad) if min(bad) <= len(train) else min(bad) - len(train)})",
+        )
     if train[-1] > EXPLODE * train[0] and train[-1] > chance:
         return "diverged", f"the training loss exploded from {train[0]:.3g} to {train[-1]:.3g}"
     loss, dice = val[-1], curves["val/foreground_dice"][-1]
@@ -79,23 +94,31 @@ def judge(curves: dict, chance: float, prior: float, true_background_share: floa
         return "degenerate", (
             f"predicts {background:.1%} background where there is {true_background_share:.1%}"
             + (f" ({worst} Dice {per_class[worst]:.2f})" if worst else "")
-            + f": foreground Dice {dice:.2f} comes from labelling background as foreground")
+            + f": foreground Dice {dice:.2f} comes from labelling background as foreground"
+        )
     dropped = {name: value for name, value in per_class.items() if value < CLASS_LEARNT}
     if dice >= DICE_CONVERGED and loss < prior:
         if not dropped:
-            return "converged", (f"foreground Dice {dice:.2f} (every class >= {CLASS_LEARNT}) with the loss "
-                                 f"{loss:.3g} below the prior level {prior:.3g}")
+            return "converged", (
+                f"foreground Dice {dice:.2f} (every class >= {CLASS_LEARNT}) with the loss "
+                f"{loss:.3g} below the prior level {prior:.3g}"
+            )
         return "class_dropped", (
-            f"foreground Dice {dice:.2f} but " + ", ".join(f"{k} {v:.2f}" for k, v in dropped.items())
-            + f" below {CLASS_LEARNT}: the net does not segment {', '.join(dropped)}")
+            f"foreground Dice {dice:.2f} but "
+            + ", ".join(f"{k} {v:.2f}" for k, v in dropped.items())
+            + f" below {CLASS_LEARNT}: the net does not segment {', '.join(dropped)}"
+        )
     foreground, predicted = 1.0 - true_background_share, 1.0 - background
     if predicted < FOREGROUND_KEPT * foreground and not stalled(loss, chance, prior):
         return "collapsed_to_background", (
             f"predicts {predicted:.2%} foreground where there is {foreground:.2%}; the loss "
-            f"{loss:.3g} sits near the prior level {prior:.3g} (chance {chance:.3g}): it learnt the class shares only")
+            f"{loss:.3g} sits near the prior level {prior:.3g} (chance {chance:.3g}): it learnt the class shares only"
+        )
     if stalled(loss, chance, prior):
         return "stalled_at_chance", (
-            f"the loss {loss:.3g} stays nearer the chance level {chance:.3g} than the prior level {prior:.3g}")
+            f"the loss {loss:.3g} stays nearer the chance level {chance:.3g} than the prior level {prior:.3g}"
+        )
     return "inconclusive", (
         f"foreground Dice {dice:.2f}, loss {loss:.3g} (prior {prior:.3g}, chance {chance:.3g}), "
-        f"{predicted:.2%} predicted foreground")
+        f"{predicted:.2%} predicted foreground"
+    )

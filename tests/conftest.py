@@ -18,11 +18,19 @@ ACDC_SAMPLE = ROOT.parent / "shared" / "data" / "acdc-sample"
 
 def tiny(results: Path) -> list[str]:
     """Overrides that shrink a trial to a few seconds and keep every output in ``results``."""
-    return [f"paths.results={results}", "data.image_size=32", "data.loader.n_subjects.train=3",
-            "data.loader.n_subjects.val=2", "data.loader.n_subjects.test=2",
-            "data.loader.slices_per_subject=4", "model.base=4", "trainer.epochs=1",
-            "trainer.batch_size=4", "tracking.plots=false",
-            "sweep.max_seeds=0"]  # no adaptive seeds: a test's trial count is its grid's
+    return [
+        f"paths.results={results}",
+        "data.image_size=32",
+        "data.loader.n_subjects.train=3",
+        "data.loader.n_subjects.val=2",
+        "data.loader.n_subjects.test=2",
+        "data.loader.slices_per_subject=4",
+        "model.base=4",
+        "trainer.epochs=1",
+        "trainer.batch_size=4",
+        "tracking.plots=false",
+        "sweep.max_seeds=0",
+    ]  # no adaptive seeds: a test's trial count is its grid's
 
 
 @pytest.fixture

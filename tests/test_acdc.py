@@ -45,7 +45,9 @@ def test_split_is_by_patient_and_background_dominates(h5_data):
 
 @needs_sample
 def test_explicit_split_on_h5():
-    data = acdc.load(str(SAMPLE / "h5"), image_size=32, split={"train": "1-6", "val": [7, "patient008"], "test": [9, 10]})
+    data = acdc.load(
+        str(SAMPLE / "h5"), image_size=32, split={"train": "1-6", "val": [7, "patient008"], "test": [9, 10]}
+    )
     for name, patients in EXPLICIT.items():
         assert set(getattr(data, name).subjects.tolist()) == {f"patient{i:03d}" for i in patients}
     assert data.info["assignment"]["val"] == ["patient007", "patient008"]
@@ -114,7 +116,10 @@ def write_nifti(folder, patient, frame=1, image=None, label=None):
     folder = folder / f"patient{patient:03d}"
     folder.mkdir(parents=True, exist_ok=True)
     stem = folder / f"patient{patient:03d}_frame{frame:02d}"
-    for array, suffix in ((default_image if image is None else image, ".nii.gz"), (default_label if label is None else label, "_gt.nii.gz")):
+    for array, suffix in (
+        (default_image if image is None else image, ".nii.gz"),
+        (default_label if label is None else label, "_gt.nii.gz"),
+    ):
         nibabel.save(nibabel.Nifti1Image(np.transpose(array, (1, 2, 0)), np.eye(4)), f"{stem}{suffix}")
     return stem
 
@@ -219,7 +224,9 @@ def test_several_roots_read_as_one_set_and_clashes_are_refused(tmp_path):
         write_h5(tmp_path / "a", patient)
     for patient in (3, 4):
         write_h5(tmp_path / "b", patient)
-    data = acdc.load([str(tmp_path / "a"), str(tmp_path / "b")], image_size=16, split={"train": [1, 2], "val": 3, "test": 4})
+    data = acdc.load(
+        [str(tmp_path / "a"), str(tmp_path / "b")], image_size=16, split={"train": [1, 2], "val": 3, "test": 4}
+    )
     assert data.info["patients"] == 4 and data.info["root"] == [str(tmp_path / "a"), str(tmp_path / "b")]
     write_h5(tmp_path / "c", 2)
     with pytest.raises(DataError, match="patient002 frame 01 is also in another data.root folder"):
@@ -228,13 +235,17 @@ def test_several_roots_read_as_one_set_and_clashes_are_refused(tmp_path):
         acdc.load([], image_size=16)
 
 
-@pytest.mark.skipif(not (TRAIN / "h5").is_dir() or not (SAMPLE / "h5").is_dir(),
-                    reason="ACDC patients 011-050 not at ../shared/data/acdc-train (or the sample missing)")
+@pytest.mark.skipif(
+    not (TRAIN / "h5").is_dir() or not (SAMPLE / "h5").is_dir(),
+    reason="ACDC patients 011-050 not at ../shared/data/acdc-train (or the sample missing)",
+)
 def test_fifty_patients_load_with_the_acdc50_split():
     """The real-hearts experiment's data: 50 patients, the fixed 35/5/10 split of conf/experiment/acdc50.yaml."""
     from omegaconf import OmegaConf
 
-    split = OmegaConf.to_container(OmegaConf.load(Path(__file__).parents[1] / "conf/experiment/acdc50.yaml").data.loader.split)
+    split = OmegaConf.to_container(
+        OmegaConf.load(Path(__file__).parents[1] / "conf/experiment/acdc50.yaml").data.loader.split
+    )
     data = acdc.load([str(SAMPLE / "h5"), str(TRAIN / "h5")], image_size=32, split=split)
     assert data.info["patients"] == 50 and data.info["frame_files"] == 100
     assert [len(data.info["assignment"][k]) for k in ("train", "val", "test")] == [35, 5, 10]

@@ -9,24 +9,41 @@ from lossbench import progress, queue, space
 from lossbench.study import StudyInfo
 from lossbench.sweep import adaptive_round
 
-SPACE = OmegaConf.create({"grid": {"loss": ["dice", "categorical_crossentropy"], "optimizer": ["adam", "sgd_seed"]},
-                          "seeds": [0, 1, 2]})
+SPACE = OmegaConf.create(
+    {"grid": {"loss": ["dice", "categorical_crossentropy"], "optimizer": ["adam", "sgd_seed"]}, "seeds": [0, 1, 2]}
+)
 
 
 def planted_study(tmp_path):
     """A finished 3-seed grid: dice+adam is 'sometimes', the rest always (adam) or never (sgd)."""
-    info = StudyInfo(name="planted", study_name="planted", storage=str(tmp_path / "optuna.journal"),
-                     folder=str(tmp_path), tracking_uri="")
+    info = StudyInfo(
+        name="planted",
+        study_name="planted",
+        storage=str(tmp_path / "optuna.journal"),
+        folder=str(tmp_path),
+        tracking_uri="",
+    )
     study = optuna.create_study(study_name="planted", storage=queue.storage(info), direction="maximize")
-    dists = {"loss": optuna.distributions.CategoricalDistribution(["dice", "categorical_crossentropy"]),
-             "optimizer": optuna.distributions.CategoricalDistribution(["adam", "sgd_seed"]),
-             "seed": optuna.distributions.IntDistribution(0, space.MAX_SEED)}
+    dists = {
+        "loss": optuna.distributions.CategoricalDistribution(["dice", "categorical_crossentropy"]),
+        "optimizer": optuna.distributions.CategoricalDistribution(["adam", "sgd_seed"]),
+        "seed": optuna.distributions.IntDistribution(0, space.MAX_SEED),
+    }
     for point in space.points(SPACE):
         good = point["optimizer"] == "adam" and not (point["loss"] == "dice" and point["seed"] == 1)
-        study.add_trial(optuna.trial.create_trial(
-            params=point, distributions=dists, value=0.8 if good else 0.0,
-            user_attrs={"state": "complete", "verdict": "converged" if good else "stalled_at_chance",
-                        "test_dice": 0.8 if good else 0.0, "subject_dice": {"a": 0.8 if good else 0.0}}))
+        study.add_trial(
+            optuna.trial.create_trial(
+                params=point,
+                distributions=dists,
+                value=0.8 if good else 0.0,
+                user_attrs={
+                    "state": "complete",
+                    "verdict": "converged" if good else "stalled_at_chance",
+                    "test_dice": 0.8 if good else 0.0,
+                    "subject_dice": {"a": 0.8 if good else 0.0},
+                },
+            )
+        )
     return info
 
 

@@ -71,7 +71,7 @@ def test_binary_ce_on_softmax_is_logits_substituted():
     result = audit("softmax", BinaryCrossentropy(), model=model)
     assert result.tag == "logits_substituted"
     assert result.keras_loss == pytest.approx(bce(Y, 1 / (1 + np.exp(-z))), rel=1e-4)  # four sigmoids
-    assert result.nominal_loss == pytest.approx(bce(Y, softmax(z)), rel=1e-4)         # BCE of the softmax
+    assert result.nominal_loss == pytest.approx(bce(Y, softmax(z)), rel=1e-4)  # BCE of the softmax
 
 
 def test_binary_ce_on_hidden_softmax_is_nominal():
@@ -136,6 +136,10 @@ def test_from_logits_after_keras_softmax_is_detected_at_initialisation():
 
 def test_audit_tags_and_first_line():
     tags = Audit("nominal", 1.2345678, 1.2345679, "same").as_tags()
-    assert tags == {"audit": "nominal", "audit_keras_loss": "1.23457", "audit_nominal_loss": "1.23457",
-                    "audit_reason": "same"}
+    assert tags == {
+        "audit": "nominal",
+        "audit_keras_loss": "1.23457",
+        "audit_nominal_loss": "1.23457",
+        "audit_reason": "same",
+    }
     assert first_line(ValueError("\n  first line  \nsecond")) == "ValueError: first line"

@@ -10,13 +10,31 @@ from lossbench import claims, pruning, reproduce
 SUBJECTS = [f"s{i}" for i in range(6)]
 
 
-def trial(loss, act="softmax", weighting="none", opt="adam", seed=0, verdict="converged", dice=0.8,
-          spread=0.01, state="complete"):
+def trial(
+    loss,
+    act="softmax",
+    weighting="none",
+    opt="adam",
+    seed=0,
+    verdict="converged",
+    dice=0.8,
+    spread=0.01,
+    state="complete",
+):
     rng = np.random.default_rng(seed * 101 + len(loss))
     subjects = {s: float(dice + spread * rng.standard_normal()) for s in SUBJECTS}
-    return {"loss": loss, "activation": act, "class_weighting": weighting, "optimizer": opt, "seed": seed,
-            "state": state, "verdict": verdict, "test/foreground_dice": float(np.mean(list(subjects.values()))),
-            "subject_dice": subjects, "pruned_at": 4 if state == "pruned" else 0}
+    return {
+        "loss": loss,
+        "activation": act,
+        "class_weighting": weighting,
+        "optimizer": opt,
+        "seed": seed,
+        "state": state,
+        "verdict": verdict,
+        "test/foreground_dice": float(np.mean(list(subjects.values()))),
+        "subject_dice": subjects,
+        "pruned_at": 4 if state == "pruned" else 0,
+    }
 
 
 def grid(seeds=(0, 1, 2), bce=0.70, cce=0.76, sgd="stalled_at_chance", dice_verdicts=None):
@@ -27,8 +45,11 @@ def grid(seeds=(0, 1, 2), bce=0.70, cce=0.76, sgd="stalled_at_chance", dice_verd
         rows.append(trial("categorical_crossentropy", "softmax", "median_frequency", seed=seed, dice=cce + 0.04))
         verdict = (dice_verdicts or {}).get(seed, "converged")
         rows.append(trial("dice", "softmax", seed=seed, verdict=verdict, dice=0.7 if verdict == "converged" else 0.1))
-        rows.append(trial("categorical_crossentropy", "softmax", opt="sgd_seed", seed=seed, verdict=sgd,
-                          dice=0.0, state="pruned"))
+        rows.append(
+            trial(
+                "categorical_crossentropy", "softmax", opt="sgd_seed", seed=seed, verdict=sgd, dice=0.0, state="pruned"
+            )
+        )
     return pd.DataFrame(rows)
 
 
@@ -40,8 +61,12 @@ def test_rates_give_k_of_n_an_exact_interval_and_a_class():
     assert table.loc["categorical_crossentropy+softmax | none | sgd_seed", "class"] == "never"
     assert table.loc["categorical_crossentropy+softmax | none | adam", "class"] == "always"
     assert abs(dice["dice_converged"] - 0.7) < 0.02 and dice["dice_all"] < 0.55  # side by side
-    assert claims.rates(grid(seeds=(0, 1))).set_index("pairing").loc[
-        "categorical_crossentropy+softmax | none | adam", "class"] == "undecided"
+    assert (
+        claims.rates(grid(seeds=(0, 1)))
+        .set_index("pairing")
+        .loc["categorical_crossentropy+softmax | none | adam", "class"]
+        == "undecided"
+    )
 
 
 def test_a_clear_dice_difference_is_stated_and_a_small_one_is_undecided():
@@ -74,8 +99,12 @@ def test_adaptive_seeds_go_to_sometimes_pairings_and_decidable_claims_only():
 
 
 def test_adaptive_seeds_stop_once_a_pairing_has_the_cap():
-    table = pd.concat([grid(dice_verdicts={1: "degenerate"}),
-                       pd.DataFrame([trial("dice", seed=s, verdict="converged", dice=0.7) for s in (3, 4, 5)])])
+    table = pd.concat(
+        [
+            grid(dice_verdicts={1: "degenerate"}),
+            pd.DataFrame([trial("dice", seed=s, verdict="converged", dice=0.7) for s in (3, 4, 5)]),
+        ]
+    )
     points, _ = claims.adaptive_points(table, [0, 1, 2], cap=6)
     assert not [p for p in points if p["loss"] == "dice"]
 

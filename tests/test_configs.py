@@ -40,11 +40,14 @@ def data_overrides(name: str, tmp_path: Path) -> list[str]:
     """The overrides that make ``data=name`` load in a second (a new data config needs an entry here)."""
     common = [f"data={name}", "data.image_size=32", f"paths.results={tmp_path / 'results'}"]
     if name in ("cmr_synthetic", "cmr_realistic"):
-        return common + ["data.loader.n_subjects.train=3", "data.loader.n_subjects.val=1",
-                         "data.loader.n_subjects.test=1", "data.loader.slices_per_subject=2"]
+        return common + [
+            "data.loader.n_subjects.train=3",
+            "data.loader.n_subjects.val=1",
+            "data.loader.n_subjects.test=1",
+            "data.loader.slices_per_subject=2",
+        ]
     if name == "shapes":
-        return common + ["data.loader.n_images.train=3", "data.loader.n_images.val=1",
-                         "data.loader.n_images.test=1"]
+        return common + ["data.loader.n_images.train=3", "data.loader.n_images.val=1", "data.loader.n_images.test=1"]
     if name == "acdc":
         if not (ACDC_SAMPLE / "h5").is_dir():
             pytest.skip(f"ACDC sample not found at {ACDC_SAMPLE}")
@@ -56,8 +59,19 @@ def data_overrides(name: str, tmp_path: Path) -> list[str]:
 
 def test_every_group_has_options():
     groups = sorted(p.name for p in CONF_DIR.iterdir() if p.is_dir())
-    assert groups == ["activation", "class_weighting", "data", "experiment", "loss", "model", "optimizer",
-                      "paths", "sweep", "tracking", "trainer"]
+    assert groups == [
+        "activation",
+        "class_weighting",
+        "data",
+        "experiment",
+        "loss",
+        "model",
+        "optimizer",
+        "paths",
+        "sweep",
+        "tracking",
+        "trainer",
+    ]
     assert all(options(group) for group in groups)
 
 
@@ -169,8 +183,7 @@ def test_data_root_is_required(compose_cfg, name):
 def test_model_config_builds(compose_cfg, name):
     extra = ["model.builder=lossbench.model:unet", "+model.base=2"] if name == "custom" else []
     cfg = compose_cfg([f"model={name}", "data.image_size=32", *extra])
-    model = build_model(cfg.model, cfg.data.image_size, cfg.data.num_classes,
-                        hydra.utils.instantiate(cfg.activation))
+    model = build_model(cfg.model, cfg.data.image_size, cfg.data.num_classes, hydra.utils.instantiate(cfg.activation))
     assert model.output_shape == (None, 32, 32, 4)
     assert logits_layer(model).name == "logits"
     assert any("_bn" in layer.name for layer in model.layers) == (name == "unet_bn")

@@ -64,6 +64,7 @@ def test_the_probe_model_outputs_softmax_of_its_input():
 
 # --- #1 --------------------------------------------------------------------------------------
 
+
 def test_fact1_accuracy_is_chosen_by_output_shape_not_by_loss():
     """All-background logits on 6 of 8 background pixels: arg-max 0.75, Keras-2 binary 0.875."""
     labels = np.zeros((2, 2, 2), np.int64)
@@ -72,13 +73,14 @@ def test_fact1_accuracy_is_chosen_by_output_shape_not_by_loss():
     x = np.broadcast_to(np.array([3.0, -3.0, -3.0, -3.0], np.float32), (2, 2, 2, C)).copy()
     b = 6 / 8
     logs = evaluate("softmax", "binary_crossentropy", x, y, metrics=["accuracy"])
-    assert logs["accuracy"] == pytest.approx(b)                          # categorical
-    assert logs["accuracy"] != pytest.approx((C - 2) / C + 2 * b / C)   # not binary (0.875)
+    assert logs["accuracy"] == pytest.approx(b)  # categorical
+    assert logs["accuracy"] != pytest.approx((C - 2) / C + 2 * b / C)  # not binary (0.875)
     binary = evaluate("softmax", "binary_crossentropy", x, y, metrics=[keras.metrics.BinaryAccuracy()])
     assert binary["binary_accuracy"] == pytest.approx((C - 2) / C + 2 * b / C)
 
 
 # --- #2 --------------------------------------------------------------------------------------
+
 
 def test_fact2_binary_ce_on_a_softmax_output_is_sigmoid_ce_of_the_logits():
     keras_value = evaluate("softmax", "binary_crossentropy")["loss"]
@@ -99,6 +101,7 @@ def test_fact2_hidden_softmax_gives_the_nominal_pairing():
 
 
 # --- #3 --------------------------------------------------------------------------------------
+
 
 def test_fact3_from_logits_after_a_keras_softmax_is_a_single_softmax():
     loss = keras.losses.CategoricalCrossentropy(from_logits=True)
@@ -122,6 +125,7 @@ def test_fact3_keras_warns_about_from_logits_after_softmax():
 
 # --- #4 --------------------------------------------------------------------------------------
 
+
 def test_fact4_sparse_ce_with_one_hot_labels_raises_on_the_compiled_path():
     with pytest.raises(ValueError, match=r"must have rank \(ndim\) `target.ndim - 1`"):
         evaluate("softmax", "sparse_categorical_crossentropy")
@@ -134,9 +138,12 @@ def test_fact4_sparse_ce_with_integer_labels_runs():
 
 # --- #5 --------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("encoding", ["sparse", "one_hot"])
 def test_fact5_fit_class_weight_fails_for_segmentation_targets(encoding):
-    y, loss = (LABELS, "sparse_categorical_crossentropy") if encoding == "sparse" else (ONE_HOT, "categorical_crossentropy")
+    y, loss = (
+        (LABELS, "sparse_categorical_crossentropy") if encoding == "sparse" else (ONE_HOT, "categorical_crossentropy")
+    )
     model = identity_model("softmax")
     model.compile(optimizer="sgd", loss=loss)
     with pytest.raises(TypeError, match="only 0-dimensional arrays can be converted to Python scalars"):
@@ -145,22 +152,24 @@ def test_fact5_fit_class_weight_fails_for_segmentation_targets(encoding):
 
 # --- #6 --------------------------------------------------------------------------------------
 
+
 def test_fact6_keras_dice_pools_every_class_including_background():
     y = np.zeros((1, 4, 4, 2), np.float32)
     y[..., 0] = 1.0
-    y[0, 3, 3] = [0.0, 1.0]                       # 15 background pixels, 1 foreground
+    y[0, 3, 3] = [0.0, 1.0]  # 15 background pixels, 1 foreground
     all_background = np.zeros_like(y)
     all_background[..., 0] = 1.0
     value = float(keras.losses.Dice()(y, all_background))
-    assert value == pytest.approx(0.0625, abs=1e-6)   # 1 - 2*15/(16+16): the missed class barely counts
+    assert value == pytest.approx(0.0625, abs=1e-6)  # 1 - 2*15/(16+16): the missed class barely counts
     assert value == pytest.approx(1 - 2 * 15 / 32, abs=1e-6)
 
 
 # --- #7 --------------------------------------------------------------------------------------
 
+
 def test_fact7_keras_tversky_alpha_weights_false_negatives():
     y = np.array([[1.0, 1.0, 0.0, 0.0, 0.0]], np.float32)
-    p = np.array([[1.0, 0.0, 1.0, 1.0, 0.0]], np.float32)   # TP 1, FN 1, FP 2
+    p = np.array([[1.0, 0.0, 1.0, 1.0, 0.0]], np.float32)  # TP 1, FN 1, FP 2
     value = float(keras.losses.Tversky(alpha=0.7, beta=0.3)(y, p))
     assert value == pytest.approx(1 - 1 / (1 + 0.7 * 1 + 0.3 * 2), abs=1e-4)
     assert value == pytest.approx(0.5652, abs=1e-4)

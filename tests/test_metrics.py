@@ -29,7 +29,7 @@ def test_dice_is_zero_when_a_class_is_missed_or_invented():
     truth = np.array([[[0, 1], [0, 0]]])
     pred = np.array([[[0, 0], [0, 2]]])
     dice = dice_per_class(truth, pred, 3)
-    assert dice[1] == 0.0 and dice[2] == 0.0          # missed RV, invented myocardium
+    assert dice[1] == 0.0 and dice[2] == 0.0  # missed RV, invented myocardium
     assert dice[0] == pytest.approx(2 * 2 / (3 + 3))
 
 
@@ -45,11 +45,11 @@ def test_subject_dice_averages_per_subject(two_subjects):
     truth, pred, subjects = two_subjects
     dice = subject_dice(truth, pred, subjects, 4)
     assert dice[0] == pytest.approx((1.0 + 6 / 7) / 2)
-    assert dice[1] == pytest.approx((1.0 + 0.0) / 2)   # per subject: 1 and 0
-    assert dice[2] == pytest.approx(1.0)               # NaN in b is skipped, not counted as 0
+    assert dice[1] == pytest.approx((1.0 + 0.0) / 2)  # per subject: 1 and 0
+    assert dice[2] == pytest.approx(1.0)  # NaN in b is skipped, not counted as 0
     assert math.isnan(dice[3])
     pooled = dice_per_class(truth, pred, 4)
-    assert pooled[1] == pytest.approx(2 * 2 / (3 + 2))   # pooled over both: a different number
+    assert pooled[1] == pytest.approx(2 * 2 / (3 + 2))  # pooled over both: a different number
 
 
 def test_foreground_dice_ignores_background_and_nan():
@@ -103,8 +103,14 @@ def test_binary_accuracy_of_all_sigmoids_off_is_c_minus_1_over_c():
 def test_summarise_reports_every_figure(all_background):
     truth, outputs, b = all_background
     figures = summarise(truth, outputs, 4, binary=True, logits_out=False)
-    assert set(figures) == {"foreground_dice", "per_class_dice", "pixel_accuracy", "reported_accuracy",
-                            "predicted_background_share", "clipped_share"}
+    assert set(figures) == {
+        "foreground_dice",
+        "per_class_dice",
+        "pixel_accuracy",
+        "reported_accuracy",
+        "predicted_background_share",
+        "clipped_share",
+    }
     assert figures["foreground_dice"] == 0.0
     assert figures["pixel_accuracy"] == pytest.approx(b)
     assert figures["reported_accuracy"] == pytest.approx(0.875)

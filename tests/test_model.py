@@ -60,17 +60,23 @@ def test_the_audit_scales_a_custom_logits_layer():
     assert audit_pairing(model, loss, x, y).tag == "nominal"  # CE on a Keras softmax: nominal either way
 
 
-@pytest.mark.parametrize(("builder", "message"), [
-    ("builders:relu_last", "its logits layer 'head' is a Conv2D with activation relu - end the model with a linear Conv2D"),
-    ("builders:wrong_classes", r"its logits have shape \(None, 8, 8, 5\), the data needs \(None, 8, 8, 4\)"),
-    ("builders:downsampled", r"its logits have shape \(None, 4, 4, 4\), the data needs \(None, 8, 8, 4\)"),
-    ("builders:raises", "failed: RuntimeError: the encoder needs 3 channels - fix the builder or its options"),
-    ("builders:not_a_model", "returned a list, not a keras.Model"),
-    ("builders:NOT_CALLABLE", "builders has no function NOT_CALLABLE - fix model.builder"),
-    ("builders:missing", "builders has no function missing"),
-    ("no_such_package.models:build", "cannot import no_such_package.models .* put its folder on PYTHONPATH"),
-    ("just_a_name", "is not package.module:function"),
-])
+@pytest.mark.parametrize(
+    ("builder", "message"),
+    [
+        (
+            "builders:relu_last",
+            "its logits layer 'head' is a Conv2D with activation relu - end the model with a linear Conv2D",
+        ),
+        ("builders:wrong_classes", r"its logits have shape \(None, 8, 8, 5\), the data needs \(None, 8, 8, 4\)"),
+        ("builders:downsampled", r"its logits have shape \(None, 4, 4, 4\), the data needs \(None, 8, 8, 4\)"),
+        ("builders:raises", "failed: RuntimeError: the encoder needs 3 channels - fix the builder or its options"),
+        ("builders:not_a_model", "returned a list, not a keras.Model"),
+        ("builders:NOT_CALLABLE", "builders has no function NOT_CALLABLE - fix model.builder"),
+        ("builders:missing", "builders has no function missing"),
+        ("no_such_package.models:build", "cannot import no_such_package.models .* put its folder on PYTHONPATH"),
+        ("just_a_name", "is not package.module:function"),
+    ],
+)
 def test_a_bad_builder_is_one_line(builder, message):
     with pytest.raises(UserError, match=message) as error:
         build_model({"builder": builder}, 8, 4, "softmax")

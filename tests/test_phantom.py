@@ -141,9 +141,9 @@ def test_realism_knobs_change_what_they_name():
     images, labels, _ = phantom.generate(12, 10, 64, seed=1, realism=knobs)
     _, plain_labels, _ = phantom.generate(12, 10, 64, seed=1)
     no_lv = lambda lab: np.mean([not (s == phantom.LV).any() for s in lab])  # noqa: E731
-    assert no_lv(plain_labels) == 0 and no_lv(labels) > 0.02          # apical slices without a cavity
+    assert no_lv(plain_labels) == 0 and no_lv(labels) > 0.02  # apical slices without a cavity
     assert (labels == phantom.MYOCARDIUM).mean() > (plain_labels == phantom.MYOCARDIUM).mean()  # thicker wall
     blood = images[..., 0][(labels == phantom.LV) | (labels == phantom.RV)]
-    assert np.median(blood) < 0.8                                      # darker blood than the original's ~0.9
+    assert np.median(blood) < 0.8  # darker blood than the original's ~0.9
     with pytest.raises(DataError, match="no knob 'contrast'"):
         phantom.load(COUNTS, 2, 32, 0, realism={"contrast": 1})

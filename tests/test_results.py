@@ -27,7 +27,8 @@ def test_committed_summary_names_the_study_of_the_current_config(compose_cfg, na
     sp = space.load_space(cfg.sweep.space, cfg.sweep.seeds)
     assert space.config_hash(cfg, sp) == found.group(2), (
         f"conf/ now names another study than results/{name}/ - rerun the sweep or list the new setting "
-        "in space.SINCE_ADDED at the value that reproduces the old runs")
+        "in space.SINCE_ADDED at the value that reproduces the old runs"
+    )
 
 
 def test_most_experiments_have_committed_results():

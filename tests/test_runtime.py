@@ -26,8 +26,9 @@ print(json.dumps({"val_loss": result.curves["val/loss"], "machine": machine(),
 
 def run(tmp_path, deterministic: bool) -> dict:
     args = [*tiny(tmp_path / "results"), "trainer.epochs=2", f"trainer.deterministic={str(deterministic).lower()}"]
-    out = subprocess.run([sys.executable, "-c", CODE, CONF, *args], cwd=ROOT, capture_output=True, text=True,
-                         timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", CODE, CONF, *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
 

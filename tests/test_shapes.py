@@ -56,9 +56,7 @@ def test_shapes_do_not_touch(data):
 
 def test_intensities_overlap_so_shape_matters(data):
     images, labels = data.train.images[..., 0], data.train.labels
-    low, high = zip(
-        *(np.percentile(images[labels == k], [5, 95]) for k in range(1, 7)), strict=True
-    )
+    low, high = zip(*(np.percentile(images[labels == k], [5, 95]) for k in range(1, 7)), strict=True)
     assert max(low) < min(high)  # one brightness band is shared by all six shape classes
 
 

@@ -36,9 +36,19 @@ def test_clopper_pearson():
     assert all(math.isnan(x) for x in clopper_pearson(0, 0))
 
 
-@pytest.mark.parametrize("k, n, expected", [
-    (0, 0, "undecided"), (1, 2, "sometimes"), (2, 3, "sometimes"), (2, 2, "undecided"),
-    (0, 2, "undecided"), (3, 3, "always"), (0, 3, "never"), (0, 6, "never")])
+@pytest.mark.parametrize(
+    "k, n, expected",
+    [
+        (0, 0, "undecided"),
+        (1, 2, "sometimes"),
+        (2, 3, "sometimes"),
+        (2, 2, "undecided"),
+        (0, 2, "undecided"),
+        (3, 3, "always"),
+        (0, 3, "never"),
+        (0, 6, "never"),
+    ],
+)
 def test_convergence_class(k, n, expected):
     assert convergence_class(k, n) == expected
 
@@ -123,12 +133,13 @@ def test_could_decide_rate():
 
 def test_difference_sentence_both_branches():
     yes = difference_sentence("A", "B", 0.041, 0.012, 0.070, 3)
-    assert yes == ("A is higher than B in test foreground Dice: +0.041 "
-                   "(95 % CI +0.012 to +0.070, hierarchical bootstrap over 3 seeds)")
+    assert yes == (
+        "A is higher than B in test foreground Dice: +0.041 "
+        "(95 % CI +0.012 to +0.070, hierarchical bootstrap over 3 seeds)"
+    )
     assert "lower" in difference_sentence("A", "B", -0.041, -0.07, -0.012, 3)
     no = difference_sentence("A", "B", 0.010, -0.020, 0.041, 3)
-    assert no == ("A vs B (test foreground Dice): undecided at 3 seeds "
-                  "(+0.010, 95 % CI -0.020 to +0.041)")
+    assert no == ("A vs B (test foreground Dice): undecided at 3 seeds (+0.010, 95 % CI -0.020 to +0.041)")
 
 
 def test_spearman_bootstrap_finds_a_planted_ranking_and_no_ranking():
@@ -137,7 +148,7 @@ def test_spearman_bootstrap_finds_a_planted_ranking_and_no_ranking():
     rho, lo, hi = stats.spearman_bootstrap(side(np.linspace(0, 1, 8)), side(np.linspace(0, 1, 8)))
     assert rho == 1.0 and lo > 0.8
     rho, lo, hi = stats.spearman_bootstrap(side(np.linspace(0, 1, 8)), side(np.full(8, 0.5)))
-    assert lo < 0 < hi                                     # no real order on one side: undecided
+    assert lo < 0 < hi  # no real order on one side: undecided
     reversed_rho = stats.spearman_bootstrap(side(np.linspace(0, 1, 8)), side(np.linspace(1, 0, 8)))[0]
     assert reversed_rho == -1.0
     assert np.isnan(stats.spearman_bootstrap(side([0.1, 0.2]), side([0.1, 0.2]))[0])  # two items: no correlation

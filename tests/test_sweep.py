@@ -28,12 +28,21 @@ seeds: [0, 1]
 def sweep(tmp_path, grid: str, *extra: str, wait: bool = True):
     space = tmp_path / "space.yaml"
     space.write_text(grid)
-    args = [sys.executable, "-m", "lossbench.sweep", f"sweep.space={space}", "name=tiny",
-            "sweep.warmup_epochs=1", *tiny(tmp_path / "results"), *extra]
+    args = [
+        sys.executable,
+        "-m",
+        "lossbench.sweep",
+        f"sweep.space={space}",
+        "name=tiny",
+        "sweep.warmup_epochs=1",
+        *tiny(tmp_path / "results"),
+        *extra,
+    ]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     if not wait:
-        return subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True)
+        return subprocess.Popen(
+            args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
     return subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
 
 
@@ -55,8 +64,11 @@ def child_runs(tmp_path):
 
 
 def points_done(study) -> list[str]:
-    return [json.dumps(t.params, sort_keys=True) for t in study.get_trials()
-            if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)]
+    return [
+        json.dumps(t.params, sort_keys=True)
+        for t in study.get_trials()
+        if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    ]
 
 
 @pytest.mark.slow
@@ -127,8 +139,12 @@ def test_dry_run_lists_points_and_trains_nothing(tmp_path):
 
 
 def test_unknown_space_is_one_line_error(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "lossbench.sweep", "sweep.space=nope",
-                             f"paths.results={tmp_path}/results"], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "lossbench.sweep", "sweep.space=nope", f"paths.results={tmp_path}/results"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
     assert result.stderr.startswith("lossbench: error: no sweep file") and "cmr" in result.stderr
@@ -142,9 +158,20 @@ def test_bad_data_is_one_line_exit_2_and_touches_no_store(tmp_path):
     broken.parent.mkdir()
     for patient in (1, 2, 3):  # enough patients for three splits; every file is unreadable
         (broken.parent / f"patient00{patient}_frame01.h5").write_bytes(b"not an hdf5 file")
-    result = subprocess.run([sys.executable, "-m", "lossbench.sweep", "+experiment=acdc",
-                             f"data.root={broken.parent}", f"paths.results={results}"],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lossbench.sweep",
+            "+experiment=acdc",
+            f"data.root={broken.parent}",
+            f"paths.results={results}",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 2
     errors = [line for line in result.stderr.splitlines() if line.startswith("lossbench: error:")]
     assert len(errors) == 1 and "patient001_frame01.h5" in errors[0], result.stderr
@@ -174,3 +201,75 @@ def test_dry_run_says_which_adaptive_seeds_it_would_add(tmp_path):
     result = sweep(tmp_path, GOOD_GRID, "sweep.dry_run=true", "sweep.max_seeds=4")
     assert result.returncode == 0, result.stderr
     assert "adaptive seeds it would add now: none" in result.stdout  # nothing has run yet
+
+
+SAMPLE = """sample:
+  optimizer.learning_rate: {low: 1.0e-4, high: 1.0e-2, log: true}
+seeds: [0]
+"""
+
+
+@pytest.mark.slow
+def test_a_sample_space_runs_with_several_workers(tmp_path):
+    result = sweep(tmp_path, SAMPLE, "sweep.n_workers=2", "sweep.n_trials=3")
+    assert result.returncode == 0, result.stdout + result.stderr
+    study = study_of(tmp_path)
+    trials = study.get_trials()
+    assert 3 <= len(trials) <= 4  # n_trials is reached; each worker may start one more at the very end
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
+    rates = [t.params["optimizer.learning_rate"] for t in trials]
+    assert len(set(rates)) == len(rates) and all(1e-4 <= r <= 1e-2 for r in rates)
+    assert study.user_attrs["n_workers"] == 2
+    assert (tmp_path / "results" / "tiny" / "summary.md").exists()
+
+
+@pytest.mark.slow
+def test_a_users_model_builder_runs_through_a_sweep(tmp_path):
+    space = tmp_path / "space.yaml"
+    space.write_text(GOOD_GRID)
+    overrides = [o for o in tiny(tmp_path / "results") if not o.startswith("model.")]
+    args = [
+        sys.executable,
+        "-m",
+        "lossbench.sweep",
+        f"sweep.space={space}",
+        "name=tiny",
+        *overrides,
+        "model=custom",
+        "model.builder=examples.my_models:residual_unet",
+        "+model.width=4",
+        "+model.levels=2",
+    ]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT))
+    result = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    trials = study_of(tmp_path).get_trials()
+    assert len(trials) == 4 and all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
+    assert {t.user_attrs["audit"] for t in trials} == {"nominal"}
+    _, children = child_runs(tmp_path)
+    assert {c.data.params["model.builder"] for c in children} == {"examples.my_models:residual_unet"}
+    assert {c.data.params["model.width"] for c in children} == {"4"}
+
+
+def test_a_missing_model_builder_is_one_line_before_any_store(tmp_path):
+    space = tmp_path / "space.yaml"
+    space.write_text(GOOD_GRID)
+    overrides = [o for o in tiny(tmp_path / "results") if not o.startswith("model.")]
+    args = [
+        sys.executable,
+        "-m",
+        "lossbench.sweep",
+        f"sweep.space={space}",
+        "name=tiny",
+        *overrides,
+        "model=custom",
+        "model.builder=nowhere.models:build",
+    ]
+    result = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith("lossbench: error: model.builder=nowhere.models:build: cannot import nowhere.models")
+    )
+    assert not (tmp_path / "results").exists()

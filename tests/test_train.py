@@ -11,16 +11,34 @@ from mlflow.tracking import MlflowClient
 
 from lossbench.verdict import VERDICTS
 
-METRICS = ["train/loss", "val/loss", "val/foreground_dice", "val/dice/rv", "val/dice/myocardium", "val/dice/lv",
-           "val/pixel_accuracy", "val/reported_accuracy", "val/predicted_background_share",
-           "test/foreground_dice", "chance_loss", "prior_loss", "first_batch_loss"]
+METRICS = [
+    "train/loss",
+    "val/loss",
+    "val/foreground_dice",
+    "val/dice/rv",
+    "val/dice/myocardium",
+    "val/dice/lv",
+    "val/pixel_accuracy",
+    "val/reported_accuracy",
+    "val/predicted_background_share",
+    "test/foreground_dice",
+    "chance_loss",
+    "prior_loss",
+    "first_batch_loss",
+]
 TAGS = ["audit", "verdict", "git_commit", "tensorflow", "keras"]
 
 
 def train(cwd, *overrides, timeout=240):
     env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"} | {"TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.run([sys.executable, "-m", "lossbench.train", *tiny(cwd / "results"), *overrides],
-                          cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "lossbench.train", *tiny(cwd / "results"), *overrides],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def summary_of(stdout) -> str:

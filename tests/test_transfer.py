@@ -12,8 +12,10 @@ from lossbench import claims, transfer
 def merged_frame():
     rows = []
     for seed in (0, 1, 2):
-        for name, loss, act, dice in (("ce", "categorical_crossentropy", "softmax", 0.8),
-                                      ("bce", "binary_crossentropy", "sigmoid", 0.7)):
+        for name, loss, act, dice in (
+            ("ce", "categorical_crossentropy", "softmax", 0.8),
+            ("bce", "binary_crossentropy", "sigmoid", 0.7),
+        ):
             rows.append(trial(loss, act, seed=seed, dice=dice) | {"trials": name})
     return pd.DataFrame(rows)
 
@@ -40,10 +42,14 @@ def test_transfer_words():
 
 
 def test_a_phantom_claim_is_retested_with_the_same_sides_on_real_hearts():
-    phantom = pd.DataFrame([trial("binary_crossentropy", "sigmoid", seed=s, dice=0.6) for s in (0, 1, 2)]
-                           + [trial("categorical_crossentropy", "softmax", seed=s, dice=0.8) for s in (0, 1, 2)])
-    real = pd.DataFrame([trial("binary_crossentropy", "sigmoid", seed=s, dice=0.9) for s in (0, 1, 2)]
-                        + [trial("categorical_crossentropy", "softmax", seed=s, dice=0.7) for s in (0, 1, 2)])
+    phantom = pd.DataFrame(
+        [trial("binary_crossentropy", "sigmoid", seed=s, dice=0.6) for s in (0, 1, 2)]
+        + [trial("categorical_crossentropy", "softmax", seed=s, dice=0.8) for s in (0, 1, 2)]
+    )
+    real = pd.DataFrame(
+        [trial("binary_crossentropy", "sigmoid", seed=s, dice=0.9) for s in (0, 1, 2)]
+        + [trial("categorical_crossentropy", "softmax", seed=s, dice=0.7) for s in (0, 1, 2)]
+    )
     found = [c for c in claims.claims_for(phantom, 6) if c.section == "binary"]
     again = transfer.retest(found, real, real, 6)
     assert found[0].direction == "lower" and again[0].direction == "higher"
@@ -69,10 +75,17 @@ def test_learning_rate_sentences_decide_per_rate_with_holm():
         for loss, ok in (("binary_crossentropy", bce_ok), ("categorical_crossentropy", cce_ok)):
             for act in ("softmax_untagged", "sigmoid_untagged"):
                 for seed in range(3):
-                    verdict = "converged" if seed + (3 if act == "sigmoid_untagged" else 0) < ok else "stalled_at_chance"
-                    rows.append(trial(loss, act, seed=seed, verdict=verdict) | {
-                        "trials": f"{loss}+{act}@{lr}", "learning_rate": lr,
-                        "val/clipped_share": 0.09 if verdict != "converged" else 0.0})
+                    verdict = (
+                        "converged" if seed + (3 if act == "sigmoid_untagged" else 0) < ok else "stalled_at_chance"
+                    )
+                    rows.append(
+                        trial(loss, act, seed=seed, verdict=verdict)
+                        | {
+                            "trials": f"{loss}+{act}@{lr}",
+                            "learning_rate": lr,
+                            "val/clipped_share": 0.09 if verdict != "converged" else 0.0,
+                        }
+                    )
     lines = evidence.learning_rate_sentences(pd.DataFrame(rows))
     assert len(lines) == 2
     assert "lr 0.001" in lines[0] and "undecided at 6 seeds" in lines[0]
@@ -91,7 +104,7 @@ def test_weighting_rows_give_the_paired_difference_per_dataset():
     ce = table.iloc[0]
     assert ce["short budget"].startswith("higher: +0.100")
     assert ce["long budget"].startswith("undecided")
-    assert table.iloc[1]["short budget"] == "not run"                   # no binary CE trials planted
+    assert table.iloc[1]["short budget"] == "not run"  # no binary CE trials planted
 
 
 def test_reading_a_study_that_was_never_run_is_one_line_and_creates_nothing(tmp_path):

@@ -51,7 +51,7 @@ def test_weighted_prior_is_the_best_constant_guess_and_below_chance():
 
 
 def test_stalled_means_nearer_chance_than_prior():
-    assert stalled(1.30, chance=1.386, prior=0.17)      # thread 2's 1.4 -> 1.3
+    assert stalled(1.30, chance=1.386, prior=0.17)  # thread 2's 1.4 -> 1.3
     assert not stalled(0.22, chance=1.386, prior=0.17)  # learnt the shares: collapsed, not stalled
     assert not stalled(0.05, chance=1.386, prior=0.17)  # below the prior: learning
 

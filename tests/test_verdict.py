@@ -7,13 +7,17 @@ import numpy as np
 from lossbench import metrics
 from lossbench.verdict import VERDICTS, judge
 
-CHANCE = math.log(4)   # categorical CE of a uniform guess at C = 4
-PRIOR = 0.17           # entropy of ACDC's class shares: a net that learnt only how common each class is
+CHANCE = math.log(4)  # categorical CE of a uniform guess at C = 4
+PRIOR = 0.17  # entropy of ACDC's class shares: a net that learnt only how common each class is
 
 
 def curves(train, val, dice, background):
-    return {"train/loss": list(train), "val/loss": list(val), "val/foreground_dice": list(dice),
-            "val/predicted_background_share": list(background)}
+    return {
+        "train/loss": list(train),
+        "val/loss": list(val),
+        "val/foreground_dice": list(dice),
+        "val/predicted_background_share": list(background),
+    }
 
 
 def test_thread2_on_acdc_collapsed_to_background_not_converged():
@@ -118,8 +122,7 @@ def test_every_verdict_is_reachable():
 def _judge_predictions(truth, pred, loss=0.05, names=("rv", "myocardium", "lv")):
     """Curves of one epoch from hand-made label maps, measured as the trial measures them."""
     per_class = metrics.dice_per_class(truth, pred, 4)
-    run = curves([0.8, loss], [0.8, loss], [0.0, metrics.foreground_dice(per_class)],
-                 [1.0, float(np.mean(pred == 0))])
+    run = curves([0.8, loss], [0.8, loss], [0.0, metrics.foreground_dice(per_class)], [1.0, float(np.mean(pred == 0))])
     run |= {f"val/dice/{name}": [0.0, float(np.nan_to_num(v))] for name, v in zip(names, per_class[1:], strict=True)}
     return judge(run, CHANCE, PRIOR, true_background_share=float(np.mean(truth == 0)))
 

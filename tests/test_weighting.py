@@ -83,8 +83,7 @@ def test_effective_number_with_beta_near_zero_gives_equal_weights(labels):
 
 
 def test_effective_number_with_beta_near_one_approaches_inverse_frequency(labels):
-    np.testing.assert_allclose(effective_number(labels, 4, beta=1 - 1e-9), inverse_frequency(labels, 4),
-                               rtol=1e-4)
+    np.testing.assert_allclose(effective_number(labels, 4, beta=1 - 1e-9), inverse_frequency(labels, 4), rtol=1e-4)
 
 
 @pytest.mark.parametrize("name", ["inverse_frequency", "median_frequency", "effective_number"])
@@ -105,8 +104,11 @@ def test_a_class_absent_from_training_gets_weight_zero(labels, name):
 
 def test_every_scheme_has_a_config_and_every_config_a_scheme():
     conf = Path(__file__).resolve().parents[1] / "conf" / "class_weighting"
-    schemes = {name for name, obj in vars(weighting).items()
-                if isinstance(obj, type) and issubclass(obj, weighting.Weighting) and obj is not weighting.Weighting}
+    schemes = {
+        name
+        for name, obj in vars(weighting).items()
+        if isinstance(obj, type) and issubclass(obj, weighting.Weighting) and obj is not weighting.Weighting
+    }
     targets = {OmegaConf.load(p)["_target_"].rsplit(".", 1)[1] for p in conf.glob("*.yaml")}
     assert targets == schemes
 
@@ -119,10 +121,10 @@ def cardiac_labels():
     labels = np.zeros((3, 64, 64), np.int64)
     for image, (rv, outer, inner) in enumerate([((8, 10), 12, 8), ((6, 10), 11, 7), (None, 8, 4)]):
         if rv:
-            labels[image, 20:20 + rv[0], 10:10 + rv[1]] = 1
-        labels[image, 24:24 + outer, 24:24 + outer] = 2
+            labels[image, 20 : 20 + rv[0], 10 : 10 + rv[1]] = 1
+        labels[image, 24 : 24 + outer, 24 : 24 + outer] = 2
         gap = (outer - inner) // 2
-        labels[image, 24 + gap:24 + gap + inner, 24 + gap:24 + gap + inner] = 3
+        labels[image, 24 + gap : 24 + gap + inner, 24 + gap : 24 + gap + inner] = 3
     return labels
 
 
@@ -149,10 +151,10 @@ def test_class_weights_never_make_the_degenerate_net_cheap(scheme):
     labels = cardiac_labels()
     y = one_hot(labels)
     weights = scheme(labels, 4)
-    rescaled = weights[1:] / weights[1:].mean()        # the foreground weights average 1
+    rescaled = weights[1:] / weights[1:].mean()  # the foreground weights average 1
     unweighted, weighted, old = [], [], []
-    for c in (1, 2, 3):                                 # the class that absorbs the background
-        p = one_hot(np.where(labels == 0, c, labels))   # every foreground pixel right
+    for c in (1, 2, 3):  # the class that absorbs the background
+        p = one_hot(np.where(labels == 0, c, labels))  # every foreground pixel right
         unweighted.append(float(soft_dice(y, p)))
         weighted.append(float(soft_dice(y, p, class_weights=weights)))
         old.append(old_per_pixel_dice(y.astype(np.float64), p.astype(np.float64), weights))
@@ -168,5 +170,5 @@ def test_class_weights_never_make_the_degenerate_net_cheap(scheme):
     assert np.mean(weighted) == pytest.approx(np.mean(unweighted), rel=0.01)
     # the old per-pixel weights made background false positives almost free: gap below half
     assert all(o < 0.5 * u for o, u in zip(old, unweighted, strict=True))
-    if scheme is inverse_frequency:                     # w_c n_c is the same for every class: 1/9
+    if scheme is inverse_frequency:  # w_c n_c is the same for every class: 1/9
         assert old == pytest.approx([1 / 9] * 3, abs=1e-4)

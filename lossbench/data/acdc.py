@@ -71,15 +71,25 @@ def load(
     layout, found, unlabelled = None, [], 0
     for folder in roots:
         if not Path(folder).is_dir():
-            raise DataError(f"{folder}: ACDC folder not found - set data.root to the folder holding patientNNN/ or patientNNN_frameFF.h5")
+            raise DataError(
+                f"{folder}: ACDC folder not found - set data.root to the folder holding patientNNN/ or patientNNN_frameFF.h5"
+            )
         kind, frames_here, skipped = find_frames(Path(folder))
         if layout not in (None, kind):
-            raise DataError(f"{folder}: holds {kind} frames, the other roots {layout} - list folders of one layout in data.root")
+            raise DataError(
+                f"{folder}: holds {kind} frames, the other roots {layout} - list folders of one layout in data.root"
+            )
         clash = {(f.patient, f.number) for f in found} & {(f.patient, f.number) for f in frames_here}
         if clash:
             patient, number = sorted(clash)[0]
-            raise DataError(f"{folder}: {patient} frame {number:02d} is also in another data.root folder - list each patient's folder once")
-        layout, found, unlabelled = kind, sorted(found + frames_here, key=lambda f: (f.patient, f.number)), unlabelled + skipped
+            raise DataError(
+                f"{folder}: {patient} frame {number:02d} is also in another data.root folder - list each patient's folder once"
+            )
+        layout, found, unlabelled = (
+            kind,
+            sorted(found + frames_here, key=lambda f: (f.patient, f.number)),
+            unlabelled + skipped,
+        )
     chosen = select_frames(found, frames, root)
     assignment = assign_patients(sorted({f.patient for f in chosen}), split, fractions, seed, root)
     chosen = [f for f in chosen if any(f.patient in members for members in assignment.values())]
@@ -91,7 +101,9 @@ def load(
         try:
             with np.load(cache, allow_pickle=False) as stored:
                 info = json.loads(str(stored["info"])) | {"cached": True}
-                return prepare.assemble(stored["images"], stored["labels"], stored["subjects"], assignment, class_names, info)
+                return prepare.assemble(
+                    stored["images"], stored["labels"], stored["subjects"], assignment, class_names, info
+                )
         except (OSError, ValueError, KeyError):
             pass  # a broken cache file is rebuilt below
 
@@ -105,9 +117,16 @@ def load(
             subjects.append(frame.patient)
     images, labels, subjects = np.stack(images), np.stack(labels), np.array(subjects)
     info = {
-        "dataset": "acdc", "layout": layout, "root": roots[0] if len(roots) == 1 else roots, "frames": frames,
-        "patients": len({f.patient for f in chosen}), "frame_files": len(chosen), "slices": len(labels),
-        "unlabelled_frames": unlabelled, "image_size": image_size, "square": square,
+        "dataset": "acdc",
+        "layout": layout,
+        "root": roots[0] if len(roots) == 1 else roots,
+        "frames": frames,
+        "patients": len({f.patient for f in chosen}),
+        "frame_files": len(chosen),
+        "slices": len(labels),
+        "unlabelled_frames": unlabelled,
+        "image_size": image_size,
+        "square": square,
         "normalisation": "per slice: clip 1st-99th percentile, scale to 0-1",
         "assignment": assignment,
     }
@@ -119,7 +138,9 @@ def load(
                 np.savez(handle, images=images, labels=labels, subjects=subjects, info=json.dumps(info))
             os.replace(partial, cache)
         except OSError as error:
-            raise DataError(f"{cache_dir}: cannot write the cache ({_one_line(error)}) - make it writable or unset data.cache_dir") from error
+            raise DataError(
+                f"{cache_dir}: cannot write the cache ({_one_line(error)}) - make it writable or unset data.cache_dir"
+            ) from error
     return prepare.assemble(images, labels, subjects, assignment, class_names, info | {"cached": False})
 
 
@@ -144,7 +165,9 @@ def find_frames(root: Path) -> tuple[str, list[Frame], int]:
         return "h5", [Frame(p, n, path, None) for (p, n), path in sorted(h5.items())], 0
     for key, path in labels.items():
         if key not in images:
-            raise DataError(f"{path}: label has no image {path.name.replace('_gt', '')} - add the image or remove the label")
+            raise DataError(
+                f"{path}: label has no image {path.name.replace('_gt', '')} - add the image or remove the label"
+            )
     if not images:
         raise DataError(
             f"{root}: no ACDC frames found (patientNNN/patientNNN_frameFF.nii.gz + _gt, "
@@ -152,7 +175,9 @@ def find_frames(root: Path) -> tuple[str, list[Frame], int]:
         )
     paired = [Frame(p, n, path, labels[(p, n)]) for (p, n), path in sorted(images.items()) if (p, n) in labels]
     if not paired:
-        raise DataError(f"{root}: none of the {len(images)} NIfTI frames has a _gt label file - use the labelled ACDC training set")
+        raise DataError(
+            f"{root}: none of the {len(images)} NIfTI frames has a _gt label file - use the labelled ACDC training set"
+        )
     return "nifti", paired, len(images) - len(paired)
 
 
@@ -179,7 +204,9 @@ def assign_patients(patients: list[str], split, fractions, seed: int, root: str)
     if split is None:
         train, val, test = split_by_subject(patients, tuple(fractions), seed)
         assignment = {"train": sorted(train), "val": sorted(val), "test": sorted(test)}
-        prepare.check_assignment(assignment, root, f"{len(patients)} patients are too few for fractions {tuple(fractions)}; add patients")
+        prepare.check_assignment(
+            assignment, root, f"{len(patients)} patients are too few for fractions {tuple(fractions)}; add patients"
+        )
         return assignment
     if not isinstance(split, Mapping) or sorted(split) != ["test", "train", "val"]:
         raise DataError(f"{root}: split must map exactly train, val and test to patient lists - fix data.split")
@@ -191,12 +218,16 @@ def assign_patients(patients: list[str], split, fractions, seed: int, root: str)
         for item in items:
             match = PATIENTS.fullmatch(str(item).strip())
             if isinstance(item, bool) or not match:
-                raise DataError(f"{root}: split.{name} entry {item!r} is not a patient number, patientNNN or a range like 1-6 - fix data.split")
+                raise DataError(
+                    f"{root}: split.{name} entry {item!r} is not a patient number, patientNNN or a range like 1-6 - fix data.split"
+                )
             first, last = int(match[1]), int(match[2] or match[1])
             members += [f"patient{i:03d}" for i in range(first, last + 1)]
         missing = [m for m in members if m not in patients]
         if missing:
-            raise DataError(f"{root}: split.{name} names {missing[0]}, which has no labelled frames here - fix data.split or data.root")
+            raise DataError(
+                f"{root}: split.{name} names {missing[0]}, which has no labelled frames here - fix data.split or data.root"
+            )
         assignment[name] = sorted(set(members))
     prepare.check_assignment(assignment, root, "list at least one patient in data.split")
     return assignment
@@ -221,13 +252,17 @@ def read_nifti(path: Path) -> np.ndarray:
     try:
         data = np.asarray(nibabel.load(str(path)).dataobj)
     except Exception as error:
-        raise DataError(f"{path}: cannot read NIfTI ({_one_line(error)}) - re-download or re-export the file") from error
+        raise DataError(
+            f"{path}: cannot read NIfTI ({_one_line(error)}) - re-download or re-export the file"
+        ) from error
     while data.ndim > 3 and data.shape[-1] == 1:
         data = data[..., 0]
     if data.ndim == 2:
         data = data[..., None]
     if data.ndim != 3:
-        raise DataError(f"{path}: array is {data.ndim}-D {data.shape}, expected H x W x slices - use the frame files, not _4d")
+        raise DataError(
+            f"{path}: array is {data.ndim}-D {data.shape}, expected H x W x slices - use the frame files, not _4d"
+        )
     return data
 
 
@@ -249,7 +284,9 @@ def read_h5(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return image, label
 
 
-def cache_key(chosen: list[Frame], image_size: int, frames: str, num_classes: int, square: str, assignment: dict) -> str:
+def cache_key(
+    chosen: list[Frame], image_size: int, frames: str, num_classes: int, square: str, assignment: dict
+) -> str:
     """Hash of every input that changes the prepared arrays: files (path, size, mtime) and the options."""
     files = []
     for path in sorted({p for f in chosen for p in (f.image, f.label) if p is not None}):

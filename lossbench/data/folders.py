@@ -54,28 +54,42 @@ def load(
     mask_files = list_files(Path(root) / masks, "data.masks")
     for stem, path in image_files.items():
         if stem not in mask_files:
-            raise DataError(f"{path}: no mask named {stem}.png or {stem}.npy in {Path(root) / masks} - add the mask or remove the image")
+            raise DataError(
+                f"{path}: no mask named {stem}.png or {stem}.npy in {Path(root) / masks} - add the mask or remove the image"
+            )
     for stem, path in mask_files.items():
         if stem not in image_files:
-            raise DataError(f"{path}: no image named {stem}.png or {stem}.npy in {Path(root) / images} - add the image or remove the mask")
+            raise DataError(
+                f"{path}: no image named {stem}.png or {stem}.npy in {Path(root) / images} - add the image or remove the mask"
+            )
 
     stems = sorted(image_files)
     subject_of = subjects_by_stem(stems, image_files, subject_pattern, root)
     train, val, test = split_by_subject(list(subject_of.values()), tuple(fractions), seed)
     assignment = {"train": sorted(train), "val": sorted(val), "test": sorted(test)}
     count = len(set(subject_of.values()))
-    prepare.check_assignment(assignment, root, f"{count} subjects are too few for fractions {tuple(fractions)}; add data or check data.subject_pattern")
+    prepare.check_assignment(
+        assignment,
+        root,
+        f"{count} subjects are too few for fractions {tuple(fractions)}; add data or check data.subject_pattern",
+    )
 
     prepared_images, prepared_labels = [], []
     for stem in stems:
         image = read_file(image_files[stem], mask=False)
-        label = prepare.check_pair(image, read_file(mask_files[stem], mask=True), num_classes, str(image_files[stem]), str(mask_files[stem]))
+        label = prepare.check_pair(
+            image, read_file(mask_files[stem], mask=True), num_classes, str(image_files[stem]), str(mask_files[stem])
+        )
         image, label = prepare.prepare_pair(image, label, image_size, square)
         prepared_images.append(image)
         prepared_labels.append(label)
     info = {
-        "dataset": "folders", "root": str(root), "files": len(stems), "subjects": count,
-        "image_size": image_size, "square": square,
+        "dataset": "folders",
+        "root": str(root),
+        "files": len(stems),
+        "subjects": count,
+        "image_size": image_size,
+        "square": square,
         "normalisation": "per slice: clip 1st-99th percentile, scale to 0-1",
         "assignment": assignment,
     }
@@ -104,14 +118,18 @@ def subjects_by_stem(stems: list[str], files: dict[str, Path], pattern: str | No
     try:
         regex = re.compile(pattern)
     except re.error as error:
-        raise DataError(f"{root}: subject_pattern {pattern!r} is not a valid regex ({error}) - fix data.subject_pattern") from error
+        raise DataError(
+            f"{root}: subject_pattern {pattern!r} is not a valid regex ({error}) - fix data.subject_pattern"
+        ) from error
     if regex.groups < 1:
         raise DataError(f"{root}: subject_pattern {pattern!r} has no (group) - wrap the subject id in parentheses")
     subjects = {}
     for stem in stems:
         match = regex.search(stem)
         if not match or not match.group(1):
-            raise DataError(f"{files[stem]}: name does not match subject_pattern {pattern!r} - rename the file or fix data.subject_pattern")
+            raise DataError(
+                f"{files[stem]}: name does not match subject_pattern {pattern!r} - rename the file or fix data.subject_pattern"
+            )
         subjects[stem] = match.group(1)
     return subjects
 

@@ -40,13 +40,13 @@ BACKGROUND, RV, MYOCARDIUM, LV = range(4)
 # sets the values calibrated against ACDC. Extra random draws come from their own generator, so a
 # knob left at its default changes nothing else.
 REALISM = {
-    "blood_tone": 0.9,          # blood-pool intensity; real blood is darker than epicardial/subcutaneous fat
-    "blood_texture": 0.0,       # flow inhomogeneity inside the blood pools (relative amplitude)
-    "clutter": 0,               # bright background blobs (stomach, bowel, vessels) per subject
-    "wall_scale": 1.0,          # myocardial wall thickness factor
-    "radius_scale": 1.0,        # LV cavity radius factor
-    "apex_cap": False,          # apical slices: a solid myocardial cap with no LV cavity, then no heart
-    "rv_end": (0.8, 1.2),       # the RV is gone below t = uniform(rv_end): a lower range drops it sooner
+    "blood_tone": 0.9,  # blood-pool intensity; real blood is darker than epicardial/subcutaneous fat
+    "blood_texture": 0.0,  # flow inhomogeneity inside the blood pools (relative amplitude)
+    "clutter": 0,  # bright background blobs (stomach, bowel, vessels) per subject
+    "wall_scale": 1.0,  # myocardial wall thickness factor
+    "radius_scale": 1.0,  # LV cavity radius factor
+    "apex_cap": False,  # apical slices: a solid myocardial cap with no LV cavity, then no heart
+    "rv_end": (0.8, 1.2),  # the RV is gone below t = uniform(rv_end): a lower range drops it sooner
 }
 
 
@@ -120,7 +120,10 @@ def _heart(rng, x, y, t, real=REALISM, extra=None):
 
 
 def make_subject(
-    rng: np.random.Generator, slices: int, image_size: int, realism: Mapping | None = None,
+    rng: np.random.Generator,
+    slices: int,
+    image_size: int,
+    realism: Mapping | None = None,
     extra: np.random.Generator | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Draw one subject: images (S, H, W) float32 in 0-1 and labels (S, H, W) uint8, base to apex.
@@ -149,9 +152,7 @@ def make_subject(
     bx, by = rng.uniform(-0.05, 0.05), rng.uniform(0.0, 0.08)
     bax, bay, btilt = rng.uniform(0.75, 0.92), rng.uniform(0.82, 0.95), rng.uniform(-0.15, 0.15)
     body = _ellipse(x, y, bx, by, bax, bay, btilt)
-    inner = _ellipse(
-        x, y, bx, by, bax - rng.uniform(0.05, 0.09), bay - rng.uniform(0.05, 0.09), btilt
-    )
+    inner = _ellipse(x, y, bx, by, bax - rng.uniform(0.05, 0.09), bay - rng.uniform(0.05, 0.09), btilt)
     lung_scale = 1.0 - 0.5 * t
     lungs = _ellipse(x, y, -0.42, -0.15, 0.24 * lung_scale, 0.36 * lung_scale, 0.2)
     lungs |= _ellipse(x, y, 0.45, -0.2, 0.24 * lung_scale, 0.38 * lung_scale, -0.2)
@@ -161,9 +162,7 @@ def make_subject(
 
     freq = rng.uniform(1.5, 5.0, size=(4, 2)) * np.pi
     phase = rng.uniform(0, 2 * np.pi, size=4)
-    texture = 1.0 + 0.08 * sum(
-        np.cos(f[0] * x + f[1] * y + p) for f, p in zip(freq, phase, strict=True)
-    )
+    texture = 1.0 + 0.08 * sum(np.cos(f[0] * x + f[1] * y + p) for f, p in zip(freq, phase, strict=True))
 
     image = np.where(inner, tone["tissue"] * texture, np.where(body, tone["fat"], 0.0))
     image = np.where(lungs & inner, tone["lung"], image)
@@ -174,13 +173,17 @@ def make_subject(
     rv, rv_wall, myo, lv, papillary, epi_fat = _heart(rng, x, y, t, real, extra)
     heart = rv | rv_wall | myo | lv | epi_fat
     for _ in range(int(real["clutter"])):  # bright blobs outside the heart that look like blood or fat
-        blob = _ellipse(x, y, *extra.uniform(-0.6, 0.6, size=2), *extra.uniform(0.04, 0.12, size=2), extra.uniform(0, np.pi))
+        blob = _ellipse(
+            x, y, *extra.uniform(-0.6, 0.6, size=2), *extra.uniform(0.04, 0.12, size=2), extra.uniform(0, np.pi)
+        )
         image = np.where(blob & inner & ~heart, extra.uniform(0.6, 1.05) * tone["blood"], image)
     image = np.where(epi_fat, tone["fat"] * 0.9, image)
     image = np.where(rv_wall | myo | papillary, tone["myo"], image)
     blood = tone["blood"]
     if real["blood_texture"]:  # slow-flow inhomogeneity: a smooth random field over the blood pools
-        field = gaussian_filter(extra.standard_normal((1, image_size, image_size)), sigma=(0, image_size / 16, image_size / 16))
+        field = gaussian_filter(
+            extra.standard_normal((1, image_size, image_size)), sigma=(0, image_size / 16, image_size / 16)
+        )
         blood = tone["blood"] * (1.0 + real["blood_texture"] * field / max(field.std(), 1e-6))
     image = np.where(lv & ~papillary, blood, image)
     image = np.where(rv, blood * rng.uniform(0.85, 1.0), image)
@@ -212,7 +215,9 @@ def check_realism(realism: Mapping | None) -> dict:
     return REALISM | realism
 
 
-def generate(n_subjects_total: int, slices_per_subject: int, image_size: int, seed: int, realism: Mapping | None = None):
+def generate(
+    n_subjects_total: int, slices_per_subject: int, image_size: int, seed: int, realism: Mapping | None = None
+):
     """All subjects stacked: images (N*S, H, W, 1), labels (N*S, H, W), subjects (N*S,) like ``phantom007``."""
     images, labels, subjects = [], [], []
     for i in range(n_subjects_total):
@@ -241,9 +246,7 @@ def load(
     if isinstance(n_subjects, Mapping):
         missing = {"train", "val", "test"} - set(n_subjects)
         if missing:
-            raise DataError(
-                f"phantom n_subjects lacks {sorted(missing)} - give train, val and test counts"
-            )
+            raise DataError(f"phantom n_subjects lacks {sorted(missing)} - give train, val and test counts")
         counts = [int(n_subjects[k]) for k in ("train", "val", "test")]
         total = sum(counts)
     else:
@@ -253,9 +256,7 @@ def load(
                 "phantom n_subjects is a number but fractions is missing - give both, or a train/val/test mapping"
             )
     if total < 3 or (counts and min(counts) < 1):
-        raise DataError(
-            f"phantom needs at least one subject per split, got {n_subjects} - raise the counts"
-        )
+        raise DataError(f"phantom needs at least one subject per split, got {n_subjects} - raise the counts")
     if slices_per_subject < 1 or image_size < 32:
         raise DataError(
             f"phantom slices_per_subject={slices_per_subject}, image_size={image_size} - use >= 1 and >= 32"

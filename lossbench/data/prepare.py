@@ -73,9 +73,7 @@ def check_options(image_size: int, square: str, where: str) -> None:
         raise DataError(f"{where}: square {square!r} is not one of {SQUARE_MODES} - set data.square")
 
 
-def check_pair(
-    image: np.ndarray, label: np.ndarray, num_classes: int, image_name: str, label_name: str
-) -> np.ndarray:
+def check_pair(image: np.ndarray, label: np.ndarray, num_classes: int, image_name: str, label_name: str) -> np.ndarray:
     """Validate an image and its labels (any matching shape); return the labels as uint8."""
     if image.shape != label.shape:
         raise DataError(
@@ -129,5 +127,7 @@ def check_assignment(assignment: dict[str, list[str]], where: str, fix: str) -> 
     for name, members in assignment.items():
         for subject in members:
             if subject in seen:
-                raise DataError(f"{where}: subject {subject} is in both {seen[subject]} and {name} - list each subject once")
+                raise DataError(
+                    f"{where}: subject {subject} is in both {seen[subject]} and {name} - list each subject once"
+                )
             seen[subject] = name

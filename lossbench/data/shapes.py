@@ -26,9 +26,7 @@ from lossbench.errors import DataError
 
 CLASS_NAMES = ["background", "disc", "square", "triangle", "ring", "cross", "bar"]
 CLASS_ODDS = np.array([0.32, 0.22, 0.16, 0.12, 0.11, 0.07])  # how often each shape class is drawn
-CLASS_BRIGHTNESS = np.array(
-    [0.72, 0.62, 0.8, 0.68, 0.76, 0.66]
-)  # mean intensity of each shape class
+CLASS_BRIGHTNESS = np.array([0.72, 0.62, 0.8, 0.68, 0.76, 0.66])  # mean intensity of each shape class
 RADIUS = (0.07, 0.14)  # outer radius of a shape, as a share of the image size
 
 
@@ -58,9 +56,7 @@ def _texture(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
     """Smooth background texture (n, size, size): a mean level plus a few random plane waves."""
     coords = np.arange(size, dtype=np.float32) / size
     y, x = coords[None, :, None], coords[None, None, :]
-    out = np.broadcast_to(rng.uniform(0.3, 0.45, size=(n, 1, 1)), (n, size, size)).astype(
-        np.float32
-    )
+    out = np.broadcast_to(rng.uniform(0.3, 0.45, size=(n, 1, 1)), (n, size, size)).astype(np.float32)
     for _ in range(4):
         fx, fy = (rng.uniform(-6, 6, size=(2, n, 1, 1)) * np.pi).astype(np.float32)
         phase = rng.uniform(0, 2 * np.pi, size=(n, 1, 1)).astype(np.float32)
@@ -68,8 +64,9 @@ def _texture(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
     return out
 
 
-def make_scenes(n: int, image_size: int, rng: np.random.Generator, brightness=CLASS_BRIGHTNESS,
-                radius=RADIUS) -> tuple[np.ndarray, np.ndarray]:
+def make_scenes(
+    n: int, image_size: int, rng: np.random.Generator, brightness=CLASS_BRIGHTNESS, radius=RADIUS
+) -> tuple[np.ndarray, np.ndarray]:
     """``n`` scenes: images (n, H, W) float32 in 0-1 and labels (n, H, W) uint8 with values 0-6.
 
     ``brightness``: mean intensity of each shape class; ``radius``: (low, high) outer radius as a
@@ -86,9 +83,7 @@ def make_scenes(n: int, image_size: int, rng: np.random.Generator, brightness=CL
             r = rng.uniform(*radius) * image_size
             for _attempt in range(20):  # rejection sampling keeps the shapes apart
                 cx, cy = rng.uniform(r + 1, image_size - r - 1, size=2)
-                if all(
-                    (cx - px) ** 2 + (cy - py) ** 2 > (r + pr + 2) ** 2 for px, py, pr in placed
-                ):
+                if all((cx - px) ** 2 + (cy - py) ** 2 > (r + pr + 2) ** 2 for px, py, pr in placed):
                     break
             else:
                 continue
@@ -108,9 +103,7 @@ def to_channels_first_one_hot(labels: np.ndarray, num_classes: int) -> np.ndarra
     """Integer maps (N, H, W) -> one-hot (N, C, H, W) float32, thread 1's label layout."""
     labels = np.asarray(labels)
     if labels.ndim != 3:
-        raise DataError(
-            f"labels must be (N, H, W), got shape {labels.shape} - pass integer label maps"
-        )
+        raise DataError(f"labels must be (N, H, W), got shape {labels.shape} - pass integer label maps")
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
         raise DataError(f"labels outside 0..{num_classes - 1} - check num_classes")
     onehot = np.eye(num_classes, dtype=np.float32)[labels]  # (N, H, W, C)
@@ -121,14 +114,19 @@ def from_channels_first_one_hot(onehot: np.ndarray) -> np.ndarray:
     """One-hot (N, C, H, W) -> integer maps (N, H, W) uint8 (argmax over the channel axis)."""
     onehot = np.asarray(onehot)
     if onehot.ndim != 4:
-        raise DataError(
-            f"one-hot labels must be (N, C, H, W), got shape {onehot.shape} - channels first"
-        )
+        raise DataError(f"one-hot labels must be (N, C, H, W), got shape {onehot.shape} - channels first")
     return onehot.argmax(axis=1).astype(np.uint8)
 
 
-def load(n_images: Mapping, image_size: int, seed: int, label_storage: str = "integer",
-         class_brightness=tuple(CLASS_BRIGHTNESS), radius=RADIUS, images_per_subject: int = 1) -> SegmentationData:
+def load(
+    n_images: Mapping,
+    image_size: int,
+    seed: int,
+    label_storage: str = "integer",
+    class_brightness=tuple(CLASS_BRIGHTNESS),
+    radius=RADIUS,
+    images_per_subject: int = 1,
+) -> SegmentationData:
     """Shapes scenes as train/val/test; ``n_images`` is ``{"train": n, "val": n, "test": n}``.
 
     ``images_per_subject`` groups consecutive images into one subject (``scene0000`` holds images
@@ -140,18 +138,16 @@ def load(n_images: Mapping, image_size: int, seed: int, label_storage: str = "in
     """
     missing = {"train", "val", "test"} - set(n_images)
     if missing:
-        raise DataError(
-            f"shapes n_images lacks {sorted(missing)} - give train, val and test counts"
-        )
+        raise DataError(f"shapes n_images lacks {sorted(missing)} - give train, val and test counts")
     counts = [int(n_images[k]) for k in ("train", "val", "test")]
     if min(counts) < 1 or image_size < 16:
-        raise DataError(
-            f"shapes n_images={counts}, image_size={image_size} - use >= 1 per split and >= 16"
-        )
+        raise DataError(f"shapes n_images={counts}, image_size={image_size} - use >= 1 per split and >= 16")
 
     brightness, radius = [float(b) for b in class_brightness], [float(r) for r in radius]
     if len(brightness) != len(CLASS_NAMES) - 1 or len(radius) != 2 or not 0 < radius[0] <= radius[1] < 0.5:
-        raise DataError(f"shapes class_brightness {brightness} / radius {radius} - give 6 brightnesses and 0 < low <= high < 0.5")
+        raise DataError(
+            f"shapes class_brightness {brightness} / radius {radius} - give 6 brightnesses and 0 < low <= high < 0.5"
+        )
     images, labels = make_scenes(sum(counts), image_size, np.random.default_rng(seed), brightness, radius)
     if label_storage == "channels_first_one_hot":
         stored = to_channels_first_one_hot(labels, len(CLASS_NAMES))  # thread 1: (N, 7, rows, cols)
@@ -163,8 +159,7 @@ def load(n_images: Mapping, image_size: int, seed: int, label_storage: str = "in
     subjects = np.array([f"scene{i // int(images_per_subject):04d}" for i in range(sum(counts))])
     edges = np.cumsum([0] + counts)
     splits = [
-        Split(images[a:b, ..., None], labels[a:b], subjects[a:b])
-        for a, b in zip(edges[:-1], edges[1:], strict=True)
+        Split(images[a:b, ..., None], labels[a:b], subjects[a:b]) for a, b in zip(edges[:-1], edges[1:], strict=True)
     ]
     info = {
         "source": "shapes",

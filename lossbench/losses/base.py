@@ -48,12 +48,15 @@ class SegmentationLoss(keras.losses.Loss):
     sparse_labels, per_channel, supports_class_weights, family = False, False, True, "cross_entropy"
     no_weights_reason, no_weights_fix = "takes no class weights", "use class_weighting=none"
 
-    def __init__(self, from_logits=False, class_weights=None, name=None, reduction="sum_over_batch_size",
-                 dtype=None, **options):
+    def __init__(
+        self, from_logits=False, class_weights=None, name=None, reduction="sum_over_batch_size", dtype=None, **options
+    ):
         unknown = sorted(set(options) - set(self.options))
         if unknown:
-            raise TypeError(f"{type(self).__name__} takes no option {unknown[0]!r}; its options: "
-                            + (", ".join(self.options) or "none"))
+            raise TypeError(
+                f"{type(self).__name__} takes no option {unknown[0]!r}; its options: "
+                + (", ".join(self.options) or "none")
+            )
         if class_weights is not None and not self.supports_class_weights:
             raise InvalidPairing(f"{name or self.default_name()} {self.no_weights_reason} - {self.no_weights_fix}")
         super().__init__(name=name or self.default_name(), reduction=reduction, dtype=dtype)
@@ -76,5 +79,10 @@ class SegmentationLoss(keras.losses.Loss):
         return type(self).fn(y_true, y_pred, from_logits=self.from_logits, **self.kwargs, **weights)
 
     def get_config(self):
-        return {**super().get_config(), "dtype": self._dtype_policy.name, "from_logits": self.from_logits,
-                "class_weights": self.class_weights, **self.kwargs}
+        return {
+            **super().get_config(),
+            "dtype": self._dtype_policy.name,
+            "from_logits": self.from_logits,
+            "class_weights": self.class_weights,
+            **self.kwargs,
+        }

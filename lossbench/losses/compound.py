@@ -17,8 +17,16 @@ from lossbench.losses.cross_entropy import categorical_crossentropy, categorical
 from lossbench.losses.dice import soft_dice
 
 
-def dice_ce(y_true, y_pred, from_logits=False, dice_weight=1.0, ce_weight=1.0, smooth=1e-5,
-            include_background=False, class_weights=None):
+def dice_ce(
+    y_true,
+    y_pred,
+    from_logits=False,
+    dice_weight=1.0,
+    ce_weight=1.0,
+    smooth=1e-5,
+    include_background=False,
+    class_weights=None,
+):
     """``ce_weight * mean categorical CE + dice_weight * soft Dice loss`` for one-hot labels.
 
     The CE part is Keras's (it sees a Keras softmax's logits, FACTS #2) with
@@ -43,8 +51,18 @@ class DiceCE(SegmentationLoss):
     family = "dice"
     options = {"dice_weight": 1.0, "ce_weight": 1.0, "smooth": 1e-5, "include_background": False}
 
-def dice_focal(y_true, y_pred, from_logits=False, dice_weight=1.0, focal_weight=1.0, gamma=2.0,
-               smooth=1e-5, include_background=False, class_weights=None):
+
+def dice_focal(
+    y_true,
+    y_pred,
+    from_logits=False,
+    dice_weight=1.0,
+    focal_weight=1.0,
+    gamma=2.0,
+    smooth=1e-5,
+    include_background=False,
+    class_weights=None,
+):
     """``focal_weight * mean categorical focal + dice_weight * soft Dice loss`` for one-hot labels.
 
     The focal part is `categorical_focal` (Lin et al. 2017,

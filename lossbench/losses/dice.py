@@ -61,8 +61,7 @@ def _class_mean(terms, include_background, class_weights):
     return ops.mean(_rescaled(class_weights, first) * terms[first:])
 
 
-def soft_dice(y_true, y_pred, from_logits=False, smooth=1e-5, include_background=False,
-              class_weights=None):
+def soft_dice(y_true, y_pred, from_logits=False, smooth=1e-5, include_background=False, class_weights=None):
     """Multi-class soft Dice loss for one-hot labels (N, H, W, C).
 
     Formula: ``sum_c w_c (1 - d_c) / n`` with

@@ -31,8 +31,9 @@ def _tversky_index(y_true, y_pred, from_logits, alpha, beta, smooth):
     return (tp + smooth) / (tp + alpha * fp + beta * fn + smooth)
 
 
-def tversky(y_true, y_pred, from_logits=False, alpha=0.3, beta=0.7, smooth=1e-5,
-            include_background=False, class_weights=None):
+def tversky(
+    y_true, y_pred, from_logits=False, alpha=0.3, beta=0.7, smooth=1e-5, include_background=False, class_weights=None
+):
     """Multi-class Tversky loss (Salehi et al. 2017) for one-hot labels (N, H, W, C).
 
     Formula: ``sum_c w_c (1 - TI_c) / n`` with
@@ -66,8 +67,17 @@ def tversky(y_true, y_pred, from_logits=False, alpha=0.3, beta=0.7, smooth=1e-5,
     return _class_mean(1.0 - index, include_background, class_weights)
 
 
-def focal_tversky(y_true, y_pred, from_logits=False, alpha=0.3, beta=0.7, gamma=4.0 / 3.0,
-                  smooth=1e-5, include_background=False, class_weights=None):
+def focal_tversky(
+    y_true,
+    y_pred,
+    from_logits=False,
+    alpha=0.3,
+    beta=0.7,
+    gamma=4.0 / 3.0,
+    smooth=1e-5,
+    include_background=False,
+    class_weights=None,
+):
     """Focal Tversky loss (Abraham & Khan 2019) for one-hot labels (N, H, W, C).
 
     Formula: ``sum_c w_c (1 - TI_c)^(1/gamma) / n`` with `tversky`'s ``TI_c``
@@ -96,8 +106,7 @@ def focal_tversky(y_true, y_pred, from_logits=False, alpha=0.3, beta=0.7, gamma=
     return _class_mean(terms, include_background, class_weights)
 
 
-def jaccard(y_true, y_pred, from_logits=False, smooth=1e-5, include_background=False,
-            class_weights=None):
+def jaccard(y_true, y_pred, from_logits=False, smooth=1e-5, include_background=False, class_weights=None):
     """Multi-class soft Jaccard (IoU) loss for one-hot labels (N, H, W, C).
 
     Formula: ``sum_c w_c (1 - J_c) / n`` with
@@ -118,8 +127,7 @@ def jaccard(y_true, y_pred, from_logits=False, smooth=1e-5, include_background=F
     return _class_mean(1.0 - index, include_background, class_weights)
 
 
-def log_cosh_dice(y_true, y_pred, from_logits=False, smooth=1e-5, include_background=False,
-                  class_weights=None):
+def log_cosh_dice(y_true, y_pred, from_logits=False, smooth=1e-5, include_background=False, class_weights=None):
     """Log-cosh Dice loss (Jadon 2020) for one-hot labels (N, H, W, C): ``log(cosh(L))``.
 
     ``L`` is the multi-class `soft_dice` loss (weighted mean over the
