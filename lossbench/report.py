@@ -85,9 +85,12 @@ def heatmap(trials: pd.DataFrame, path: Path) -> Path:
         ["learning_rate"] if "learning_rate" in claims.pairing_cols(trials) else []
     )
     panels = trials.groupby(keys)
-    fig, axes = plt.subplots(1, len(panels), figsize=(2.4 * len(panels) + 2.5, 3.8), squeeze=False)
+    losses, activations = sorted(trials["loss"].unique()), sorted(trials["activation"].unique())
+    height = max(3.8, 0.28 * len(losses) + 1.5)
+    fig, axes = plt.subplots(1, len(panels), figsize=(2.4 * len(panels) + 2.5, height), squeeze=False)
     for i, (ax, (key, rows)) in enumerate(zip(axes[0], panels, strict=True)):
         grid = rows.pivot_table(index="loss", columns="activation", values="test/foreground_dice", aggfunc="mean")
+        grid = grid.reindex(index=losses, columns=activations)  # every panel has the same rows
         image = ax.imshow(grid.to_numpy(float), vmin=0, vmax=1, cmap="viridis")
         ax.set_xticks(range(len(grid.columns)), grid.columns, rotation=30, ha="right", fontsize=7)
         ax.set_yticks(range(len(grid.index)), grid.index if i == 0 else [], fontsize=7)
@@ -95,11 +98,11 @@ def heatmap(trials: pd.DataFrame, path: Path) -> Path:
             ax.text(
                 j,
                 i,
-                "-" if np.isnan(v) else f"{v:.2f}",
+                "not run" if np.isnan(v) else f"{v:.2f}",
                 ha="center",
                 va="center",
-                fontsize=7,
-                color="white" if np.isnan(v) or v < 0.5 else "black",
+                fontsize=6 if np.isnan(v) else 7,
+                color="black" if np.isnan(v) or v >= 0.5 else "white",
             )
         ax.set_title(" | ".join(f"lr {k:g}" if isinstance(k, float) else str(k) for k in key), fontsize=8)
     fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8, label="mean test foreground Dice")
@@ -111,8 +114,12 @@ def heatmap(trials: pd.DataFrame, path: Path) -> Path:
 def curves_by_verdict(trials: pd.DataFrame, curves: dict, path: Path) -> Path:
     """Validation loss of every trial, one panel per loss, coloured by verdict, with chance and prior."""
     losses = [loss for loss in trials["loss"].dropna().unique() if (trials["loss"] == loss).any()]
-    fig, axes = plt.subplots(1, len(losses), figsize=(3.6 * len(losses), 3.4), squeeze=False)
-    for ax, loss in zip(axes[0], losses, strict=True):
+    ncols = min(len(losses), 5)  # wrap: a catalogue of 14 losses reads as 3 rows of 5
+    nrows = -(-len(losses) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 3.0 * nrows + 0.4), squeeze=False)
+    for ax in axes.flat[len(losses) :]:
+        ax.set_visible(False)
+    for ax, loss in zip(axes.flat, losses, strict=False):
         rows = trials[trials["loss"] == loss]
         for _, row in rows.iterrows():
             values = curves.get(row["trial"], {}).get("val/loss", [])
@@ -130,7 +137,7 @@ def curves_by_verdict(trials: pd.DataFrame, curves: dict, path: Path) -> Path:
         plt.Line2D([], [], color="tab:orange", ls=":", label="prior level"),
     ]
     fig.legend(handles=handles, loc="lower center", ncol=8, fontsize=7, frameon=False)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.tight_layout(rect=(0, 0.08 / nrows, 1, 1))
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return path
@@ -211,25 +218,26 @@ def accuracy_vs_dice(trials: pd.DataFrame, all_background: dict, path: Path) -> 
 
 
 def per_class_weighting(trials: pd.DataFrame, class_names: list[str], path: Path) -> Path:
-    """Mean test Dice per class, with and without class weighting, per loss."""
+    """Mean test Dice per foreground class for each loss and class weighting (horizontal bars, one row each)."""
     cols = [f"test/dice/{c}" for c in class_names[1:] if f"test/dice/{c}" in trials]
     if not cols:
         return path
-    means = trials.groupby(["loss", "class_weighting"])[cols].mean()
-    fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(means)), 3.8))
-    x = np.arange(len(means))
+    means = trials.groupby(["loss", "class_weighting"])[cols].mean().sort_index(ascending=False)
+    fig, ax = plt.subplots(figsize=(7.5, max(3.0, 0.32 * len(means) * max(1, len(cols) / 3) + 1.2)))
+    y = np.arange(len(means))
     for i, col in enumerate(cols):
-        ax.bar(
-            x + (i - len(cols) / 2 + 0.5) * 0.8 / len(cols),
+        ax.barh(
+            y + (i - len(cols) / 2 + 0.5) * 0.8 / len(cols),
             means[col],
             0.8 / len(cols),
             label=col.removeprefix("test/dice/"),
         )
-    ax.set_xticks(x, [f"{loss}\n{w}" for loss, w in means.index], fontsize=6)
-    ax.set(ylabel="mean test Dice", ylim=(0, 1))
-    ax.legend(fontsize=7)
+    ax.set_yticks(y, [f"{loss} | {w}" for loss, w in means.index], fontsize=7)
+    ax.set(xlabel="mean test Dice over the trials that ran (all optimizers and seeds)", xlim=(0, 1))
+    ax.legend(fontsize=7, title="class", title_fontsize=7, loc="lower right")
+    ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=90, bbox_inches="tight")
     plt.close(fig)
     return path
 
