@@ -18,13 +18,14 @@ def describe(info, sp) -> str:
     lines = [f"study {info.study_name} in {info.storage}", ""]
     keys = [space.point_key(p, on) for p in enumerated]
     keys += [k for k in by_point if k not in set(keys)]  # adaptive seeds and budget points
-    for key in keys:
+    c = {}
+    for key in keys:  # one status per point (its latest trial): a killed attempt that was rerun counts once
         t = by_point.get(key)
         status = (t.user_attrs.get("state") or t.state.name.lower()) if t else "new"
+        c[status] = c.get(status, 0) + 1
         lines.append(f"  {status:9s} " + " ".join(space.overrides(json.loads(key), sp)))
-    c = queue.counts(study)
     done = [t.user_attrs["seconds"] for t in study.get_trials(deepcopy=False) if "seconds" in t.user_attrs]
-    left = c.get("waiting", 0) + c.get("running", 0)
+    left = sum(c.get(s, 0) for s in ("new", "waiting", "running", "killed"))
     eta = (
         f"about {left * sum(done) / len(done) / 60:.1f} min of one worker" if done else "unknown until a trial finishes"
     )

@@ -9,6 +9,8 @@ queue lives in `lossbench.queue`, the dry run and progress bar in
 
 from __future__ import annotations
 
+import os
+import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -95,9 +97,7 @@ def locate(cfg: DictConfig, sp) -> StudyInfo:
     return info
 
 
-def prepare(
-    cfg: DictConfig, sp, task_overrides: list[str], command: str = "", points: list[dict] | None = None
-) -> StudyInfo:
+def prepare(cfg: DictConfig, sp, task_overrides: list[str], points: list[dict] | None = None) -> StudyInfo:
     """Check the data and the model, then create or resume the study, the MLflow experiment and the parent run.
 
     ``points`` replaces the space's own points (the budget check runs a chosen few)."""
@@ -121,8 +121,6 @@ def prepare(
         )
         info.parent_run_id = tracking.parent_run(study, info, cfg)
         tracking.tag_parent(info, {"data": data.describe()})
-        if not cfg.sweep.dry_run:  # a dry run reads the study; it does not rename its command
-            study.set_user_attr("command", command)
         study.set_user_attr("class_names", list(data.class_names))
         study.set_user_attr("max_seeds", int(cfg.sweep.get("max_seeds") or 0))
         study.set_user_attr("data_label", DATA_LABELS.get(str(cfg.data.name), str(cfg.data.name)))
@@ -133,21 +131,65 @@ def prepare(
             "class_shares",
             {split: [round(float(v), 5) for v in data.class_shares(split)] for split in ("train", "val", "test")},
         )
-        info.added = queue.sync_queue(study, points)
+        if not cfg.sweep.dry_run:  # a dry run changes nothing: no failed trial, no closed run
+            info.added = queue.sync_queue(study, points)
+            fixed = tracking.reconcile(info, study)
+            if any(fixed.values()):
+                print("MLflow runs reconciled with the study: " + ", ".join(f"{v} {k}" for k, v in fixed.items() if v))
     info.total = len(points) or int(cfg.sweep.n_trials or 20)
     return info
 
 
-def finish(info: StudyInfo, wall_seconds: float, n_workers: int) -> None:
-    """Record the sweep's wall time and counts on the study and the parent MLflow run."""
+def _intervals(study) -> list[list[float]]:
+    """The [start, end, workers] of every sweep run that did work (a study recorded before intervals
+    existed counts its ``wall_seconds`` as one interval of its own)."""
+    attrs = study.user_attrs
+    found = [v for k, v in attrs.items() if k.startswith("interval:")]
+    if not found and attrs.get("wall_seconds"):
+        found = [[0.0, float(attrs["wall_seconds"]), attrs.get("n_workers", 1)]]
+    return found
+
+
+def wall_seconds(intervals: list[list[float]]) -> float:
+    """The length of the union of the intervals: two sweeps at once count once, resumes add up.
+
+    >>> wall_seconds([[0, 10, 1], [5, 20, 2], [30, 31, 1]])
+    21.0
+    """
+    total, end = 0.0, float("-inf")
+    for start, stop, *_ in sorted(intervals):
+        if stop > end:
+            total += stop - max(start, end)
+            end = stop
+    return float(total)
+
+
+def finish(info: StudyInfo, started: float, n_workers: int, command: str, interrupted: bool = False) -> None:
+    """Record this sweep run's interval, the wall time over every run, and close the parent run when done.
+
+    The parent stays RUNNING while another sweep of the study still has trials running or waiting;
+    the last one to finish closes it (KILLED when ``interrupted``).
+    """
+    import socket
+
     from lossbench import tracking
 
     study = queue.load(info)
-    study.set_user_attr("wall_seconds", round(wall_seconds, 1))
-    study.set_user_attr("n_workers", n_workers)
+    ended = time.time()
+    if not any(k.startswith("interval:") for k in study.user_attrs) and study.user_attrs.get("wall_seconds"):
+        study.set_user_attr("interval:recorded", _intervals(study)[0])  # keep a pre-interval study's time
+    study.set_user_attr(f"interval:{socket.gethostname()}:{os.getpid()}:{started:.3f}", [started, ended, n_workers])
+    intervals = _intervals(study)
+    wall = wall_seconds(intervals)
+    study.set_user_attr("wall_seconds", round(wall, 1))
+    study.set_user_attr("n_workers", max(int(i[2]) for i in intervals))
+    study.set_user_attr("command", command)
     counts = queue.counts(study)
-    tracking.close_parent(info, wall_seconds, n_workers, counts)
+    done = not (counts.get("running", 0) or counts.get("waiting", 0))
+    tracking.close_parent(
+        info, wall, n_workers, counts, status="KILLED" if interrupted else "FINISHED" if done else None
+    )
     print(
-        f"sweep {info.study_name}: {wall_seconds / 60:.1f} min wall with {n_workers} worker(s); "
-        + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+        f"sweep {info.study_name}: {(ended - started) / 60:.1f} min wall with {n_workers} worker(s) "
+        f"({wall / 60:.1f} min over every run); " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import time
+from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -30,8 +31,28 @@ from lossbench.errors import UserError, exit_with
 from lossbench.verdict import DICE_CONVERGED, stalled
 
 
-def objective(trial, cfg: DictConfig, sp, info: study.StudyInfo, epoch_bar=None) -> None:
-    """Run one Optuna trial end to end: compose, train, log to MLflow, tell Optuna."""
+def fault(stage: str) -> None:
+    """Test hook: ``LOSSBENCH_FAULT=STAGE:FILE`` SIGKILLs this process once at ``STAGE`` (FILE marks it done).
+
+    Stages: ``training`` (after the first epoch), ``logged`` (MLflow has the result, Optuna not yet),
+    ``told`` (Optuna is told, the MLflow run not closed yet). The fault-tolerance tests use it.
+    """
+    import os
+    import signal
+    from pathlib import Path
+
+    wanted, _, marker = os.environ.get("LOSSBENCH_FAULT", "").partition(":")
+    if wanted == stage and marker and not Path(marker).exists():
+        Path(marker).write_text(stage)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def objective(trial, cfg: DictConfig, sp, info: study.StudyInfo, epoch_bar=None):
+    """Run one Optuna trial end to end: compose, open its live MLflow run, train, record, tell Optuna, close.
+
+    The order is the run lifecycle of `lossbench.tracking.TrialRun`: the run exists (RUNNING) before
+    training, gets each epoch's curves, then the result; Optuna is told; only then is the run closed.
+    """
     import optuna
 
     from lossbench import tracking
@@ -40,22 +61,26 @@ def objective(trial, cfg: DictConfig, sp, info: study.StudyInfo, epoch_bar=None)
     from lossbench.trial import TrialResult, pairing_name, run_trial
 
     trial.set_user_attr("worker", queue.worker_id())
-    started, trial_cfg, name = time.time(), None, f"trial {trial.number}"
-    prunable = {"stalled": False}  # set once the loss is known: the stalled rule is for cross-entropies
+    started, name, run = time.time(), f"trial {trial.number}", None
+    live = {"stalled_rule": False, "epochs": 0}  # the stalled rule is for cross-entropies (set once the loss is known)
 
     def on_epoch(epoch, row, levels):
+        if run is not None:
+            queue.retry(lambda: run.log_epoch(epoch, row))
+            live["epochs"] = epoch + 1
         if epoch_bar is not None:
             epoch_bar.update(1)
             epoch_bar.set_postfix_str(f"val Dice {row['val/foreground_dice']:.2f}")
+        fault("training")
         trial.report(row["val/foreground_dice"], epoch)
         if epoch + 1 < cfg.sweep.warmup_epochs:
             return False
         if (
-            prunable["stalled"]
+            live["stalled_rule"]
             and row["val/foreground_dice"] < DICE_CONVERGED
             and stalled(row["val/loss"], levels["chance_loss"], levels["prior_loss"])
         ):
-            return True  # nothing segmented and the loss still near a uniform guess
+            return "stopped_early"  # nothing segmented and the loss still near a uniform guess
         return trial.should_prune()
 
     result, state = TrialResult(state="failed"), optuna.trial.TrialState.FAIL
@@ -71,9 +96,25 @@ def objective(trial, cfg: DictConfig, sp, info: study.StudyInfo, epoch_bar=None)
             {g: str(trial_cfg[g].name) for g in ("loss", "activation", "class_weighting", "optimizer")}
             | {"learning_rate": float(trial_cfg.optimizer.learning_rate)},
         )
-        prunable["stalled"] = bool(cfg.sweep.prune_stalled) and stalled_rule_applies(trial_cfg)
+        live["stalled_rule"] = bool(cfg.sweep.prune_stalled) and stalled_rule_applies(trial_cfg)
+        run = queue.retry(
+            lambda: tracking.TrialRun(
+                trial_cfg,
+                name,
+                info.experiment_id,
+                info.parent_run_id,
+                {"optuna_trial": str(trial.number), "study": info.study_name},
+            )
+        )
+        trial.set_user_attr("mlflow_run_id", run.run_id)
         result = run_trial(trial_cfg, on_epoch=on_epoch)
-        state = {"complete": optuna.trial.TrialState.COMPLETE, "pruned": optuna.trial.TrialState.PRUNED}[result.state]
+        if result.state == "pruned" and result.stopped_by == "stopped_early":
+            state = optuna.trial.TrialState.COMPLETE  # decided, not cut by a ranking: it counts in importance
+            trial.set_user_attr("stopped_early", True)
+        else:
+            state = {"complete": optuna.trial.TrialState.COMPLETE, "pruned": optuna.trial.TrialState.PRUNED}[
+                result.state
+            ]
     except InvalidPairing as error:
         result = TrialResult(state="invalid", verdict="invalid", reason=str(error))
     except KeyboardInterrupt:
@@ -96,22 +137,16 @@ def objective(trial, cfg: DictConfig, sp, info: study.StudyInfo, epoch_bar=None)
                 "subject_dice",
                 {k.split("/")[2]: round(float(v), 5) for k, v in result.final.items() if k.startswith("test/subject/")},
             )
-        if trial_cfg is not None:
-            run_id = queue.retry(
-                lambda: tracking.log_trial(
-                    trial_cfg,
-                    result,
-                    name,
-                    info.experiment_id,
-                    info.parent_run_id,
-                    {"optuna_trial": str(trial.number), "study": info.study_name},
-                )
-            )
-            trial.set_user_attr("mlflow_run_id", run_id)
+        if run is not None:
+            queue.retry(lambda: run.log_result(result, live["epochs"]))
+        fault("logged")
         if state == optuna.trial.TrialState.COMPLETE:
             trial.study.tell(trial, result.objective)
         else:
             trial.study.tell(trial, state=state)
+        fault("told")
+        if run is not None:
+            queue.retry(lambda: run.close(result.state))
     return result
 
 
@@ -145,7 +180,7 @@ def worker(cfg_yaml: str, info: study.StudyInfo, threads: int, show_epochs: bool
         try:
             result = objective(trial, cfg, sp, info, bar)
         except KeyboardInterrupt:  # the trial is already marked killed; rerunning resumes it
-            return
+            raise
         finally:
             bar.close()
         tqdm.write(
@@ -153,6 +188,14 @@ def worker(cfg_yaml: str, info: study.StudyInfo, threads: int, show_epochs: bool
             f"{result.state:9s} {result.verdict or result.reason[:60]:25s} "
             f"val Dice {result.objective:.3f}  {trial.user_attrs.get('seconds', 0):5.1f}s"
         )
+
+
+def worker_process(*args) -> None:
+    """`worker` in a process of its own: Ctrl-C ends it quietly with exit code 130 (its trial is marked)."""
+    try:
+        worker(*args)
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
 
 
 def run_workers(cfg: DictConfig, info: study.StudyInfo) -> int:
@@ -169,7 +212,7 @@ def run_workers(cfg: DictConfig, info: study.StudyInfo) -> int:
             worker(cfg_yaml, info, int(cfg.trainer.threads), show_epochs=True)
         else:
             ctx = mp.get_context("spawn")
-            procs = [ctx.Process(target=worker, args=(cfg_yaml, info, 1, False, i)) for i in range(n)]
+            procs = [ctx.Process(target=worker_process, args=(cfg_yaml, info, 1, False, i)) for i in range(n)]
             for p in procs:
                 p.start()
             try:
@@ -217,8 +260,10 @@ def sweep(cfg: DictConfig, task: list[str], points: list[dict] | None = None) ->
         from lossbench.report import check_sections
 
         check_sections(cfg.sweep.get("report_sections"))
+    from lossbench import tracking
+
     configure(int(cfg.trainer.threads), bool(cfg.trainer.get("deterministic", False)))
-    info = study.prepare(cfg, sp, task, "python -m lossbench.sweep " + " ".join(task), points)
+    info = study.prepare(cfg, sp, task, points)
     if cfg.sweep.dry_run:
         print(progress.describe(info, sp))
         reasons = adaptive_round(cfg, sp, info, apply=False)
@@ -226,14 +271,25 @@ def sweep(cfg: DictConfig, task: list[str], points: list[dict] | None = None) ->
         for line in reasons:
             print(f"  {line}")
         return None
-    started = time.time()
-    workers = run_workers(cfg, info)
-    for _ in range(3):  # each round can only add seeds up to the cap, so this ends
-        if not adaptive_round(cfg, sp, info):
-            break
-        workers = max(workers, run_workers(cfg, info))
-    if workers:  # a rerun that found nothing to do keeps the recorded wall time
-        study.finish(info, time.time() - started, workers)
+    command = "python -m lossbench.sweep " + " ".join(task)
+    todo = (
+        info.added
+        or queue.counts(queue.load(info)).get("waiting", 0)
+        or queue.sampled_left(queue.load(info), cfg.sweep.n_trials, sp)
+    )
+    workers, started = 0, time.time()
+    if todo or adaptive_round(cfg, sp, info, apply=False):
+        tracking.open_parent(info)
+        try:
+            workers = run_workers(cfg, info)
+            for _ in range(3):  # each round can only add seeds up to the cap, so this ends
+                if not adaptive_round(cfg, sp, info):
+                    break
+                workers = max(workers, run_workers(cfg, info))
+        except KeyboardInterrupt:
+            study.finish(info, started, max(workers, int(cfg.sweep.n_workers)), command, interrupted=True)
+            raise
+        study.finish(info, started, max(workers, 1), command)
         queue.load(info).set_user_attr(
             "threads_per_worker", 1 if workers > 1 else (int(cfg.trainer.threads) or "TensorFlow's default")
         )
@@ -241,7 +297,12 @@ def sweep(cfg: DictConfig, task: list[str], points: list[dict] | None = None) ->
         from lossbench import budget
 
         budget.check(cfg, task, info)
-    if cfg.sweep.report:
+    if not workers and not cfg.sweep.get("budget_check") and (Path(info.folder) / "summary.md").exists():
+        print(
+            f"nothing to do: every point of {info.study_name} is done; results/{info.name}/ is unchanged "
+            f"(python -m lossbench.report +experiment={info.name} rebuilds it)"
+        )
+    elif cfg.sweep.report:
         from lossbench import report
 
         report.write(info, sections=cfg.sweep.get("report_sections"))
@@ -254,6 +315,11 @@ def main(cfg: DictConfig) -> None:
         sweep(cfg, list(HydraConfig.get().overrides.task))
     except UserError as error:
         exit_with(error)
+    except KeyboardInterrupt:  # the interrupted trials and the parent run are marked KILLED; no report
+        import sys
+
+        print("lossbench: interrupted - no report written; run the same command again to resume", file=sys.stderr)
+        raise SystemExit(130) from None
 
 
 if __name__ == "__main__":

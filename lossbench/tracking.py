@@ -100,66 +100,143 @@ def choice_tags(cfg: DictConfig) -> dict:
     return tags
 
 
-def log_trial(
-    cfg, result, run_name: str, experiment_id: str, parent_run_id: str | None = None, extra_tags: dict | None = None
-) -> str:
-    """Write one finished (or stopped) trial as an MLflow run; return the run id."""
-    client = MlflowClient()
-    tags = (
-        choice_tags(cfg)
-        | versions()
-        | machine_tags()
-        | {
-            "mlflow.runName": run_name,
+STATUS = {"complete": "FINISHED", "pruned": "FINISHED", "killed": "KILLED"}  # else FAILED
+
+
+class TrialRun:
+    """One trial's MLflow run, live: RUNNING from the start, curves as they come, closed after Optuna is told.
+
+    The life of a run (one per grid point, even when a worker is killed):
+
+    1. `TrialRun(...)` when the trial starts: the run exists, RUNNING, with its params and choices;
+    2. `log_epoch` after every epoch (the trial's ``on_epoch``): metrics with real timestamps, step = epoch;
+    3. `log_result` when the trial ends: final figures, state, verdict, description, plots;
+    4. Optuna is told (by the sweep), then `close` sets the status (FINISHED, FAILED or KILLED).
+
+    A worker killed between 1 and 4 leaves a RUNNING run; `reconcile` (at the next sweep's start)
+    closes it as its Optuna trial ended, and hides the attempts whose point was run again.
+    """
+
+    def __init__(
+        self, cfg, run_name: str, experiment_id: str, parent_run_id: str | None = None, extra_tags: dict | None = None
+    ):
+        self.client, self.cfg, self.name = MlflowClient(), cfg, run_name
+        tags = choice_tags(cfg) | versions() | machine_tags() | {"mlflow.runName": run_name, "state": "running"}
+        if parent_run_id:
+            tags["mlflow.parentRunId"] = parent_run_id
+        tags |= extra_tags or {}
+        self.run_id = self.client.create_run(experiment_id, tags=tags, run_name=run_name).info.run_id
+        self.client.log_batch(self.run_id, params=[Param(k, v) for k, v in flat_params(cfg).items()])
+
+    def log_epoch(self, epoch: int, row: dict) -> None:
+        """One epoch's curves (``row``: metric -> value), step = epoch number from 1, timestamped now."""
+        now = int(time.time() * 1000)
+        self.client.log_batch(self.run_id, metrics=[Metric(k, float(v), now, epoch + 1) for k, v in row.items()])
+
+    def log_result(self, result, logged_epochs: int = 0) -> None:
+        """The trial's outcome: curves not logged live yet, final figures, tags, description, artifacts."""
+        tags = {
             "state": result.state,
             "verdict": result.verdict,
             "verdict_reason": result.reason,
             "pruned_at_epoch": str(getattr(result, "pruned_at", 0)),
             "decided_by_pruning": str(bool(getattr(result, "pruned_at", 0))).lower(),
+            "mlflow.note.content": describe_result(result),
         }
-    )
-    if result.audit is not None:
-        tags |= result.audit.as_tags()
-    if parent_run_id:
-        tags["mlflow.parentRunId"] = parent_run_id
-    tags |= extra_tags or {}
-    run = client.create_run(experiment_id, tags=tags, run_name=run_name)
-    run_id = run.info.run_id
-    params = flat_params(cfg) | {"class_weights": str(result.class_weights)}
-    now = int(time.time() * 1000)
-    metrics = [
-        Metric(key, float(v), now, step)
-        for key, values in result.curves.items()
-        for step, v in enumerate(values, start=1)
+        if result.audit is not None:
+            tags |= result.audit.as_tags()
+        now = int(time.time() * 1000)
+        metrics = [
+            Metric(key, float(v), now, step)
+            for key, values in result.curves.items()
+            for step, v in enumerate(values, start=1)
+            if step > logged_epochs
+        ]
+        metrics += [Metric(k, float(v), now, 0) for k, v in result.final.items() if not k.startswith("test/subject/")]
+        metrics += [Metric(f"seconds/{k}", float(v), now, 0) for k, v in result.seconds.items()]
+        self.client.log_batch(
+            self.run_id,
+            params=[Param("class_weights", str(result.class_weights))],
+            tags=[RunTag(k, str(v)) for k, v in tags.items()],
+        )
+        for start in range(0, len(metrics), 900):
+            self.client.log_batch(self.run_id, metrics=metrics[start : start + 900])
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            (tmp / "config.yaml").write_text(OmegaConf.to_yaml(self.cfg, resolve=True))
+            if self.cfg.tracking.plots and result.curves:
+                plots.learning_curves(
+                    result.curves,
+                    result.final.get("chance_loss", float("nan")),
+                    result.final.get("prior_loss", float("nan")),
+                    f"{self.name} - {result.verdict}",
+                    tmp / "learning_curves.png",
+                )
+            if self.cfg.tracking.plots and result.predictions:
+                p = result.predictions
+                plots.overlays(p["images"], p["truth"], p["pred"], self.name, tmp / "overlay.png")
+            self.client.log_artifacts(self.run_id, str(tmp))
+
+    def close(self, state: str) -> None:
+        self.client.set_terminated(self.run_id, status=STATUS.get(state, "FAILED"))
+
+
+def describe_result(result) -> str:
+    """A child run's one-line description: verdict, reason, test Dice (3 significant digits)."""
+    dice = result.final.get("test/foreground_dice")
+    figure = f"; test foreground Dice {dice:.3g}" if dice is not None else ""
+    return f"{result.verdict or result.state}: {result.reason}{figure}"[:1000]
+
+
+def log_trial(
+    cfg, result, run_name: str, experiment_id: str, parent_run_id: str | None = None, extra_tags: dict | None = None
+) -> str:
+    """Write one finished trial as an MLflow run in one go (`lossbench.train`); return the run id."""
+    run = TrialRun(cfg, run_name, experiment_id, parent_run_id, extra_tags)
+    run.log_result(result)
+    run.close(result.state)
+    return run.run_id
+
+
+def reconcile(info, study) -> dict:
+    """Make the MLflow runs agree with the Optuna trials, at a sweep's start (after stale trials are failed).
+
+    A RUNNING child whose trial has ended gets that trial's status: FINISHED when it is the run the
+    trial kept (complete or pruned), FAILED for a failed trial; the run of a killed attempt becomes
+    KILLED and is deleted (restorable in MLflow), since its point runs again: the UI never shows two
+    runs for a point, nor a RUNNING one for good. Returns counts of what was changed.
+    """
+    client = MlflowClient(info.tracking_uri)
+    trials = {t.number: t for t in study.get_trials(deepcopy=False)}
+    changed = {"finished": 0, "failed": 0, "killed": 0}
+    running = [
+        run
+        for status in ("RUNNING", "KILLED")
+        for run in client.search_runs([info.experiment_id], f"attributes.status = '{status}'", max_results=5000)
     ]
-    metrics += [Metric(key, float(v), now, 0) for key, v in result.final.items()]
-    metrics += [Metric(f"seconds/{k}", float(v), now, 0) for k, v in result.seconds.items()]
-    client.log_batch(
-        run_id,
-        params=[Param(k, v) for k, v in params.items()],
-        tags=[RunTag(k, str(v)) for k, v in tags.items()],
-        metrics=[],
-    )
-    for start in range(0, len(metrics), 900):
-        client.log_batch(run_id, metrics=metrics[start : start + 900])
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        (tmp / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
-        if cfg.tracking.plots and result.curves:
-            plots.learning_curves(
-                result.curves,
-                result.final.get("chance_loss", float("nan")),
-                result.final.get("prior_loss", float("nan")),
-                f"{run_name} - {result.verdict}",
-                tmp / "learning_curves.png",
-            )
-        if cfg.tracking.plots and result.predictions:
-            p = result.predictions
-            plots.overlays(p["images"], p["truth"], p["pred"], run_name, tmp / "overlay.png")
-        client.log_artifacts(run_id, str(tmp))
-    status = {"complete": "FINISHED", "pruned": "FINISHED", "killed": "KILLED"}.get(result.state, "FAILED")
-    client.set_terminated(run_id, status=status)
-    return run_id
+    for run in running:
+        number = run.data.tags.get("optuna_trial")
+        trial = trials.get(int(number)) if number is not None and number.isdigit() else None
+        if trial is None or not trial.state.is_finished():
+            continue  # the parent, or a trial some worker is still running
+        if run.info.status == "KILLED":  # closed by its own worker on Ctrl-C: its point runs again
+            client.delete_run(run.info.run_id)
+            changed["killed"] += 1
+            continue
+        state = trial.user_attrs.get("state", "")
+        if trial.state.name in ("COMPLETE", "PRUNED"):
+            client.set_tag(run.info.run_id, "state", state or trial.state.name.lower())
+            client.set_terminated(run.info.run_id, status="FINISHED")
+            changed["finished"] += 1
+        elif state in ("invalid", "failed"):
+            client.set_terminated(run.info.run_id, status="FAILED")
+            changed["failed"] += 1
+        else:
+            client.set_tag(run.info.run_id, "state", "killed")
+            client.set_terminated(run.info.run_id, status="KILLED")
+            client.delete_run(run.info.run_id)
+            changed["killed"] += 1
+    return changed
 
 
 def parent_run(study, info, cfg) -> str:
@@ -186,14 +263,23 @@ def parent_run(study, info, cfg) -> str:
     return run.info.run_id
 
 
-def close_parent(info, wall_seconds: float, n_workers: int, counts: dict) -> None:
+def close_parent(info, wall_seconds: float, n_workers: int, counts: dict, status: str | None = "FINISHED") -> None:
+    """Log the sweep's figures on the parent run; set its status (``None``: leave it RUNNING)."""
     client = MlflowClient(info.tracking_uri)
     step = int(time.time())
     now = int(time.time() * 1000)
     metrics = [Metric("sweep/wall_seconds", wall_seconds, now, step), Metric("sweep/n_workers", n_workers, now, step)]
     metrics += [Metric(f"sweep/trials_{k}", v, now, step) for k, v in counts.items()]
     client.log_batch(info.parent_run_id, metrics=metrics)
-    client.set_terminated(info.parent_run_id, status="FINISHED")
+    if status:
+        client.set_terminated(info.parent_run_id, status=status)
+
+
+def open_parent(info) -> None:
+    """The parent run is RUNNING while a sweep of its study runs (a resumed sweep reopens it)."""
+    client = MlflowClient(info.tracking_uri)
+    if client.get_run(info.parent_run_id).info.status != "RUNNING":
+        client.update_run(info.parent_run_id, status="RUNNING")
 
 
 def tag_parent(info, tags: dict) -> None:

@@ -2,7 +2,8 @@
 
 `run_trial(cfg)` is the hub every entry point calls. It never touches a store:
 `lossbench.tracking` logs what it returns. ``on_epoch(epoch, row, levels)`` lets
-a caller watch (progress bar) or stop (it returns True: the trial is pruned)
+a caller watch (progress bar, live MLflow curves) or stop (it returns True, or a string naming the
+rule, e.g. "stopped_early": the trial is pruned)
 after each epoch; the curves measured so far are kept and judged either way.
 """
 
@@ -41,6 +42,7 @@ class TrialResult:
     seconds: dict = field(default_factory=dict)
     predictions: dict = field(default_factory=dict)
     pruned_at: int = 0  # the epoch after which pruning stopped the trial (0: it ran its budget)
+    stopped_by: str = ""  # what stopped it early: "stopped_early" (the stalled rule) or "pruner"
 
     @property
     def objective(self) -> float:
@@ -145,8 +147,10 @@ class _EpochWatcher(keras.callbacks.Callback):
             self.trial.curves.setdefault(key, []).append(value)
         if not (math.isfinite(row["train/loss"]) and math.isfinite(row["val/loss"])):
             self.model.stop_training = True
-        if self.on_epoch is not None and self.on_epoch(epoch, row, self.trial.final):
+        stop = self.on_epoch(epoch, row, self.trial.final) if self.on_epoch is not None else False
+        if stop:
             self.trial.state = "pruned"
+            self.trial.stopped_by = stop if isinstance(stop, str) else "pruner"
             self.trial.pruned_at = epoch + 1
             self.model.stop_training = True
 

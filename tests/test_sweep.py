@@ -133,7 +133,7 @@ def test_killed_sweep_resumes_without_repeating_finished_points(tmp_path):
 def test_dry_run_lists_points_and_trains_nothing(tmp_path):
     result = sweep(tmp_path, GOOD_GRID, "sweep.dry_run=true")
     assert result.returncode == 0, result.stderr
-    assert "4 points; 4 waiting" in result.stdout
+    assert "4 points; 4 new" in result.stdout
     assert "loss=dice trainer.seed=1" in result.stdout
     assert not (tmp_path / "results" / "tiny" / "summary.md").exists()
 
