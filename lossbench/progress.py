@@ -40,8 +40,12 @@ def bar(info):
 
     study = queue.load(info)
 
-    def done() -> int:
-        return sum(1 for t in study.get_trials(deepcopy=False) if t.state.is_finished())
+    def done() -> int:  # finished points: a killed attempt is not one (its point is run again)
+        return sum(
+            1
+            for t in study.get_trials(deepcopy=False)
+            if t.state.is_finished() and not (t.state.name == "FAIL" and t.user_attrs.get("state") == "killed")
+        )
 
     start = done()
     shown = tqdm(

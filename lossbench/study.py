@@ -105,7 +105,6 @@ def prepare(cfg: DictConfig, sp, task_overrides: list[str], points: list[dict] |
 
     from lossbench import tracking
     from lossbench.model import build_model
-    from lossbench.runtime import machine
     from lossbench.trial import load_data
 
     data = load_data(cfg)  # bad data or a bad model fails here, before any store is opened
@@ -125,7 +124,6 @@ def prepare(cfg: DictConfig, sp, task_overrides: list[str], points: list[dict] |
         study.set_user_attr("max_seeds", int(cfg.sweep.get("max_seeds") or 0))
         study.set_user_attr("data_label", DATA_LABELS.get(str(cfg.data.name), str(cfg.data.name)))
         study.set_user_attr("baseline", cfg.sweep.get("baseline"))
-        study.set_user_attr("machine", machine())
         study.set_user_attr("test_background_share", float(data.class_shares("test")[0]))
         study.set_user_attr(
             "class_shares",
@@ -173,6 +171,7 @@ def finish(info: StudyInfo, started: float, n_workers: int, command: str, interr
     import socket
 
     from lossbench import tracking
+    from lossbench.runtime import machine
 
     study = queue.load(info)
     ended = time.time()
@@ -184,6 +183,7 @@ def finish(info: StudyInfo, started: float, n_workers: int, command: str, interr
     study.set_user_attr("wall_seconds", round(wall, 1))
     study.set_user_attr("n_workers", max(int(i[2]) for i in intervals))
     study.set_user_attr("command", command)
+    study.set_user_attr("machine", machine())  # the machine that did the work (the last run's)
     counts = queue.counts(study)
     done = not (counts.get("running", 0) or counts.get("waiting", 0))
     tracking.close_parent(

@@ -1,0 +1,133 @@
+"""Faults on the journal store: a sweep SIGKILLed at each stage of a trial, or interrupted with Ctrl-C.
+
+The run lifecycle (`lossbench.tracking.TrialRun`) promises: every point completes exactly once in
+Optuna; MLflow ends with exactly one FINISHED child run per point and none RUNNING; the killed
+attempt is closed and hidden; nothing finished is lost. ``LOSSBENCH_FAULT=STAGE:FILE`` makes the
+sweep SIGKILL itself once at STAGE (`lossbench.sweep.fault`).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import optuna
+import pytest
+from conftest import tiny
+from mlflow.tracking import MlflowClient
+from test_sweep import GOOD_GRID, study_of
+
+pytestmark = pytest.mark.slow
+
+
+def run_sweep(tmp_path, *extra, env=None, wait=True):
+    space = tmp_path / "space.yaml"
+    space.write_text(GOOD_GRID)
+    args = [
+        sys.executable,
+        "-m",
+        "lossbench.sweep",
+        f"sweep.space={space}",
+        "name=tiny",
+        "sweep.warmup_epochs=1",
+        *tiny(tmp_path / "results"),
+        "trainer.epochs=2",
+        *extra,
+    ]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **(env or {}))
+    if not wait:
+        return subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+
+
+def runs(tmp_path, view_type="ALL"):
+    from mlflow.entities import ViewType
+
+    client = MlflowClient(f"sqlite:///{tmp_path}/results/mlflow.db")
+    (experiment,) = [e for e in client.search_experiments() if e.name.startswith("tiny-")]
+    found = client.search_runs([experiment.experiment_id], run_view_type=getattr(ViewType, view_type))
+    parents = [r for r in found if r.data.tags.get("kind") == "sweep"]
+    children = [r for r in found if "mlflow.parentRunId" in r.data.tags]
+    return parents, children
+
+
+def check_exactly_once(tmp_path):
+    study = study_of(tmp_path)
+    done = [t for t in study.get_trials() if t.state == optuna.trial.TrialState.COMPLETE]
+    keys = [tuple(sorted(t.params.items())) for t in done]
+    assert len(done) == 4 and len(set(keys)) == 4  # every point exactly once
+    parents, children = runs(tmp_path, "ACTIVE_ONLY")
+    assert [p.info.status for p in parents] == ["FINISHED"]
+    assert sorted(c.info.status for c in children) == ["FINISHED"] * 4  # one visible run per point
+    kept = {t.user_attrs["mlflow_run_id"] for t in done}
+    assert {c.info.run_id for c in children} == kept
+    return study
+
+
+@pytest.mark.parametrize("stage", ["training", "logged", "told"])
+def test_a_sweep_killed_at_any_stage_resumes_to_one_run_per_point(tmp_path, stage):
+    marker = tmp_path / "fault"
+    first = run_sweep(tmp_path, env={"LOSSBENCH_FAULT": f"{stage}:{marker}"})
+    assert first.returncode == -signal.SIGKILL and marker.read_text() == stage, first.stderr
+    _, children = runs(tmp_path)
+    assert [c.info.status for c in children] == ["RUNNING"]  # the killed trial's run, live until it died
+
+    again = run_sweep(tmp_path)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "MLflow runs reconciled with the study" in again.stdout
+    study = check_exactly_once(tmp_path)
+    killed = [t for t in study.get_trials() if t.state == optuna.trial.TrialState.FAIL]
+    _, every = runs(tmp_path)
+    if stage == "told":  # Optuna had the result: nothing to rerun, the run is just closed
+        assert killed == [] and len(study.get_trials()) == 4 and len(every) == 4
+    else:  # the point ran again; the first attempt is KILLED and deleted (restorable)
+        assert [t.user_attrs["state"] for t in killed] == ["killed"] and len(study.get_trials()) == 5
+        hidden = [c for c in every if c.info.lifecycle_stage == "deleted"]
+        assert [c.info.status for c in hidden] == ["KILLED"] and len(every) == 5
+
+
+def test_ctrl_c_marks_the_trial_and_the_parent_killed_exits_130_and_writes_no_report(tmp_path):
+    proc = run_sweep(tmp_path, "trainer.epochs=12", wait=False)
+    deadline = time.time() + 300
+    while time.time() < deadline:  # wait until a trial is training
+        try:
+            if any(t.state == optuna.trial.TrialState.RUNNING for t in study_of(tmp_path).get_trials()):
+                break
+        except (ValueError, FileNotFoundError):  # no study in the journal yet
+            pass
+        time.sleep(0.5)
+    time.sleep(2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1] == (
+        "lossbench: interrupted - no report written; run the same command again to resume"
+    )
+    assert not (tmp_path / "results" / "tiny" / "summary.md").exists()
+    parents, children = runs(tmp_path)
+    assert [p.info.status for p in parents] == ["KILLED"]
+    assert "KILLED" in {c.info.status for c in children} and "RUNNING" not in {c.info.status for c in children}
+    killed = [t for t in study_of(tmp_path).get_trials() if t.state == optuna.trial.TrialState.FAIL]
+    assert [t.user_attrs["state"] for t in killed] == ["killed"]
+
+    again = run_sweep(tmp_path, "trainer.epochs=12")  # the same command resumes the same study
+    assert again.returncode == 0, again.stdout + again.stderr
+    check_exactly_once(tmp_path)
+    assert (tmp_path / "results" / "tiny" / "summary.md").exists()
+
+
+def test_a_rerun_with_nothing_to_do_changes_nothing(tmp_path):
+    assert run_sweep(tmp_path).returncode == 0
+    folder = tmp_path / "results" / "tiny"
+    before = {p.name: p.read_bytes() for p in folder.iterdir() if p.suffix in (".md", ".csv", ".png")}
+    attrs = dict(study_of(tmp_path).user_attrs)
+    again = run_sweep(tmp_path, "trainer.threads=1")  # another command line, same study
+    assert again.returncode == 0 and "nothing to do" in again.stdout, again.stdout + again.stderr
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.suffix in (".md", ".csv", ".png")} == before
+    assert dict(study_of(tmp_path).user_attrs) == attrs  # command, wall time, workers untouched
+    dry = run_sweep(tmp_path, "sweep.dry_run=true")
+    assert dry.returncode == 0 and "4 points; 4 complete" in dry.stdout
+    assert dict(study_of(tmp_path).user_attrs) == attrs
