@@ -45,7 +45,9 @@ def trials_frame(study) -> pd.DataFrame:
     for t in study.get_trials(deepcopy=False):
         if not t.state.is_finished():
             continue
-        params = t.system_attrs.get("fixed_params") or t.params
+        params = dict(t.system_attrs.get("fixed_params") or t.params)
+        if "seed" in t.user_attrs:  # the seed is a user attribute (not a parameter) since the lifecycle work
+            params["seed"] = t.user_attrs["seed"]
         choices = {k: v for k, v in (t.user_attrs.get("choices") or {}).items() if k not in params}
         rows.append(
             {

@@ -74,8 +74,15 @@ def load(info, seed: int = 0) -> optuna.Study:
 
 
 def params(trial) -> dict:
-    """The point of a trial: its enqueued parameters (WAITING trials have no ``params`` yet)."""
-    return trial.system_attrs.get("fixed_params") or trial.params
+    """The point of a trial: its enqueued parameters (WAITING trials have no ``params`` yet) and its seed.
+
+    The seed is a repetition, not a parameter: it lives in the user attribute ``seed`` (so Optuna's
+    importance leaves it out) and in the point key. Studies recorded before hold it as a parameter.
+    """
+    found = dict(trial.system_attrs.get("fixed_params") or trial.params)
+    if "seed" in trial.user_attrs:
+        found["seed"] = trial.user_attrs["seed"]
+    return found
 
 
 def stale(trial) -> bool:
@@ -109,7 +116,8 @@ def sync_queue(study: optuna.Study, points: list[dict]) -> int:
     added = 0
     for point in points:
         if space.point_key(point, keys) not in covered:
-            study.enqueue_trial(point)
+            fixed = {k: v for k, v in point.items() if k != "seed"}
+            study.enqueue_trial(fixed, user_attrs={"seed": point["seed"]} if "seed" in point else None)
             covered.add(space.point_key(point, keys))
             added += 1
     return added

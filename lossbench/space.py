@@ -82,6 +82,11 @@ def only_params(point: dict, space: DictConfig) -> dict:
     return {k: v for k, v in point.items() if k in keys}
 
 
+def _fixed(trial) -> dict:
+    """The parameters a trial was enqueued with."""
+    return trial.study._storage.get_trial_system_attrs(trial._trial_id).get("fixed_params") or {}
+
+
 def suggest(trial, space: DictConfig) -> dict:
     """Ask ``trial`` for every parameter of the space (fixed for enqueued points); return them."""
     params = {}
@@ -94,12 +99,16 @@ def suggest(trial, space: DictConfig) -> dict:
             params[key] = trial.suggest_categorical(key, spec)
         else:
             params[key] = trial.suggest_float(key, spec["low"], spec["high"], log=spec.get("log", False))
-    # an integer range, not the seed list: adaptive seeds lie beyond the space's own seeds
-    # (enumerated points are enqueued with their seed fixed); a pure `sample:` space draws from the list
-    enumerated = bool(space.get("grid") or space.get("trials"))
-    params["seed"] = (
-        trial.suggest_int("seed", 0, MAX_SEED) if enumerated else trial.suggest_categorical("seed", list(space.seeds))
-    )
+    # the seed is a user attribute of an enqueued trial (a repetition, not a parameter: Optuna's importance
+    # leaves it out); a study enqueued before that holds it as a fixed parameter; a pure `sample:` space
+    # cycles through its seed list
+    if "seed" in trial.user_attrs:
+        params["seed"] = int(trial.user_attrs["seed"])
+    elif space.get("grid") or space.get("trials") or "seed" in _fixed(trial):
+        params["seed"] = trial.suggest_int("seed", 0, MAX_SEED)
+    else:
+        params["seed"] = int(list(space.seeds)[trial.number % len(space.seeds)])
+        trial.set_user_attr("seed", params["seed"])
     return params
 
 

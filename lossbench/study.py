@@ -20,6 +20,7 @@ from omegaconf import DictConfig
 from lossbench import queue, space
 from lossbench.errors import UserError
 
+METRIC_NAMES = ["val_foreground_dice"]  # the objective: validation foreground Dice after the last epoch
 DATA_LABELS = {
     "cmr_synthetic": "the built-in cardiac phantom",
     "acdc": "real ACDC cardiac MRI",
@@ -118,6 +119,8 @@ def prepare(cfg: DictConfig, sp, task_overrides: list[str], points: list[dict] |
         study = optuna.create_study(
             study_name=info.study_name, storage=queue.storage(info), direction="maximize", load_if_exists=True
         )
+        if study.metric_names != METRIC_NAMES:
+            study.set_metric_names(METRIC_NAMES)
         info.parent_run_id = tracking.parent_run(study, info, cfg)
         tracking.tag_parent(info, {"data": data.describe()})
         study.set_user_attr("class_names", list(data.class_names))

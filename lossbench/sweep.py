@@ -107,6 +107,7 @@ def objective(trial, cfg: DictConfig, sp, info: study.StudyInfo, epoch_bar=None)
             )
         )
         trial.set_user_attr("mlflow_run_id", run.run_id)
+        trial.set_user_attr("mlflow_run_url", tracking.run_url(cfg, info.experiment_id, run.run_id))
         result = run_trial(trial_cfg, on_epoch=on_epoch)
         if result.state == "pruned" and result.stopped_by == "stopped_early":
             state = optuna.trial.TrialState.COMPLETE  # decided, not cut by a ranking: it counts in importance

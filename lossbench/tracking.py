@@ -181,6 +181,12 @@ class TrialRun:
         self.client.set_terminated(self.run_id, status=STATUS.get(state, "FAILED"))
 
 
+def run_url(cfg, experiment_id: str, run_id: str) -> str:
+    """The run's page in the MLflow UI at ``tracking.ui_url`` (Optuna user attribute ``mlflow_run_url``)."""
+    base = str(cfg.tracking.get("ui_url") or "http://127.0.0.1:5000").rstrip("/")
+    return f"{base}/#/experiments/{experiment_id}/runs/{run_id}"
+
+
 def describe_result(result) -> str:
     """A child run's one-line description: verdict, reason, test Dice (3 significant digits)."""
     dice = result.final.get("test/foreground_dice")

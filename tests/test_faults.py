@@ -20,6 +20,8 @@ from conftest import tiny
 from mlflow.tracking import MlflowClient
 from test_sweep import GOOD_GRID, study_of
 
+from lossbench import queue
+
 pytestmark = pytest.mark.slow
 
 
@@ -57,13 +59,19 @@ def runs(tmp_path, view_type="ALL"):
 def check_exactly_once(tmp_path):
     study = study_of(tmp_path)
     done = [t for t in study.get_trials() if t.state == optuna.trial.TrialState.COMPLETE]
-    keys = [tuple(sorted(t.params.items())) for t in done]
+    keys = [tuple(sorted(queue.params(t).items())) for t in done]
     assert len(done) == 4 and len(set(keys)) == 4  # every point exactly once
     parents, children = runs(tmp_path, "ACTIVE_ONLY")
     assert [p.info.status for p in parents] == ["FINISHED"]
     assert sorted(c.info.status for c in children) == ["FINISHED"] * 4  # one visible run per point
     kept = {t.user_attrs["mlflow_run_id"] for t in done}
     assert {c.info.run_id for c in children} == kept
+    assert all(t.user_attrs["mlflow_run_url"].endswith(f"/runs/{t.user_attrs['mlflow_run_id']}") for t in done)
+    for child in children:  # the epochs' curves, logged once each (live, not again at the end)
+        history = MlflowClient(f"sqlite:///{tmp_path}/results/mlflow.db").get_metric_history(
+            child.info.run_id, "val/loss"
+        )
+        assert sorted(m.step for m in history) == list(range(1, len(history) + 1))  # no epoch twice
     return study
 
 
@@ -74,6 +82,10 @@ def test_a_sweep_killed_at_any_stage_resumes_to_one_run_per_point(tmp_path, stag
     assert first.returncode == -signal.SIGKILL and marker.read_text() == stage, first.stderr
     _, children = runs(tmp_path)
     assert [c.info.status for c in children] == ["RUNNING"]  # the killed trial's run, live until it died
+    if stage == "training":  # killed after its first epoch: that epoch's curves were already logged, live
+        client = MlflowClient(f"sqlite:///{tmp_path}/results/mlflow.db")
+        history = client.get_metric_history(children[0].info.run_id, "val/foreground_dice")
+        assert [m.step for m in history] == [1] and history[0].timestamp > children[0].info.start_time
 
     again = run_sweep(tmp_path)
     assert again.returncode == 0, again.stdout + again.stderr

@@ -252,12 +252,26 @@ def test_suggest_samples_a_pure_sample_space_within_its_bounds_and_seed_list():
     assert first.distributions["optimizer.learning_rate"] == optuna.distributions.FloatDistribution(
         1e-4, 1e-2, log=True
     )
-    assert first.distributions["seed"] == optuna.distributions.CategoricalDistribution([3, 4])
+    seeds = []
     for _ in range(10):
-        drawn = space.suggest(study.ask(), sp)
+        trial = study.ask()
+        drawn = space.suggest(trial, sp)
         assert set(drawn) == {"optimizer.learning_rate", "loss", "seed"}
-        assert 1e-4 <= drawn["optimizer.learning_rate"] <= 1e-2
-        assert drawn["loss"] in ("dice", "tversky") and drawn["seed"] in (3, 4)
+        assert 1e-4 <= drawn["optimizer.learning_rate"] <= 1e-2 and drawn["loss"] in ("dice", "tversky")
+        assert "seed" not in trial.distributions and trial.user_attrs["seed"] == drawn["seed"]  # not a parameter
+        seeds.append(drawn["seed"])
+    assert seeds == [4, 3] * 5  # the seed list in turn, by trial number (1, 2, ...)
+
+
+def test_an_enqueued_seed_is_a_user_attribute_not_a_parameter():
+    study = optuna.create_study()
+    queue.sync_queue(study, [{"loss": "dice", "seed": 7}])
+    trial = queue.take_waiting(study)
+    assert space.suggest(trial, make(grid={"loss": ["dice"]})) == {"loss": "dice", "seed": 7}
+    study.tell(trial, 0.5)
+    (done,) = study.get_trials()
+    assert done.params == {"loss": "dice"} and done.user_attrs["seed"] == 7
+    assert queue.params(done) == {"loss": "dice", "seed": 7}
 
 
 # --- config_hash ---------------------------------------------------------------------------------

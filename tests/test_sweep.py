@@ -14,6 +14,8 @@ import pytest
 from conftest import ROOT, tiny
 from mlflow.tracking import MlflowClient
 
+from lossbench import queue
+
 GRID = """grid:
   loss: [categorical_crossentropy]
   model.depth: [2, 9]   # depth 9 cannot fit a 32x32 input: that trial must fail, not the sweep
@@ -65,7 +67,7 @@ def child_runs(tmp_path):
 
 def points_done(study) -> list[str]:
     return [
-        json.dumps(t.params, sort_keys=True)
+        json.dumps(queue.params(t), sort_keys=True)
         for t in study.get_trials()
         if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
     ]
@@ -192,7 +194,7 @@ def test_budget_check_reruns_never_pairings_at_4x_in_their_own_study(tmp_path):
     main = study_of(tmp_path).get_trials()
     assert len(main) == 6  # budget trials never count in the main study
     never = {t.params["loss"] for t in main if t.user_attrs["verdict"] != "converged"}
-    assert {t.params["loss"] for t in budget} == never and {t.params["seed"] for t in budget} <= {0}
+    assert {t.params["loss"] for t in budget} == never and {queue.params(t)["seed"] for t in budget} <= {0}
     text = (tmp_path / "results" / "tiny" / "summary.md").read_text()
     assert "The budget: do never-converging pairings learn" in text and "at 4x" in text
 
