@@ -3,7 +3,7 @@
 The model is ``Input -> Conv2D(1x1, identity kernel, no bias) -> activation``:
 its pre-activation logits are exactly the input, so every value Keras reports
 can be checked against NumPy. Should an upgrade change one of these, the test
-says which fact in ``FACTS.md`` (and the audit built on it) needs a new look.
+says which fact in ``docs/facts.md`` (and the audit built on it) needs a new look.
 """
 
 import warnings
