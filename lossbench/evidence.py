@@ -286,3 +286,63 @@ def thread1_sentences(trials: pd.DataFrame) -> list[str]:
             )
         )
     return [line for line in out if line]
+
+
+def recommendation(rates: pd.DataFrame, found: list, trials: pd.DataFrame, repro: dict | None = None) -> list[str]:
+    """The top of summary.md: three lines a newcomer acts on, then one line per thread's question.
+
+    Every figure comes from ``rates`` (`lossbench.claims.rates`) and the claims ``found``; a line says
+    "not separated" or "undecided" where the claims do, and where the two seed sets of
+    `lossbench.reproduce` (``repro``) do not both confirm a decided claim.
+    """
+    repro = repro or {}
+
+    def sentence(claim) -> str:
+        row = repro.get(claim.key)
+        if claim.decided and row is not None and row["agree"] != "yes":
+            return f"undecided: the two seed sets disagree ({row['seeds A']} / {row['seeds B']}); this run: {claim.sentence}"
+        return claim.sentence
+
+    ran = rates[rates["n"] > 0]
+    if ran.empty:
+        return ["**Recommendation**: no trial has finished yet."]
+    by_section = {}
+    for claim in found:
+        by_section.setdefault(claim.section, []).append(claim)
+    top = ran.iloc[0]
+    use = (
+        f"**Use** {top['pairing']}: {top['converged']} seeds converged, mean test foreground Dice "
+        f"{top['dice_all']:.3g} ({top['dice_ci']})"
+    )
+    ranking = (by_section.get("ranking") or [None])[0]
+    if ranking is not None and len(ran) > 1:
+        use += (
+            f"; better than the runner-up {ran.iloc[1]['pairing']}"
+            if ranking.decided and ranking.direction == "higher"
+            else f"; not separated from the runner-up {ran.iloc[1]['pairing']} at {ranking.n} seeds"
+        )
+    lines = [use + "."]
+    never = ran[ran["class"] == "never"]
+    always = ran[ran["class"] == "always"]
+    lines.append(
+        f"**Avoid** the {len(never)} of {len(ran)} pairings that never converged"
+        + (f" (e.g. {never.iloc[-1]['pairing']})" if len(never) else "")
+        + f"; {len(always)} converged in every seed."
+    )
+    decided = [c for c in found if c.decided and repro.get(c.key, {"agree": "yes"})["agree"] == "yes"]
+    seeds = int(ran["n"].max())
+    lines.append(
+        f"**How sure**: {len(decided)} of {len(found)} comparisons below are decided at up to {seeds} seeds; "
+        "the others say *undecided*, and more seeds (or a larger effect) would be needed to state them."
+    )
+    binary = by_section.get("binary", [])
+    if binary:
+        lines.append(
+            "**Thread 1** (does binary CE learn better than categorical CE?): "
+            + "; ".join(sentence(c) for c in binary)
+            + "."
+        )
+    fixes = [c for c in by_section.get("fixes", []) if c.decided] or by_section.get("optimizer", [])
+    if fixes:
+        lines.append("**Thread 2** (why does the net not learn?): " + sentence(fixes[0]) + ".")
+    return lines

@@ -222,6 +222,10 @@ def per_class_weighting(trials: pd.DataFrame, class_names: list[str], path: Path
     cols = [f"test/dice/{c}" for c in class_names[1:] if f"test/dice/{c}" in trials]
     if not cols:
         return path
+    label = "all optimizers"
+    if "optimizer" in trials and trials["optimizer"].nunique() > 1:  # the optimizer that converges most often
+        best = trials.groupby("optimizer")["verdict"].agg(lambda s: float((s == "converged").mean())).idxmax()
+        trials, label = trials[trials["optimizer"] == best], f"the {best} trials"
     means = trials.groupby(["loss", "class_weighting"])[cols].mean().sort_index(ascending=False)
     fig, ax = plt.subplots(figsize=(7.5, max(3.0, 0.32 * len(means) * max(1, len(cols) / 3) + 1.2)))
     y = np.arange(len(means))
@@ -233,7 +237,8 @@ def per_class_weighting(trials: pd.DataFrame, class_names: list[str], path: Path
             label=col.removeprefix("test/dice/"),
         )
     ax.set_yticks(y, [f"{loss} | {w}" for loss, w in means.index], fontsize=7)
-    ax.set(xlabel="mean test Dice over the trials that ran (all optimizers and seeds)", xlim=(0, 1))
+    ax.set(xlabel=f"mean test Dice per class over {label} (every seed and verdict)", xlim=(0, 1))
+    ax.set_title("Per-class test Dice by loss and class weighting", fontsize=9)
     ax.legend(fontsize=7, title="class", title_fontsize=7, loc="lower right")
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
@@ -246,7 +251,7 @@ def _table(frame: pd.DataFrame) -> str:
     cols = list(frame.columns)
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for _, row in frame.iterrows():
-        cells = (f"{v:.3f}" if isinstance(v, float) else str(v).replace("|", "\\|") for v in row)
+        cells = (f"{v:.3g}" if isinstance(v, float) else str(v).replace("|", "\\|") for v in row)
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -443,11 +448,16 @@ def write(info, background_share: float | None = None, class_names=None, num_cla
     lines = [
         f"# lossbench results: `{info.name}`",
         "",
+        *evidence.recommendation(rates, found, trials, _repro(folder)),
+        "",
+        "## How this was run",
+        "",
         f"- command: `{command}`",
         f"- report: `{report_command}` (regenerates this file)",
         f"- study `{info.study_name}`: {len(trials)} trials over seeds {seeds}; "
         + ", ".join(f"{v} {k}" for k, v in trials["state"].value_counts().items()),
-        f"- wall time of the last sweep run: {wall / 60:.1f} min with {attrs.get('n_workers', '?')} worker(s)"
+        f"- wall time: {wall / 60:.1f} min over the sweep runs that did work (resumes added, overlaps once), "
+        f"{attrs.get('n_workers', '?')} worker(s)"
         if wall
         else "- wall time: not recorded",
         f"- machine: {machine.get('cpu', platform.machine())} ({machine.get('cpu_count', os.cpu_count())} "

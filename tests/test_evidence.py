@@ -483,3 +483,30 @@ def test_thread1_sentences_answer_at_the_main_rate_and_compare_the_rates_first()
     assert any(
         "depth_softmax (sum over channels) with binary_crossentropy: trains (3 converged" in line for line in lines
     )
+
+
+def test_recommendation_leads_with_the_top_pairing_and_says_what_is_not_separated():
+    from lossbench.claims import Claim
+
+    rates = pd.DataFrame(
+        [
+            {"pairing": "a", "n": 3, "converged": "3/3", "class": "always", "dice_all": 0.8123, "dice_ci": "0.7-0.9"},
+            {"pairing": "b", "n": 3, "converged": "3/3", "class": "always", "dice_all": 0.8, "dice_ci": "0.7-0.9"},
+            {"pairing": "c", "n": 3, "converged": "0/3", "class": "never", "dice_all": 0.01, "dice_ci": "0-0.02"},
+        ]
+    )
+    ranking = Claim("ranking", "dice", {}, {}, "a", "b", n=3, sentence="a vs b: undecided at 3 seeds")
+    binary = Claim("binary", "dice", {}, {}, "x", "y", n=3, decided=True, direction="lower", sentence="x is lower")
+    optimizer = Claim("optimizer", "rate", {}, {}, "adam", "sgd", n=3, decided=True, sentence="adam converges more")
+    lines = evidence.recommendation(rates, [ranking, binary, optimizer], pd.DataFrame())
+    assert lines[0] == (
+        "**Use** a: 3/3 seeds converged, mean test foreground Dice 0.812 (0.7-0.9); "
+        "not separated from the runner-up b at 3 seeds."
+    )
+    assert lines[1] == "**Avoid** the 1 of 3 pairings that never converged (e.g. c); 2 converged in every seed."
+    assert lines[2].startswith("**How sure**: 2 of 3 comparisons below are decided at up to 3 seeds")
+    assert lines[3] == "**Thread 1** (does binary CE learn better than categorical CE?): x is lower."
+    assert lines[4] == "**Thread 2** (why does the net not learn?): adam converges more."
+    disagree = {binary.key: {"agree": "no", "seeds A": "lower", "seeds B": "undecided"}}
+    again = evidence.recommendation(rates, [ranking, binary, optimizer], pd.DataFrame(), disagree)
+    assert "1 of 3 comparisons" in again[2] and "undecided: the two seed sets disagree (lower / undecided)" in again[3]
