@@ -56,8 +56,10 @@ pruning-check: $(STAMP)  ## false prunes: make sweep (pruning on) vs make reprod
 budget-check: $(STAMP)  ## rerun every never-converging pairing at 4x the epochs (after make sweep)
 	$(BIN)/python -m lossbench.sweep +experiment=$(or $(EXP),cmr) sweep.budget_check=true $(ARGS)
 
-mlflow: $(STAMP)  ## the MLflow UI on http://127.0.0.1:5000
-	$(BIN)/mlflow ui --backend-store-uri sqlite:///results/mlflow.db --host 127.0.0.1 --port 5000
+mlflow: $(STAMP)  ## the MLflow UI on http://127.0.0.1:5000 (one worker, no background jobs), with each sweep's view URLs
+	@$(BIN)/python -m lossbench.screenshot --list http://127.0.0.1:5000
+	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(BIN)/mlflow server --workers 1 --host 127.0.0.1 --port 5000 \
+	  --backend-store-uri sqlite:///results/mlflow.db --artifacts-destination results/mlartifacts
 
 dashboard: $(STAMP)  ## optuna-dashboard on http://127.0.0.1:8080 (EXP=cmr)
 	$(BIN)/optuna-dashboard --host 127.0.0.1 --port 8080 results/$(or $(EXP),cmr)/optuna.journal

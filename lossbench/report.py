@@ -530,15 +530,27 @@ def write(info, background_share: float | None = None, class_names=None, num_cla
     if "thread1" in sections and "trials" in trials:
         extra += evidence.thread1_sentences(trials)
     (folder / "findings.md").write_text(findings(info.name, data, rates, found, _repro(folder), check, extra))
-    _log_to_parent(info, folder)
+    n_runs = int(trials["state"].isin(["complete", "pruned", "invalid", "failed"]).sum())
+    note = "\n\n".join(
+        [
+            "\n".join(evidence.recommendation(rates, found, trials, _repro(folder))),
+            f"{n_runs} trial runs in {len(rates)} pairing groups (view 'lossbench': grouped by pairing, means over "
+            f"seeds; view 'lossbench-choices': every run). MLflow's table loads 100 runs at a time: scroll to "
+            f"its bottom and press 'Load more' until it shows all {n_runs}; a group's mean and run count cover "
+            f"the loaded runs only. Full report: the artifact report/summary.md, or results/{info.name}/summary.md.",
+        ]
+    )
+    _log_to_parent(info, folder, note)
     print(f"report written to {folder}/summary.md")
     return folder
 
 
-def _log_to_parent(info, folder: Path) -> None:
+def _log_to_parent(info, folder: Path, note: str = "") -> None:
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(info.tracking_uri)
+    if note:  # the parent's description in the UI: the recommendation and how to see every run
+        client.set_tag(info.parent_run_id, "mlflow.note.content", note)
     for name in (
         "summary.md",
         "trials.csv",

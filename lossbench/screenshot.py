@@ -1,7 +1,8 @@
 """A picture of the MLflow dashboard (reports, tests/test_dashboard.py): serve a sweep's store on
-127.0.0.1, open its runs table in headless Chromium (Debian's ``chromium``, plain subprocess).
+127.0.0.1, open its comparison view in headless Chromium (Debian's ``chromium``, plain subprocess).
 
     python -m lossbench.screenshot [--store sqlite:///results/mlflow.db] [--experiment cmr-XXXX] [--out PNG]
+    python -m lossbench.screenshot --list http://127.0.0.1:5000     (make mlflow: every experiment's views)
 
 MLflow folds trials under the sweep's parent run (unfolding lives in browser storage only), so the page
 opens as an MLflow shared view grouping them by pairing (experiment tag mlflow.sharedViewState.lossbench).
@@ -9,7 +10,6 @@ opens as an MLflow shared view grouping them by pairing (experiment tag mlflow.s
 
 import argparse
 import contextlib
-import json
 import os
 import shutil
 import signal
@@ -33,14 +33,6 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-RUN_NAME = "attributes.`Run Name`"
-COLUMNS = ["metrics.`test/foreground_dice`", "metrics.`val/foreground_dice`", "tags.`verdict`", "tags.`state`"]
-VIEW = {
-    "groupBy": {"aggregateFunction": "average", "groupByKeys": [{"mode": "tag", "groupByData": "pairing"}]},
-    "selectedColumns": COLUMNS,
-    "columnOrder": [RUN_NAME, *COLUMNS],
-    "columnWidths": {RUN_NAME: 440} | dict.fromkeys(COLUMNS, 140),
-}
 
 
 def free_port() -> int:
@@ -121,10 +113,11 @@ def render(url: str, png_path=None, width: int = 1400, height: int = 900, budget
     return done.stdout
 
 
-def runs_page(client, experiment_id: str) -> str:
-    """Store the shared view on the experiment; return the runs page's path on the server."""
-    client.set_experiment_tag(experiment_id, "mlflow.sharedViewState.lossbench", json.dumps(VIEW))
-    return f"/#/experiments/{experiment_id}/runs?viewStateShareKey=lossbench"
+def runs_page(client, experiment_id: str, view: str = "lossbench") -> str:
+    """Store lossbench's comparison views on the experiment (`lossbench.tracking.write_view`); one's page."""
+    from lossbench.tracking import write_view
+
+    return write_view(experiment_id, client)[view]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -134,11 +127,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--store", default="sqlite:///results/mlflow.db", help="MLflow store URI")
     parser.add_argument("--experiment", help="experiment name (default: the newest cmr-*)")
     parser.add_argument("--out", default="results/cmr/mlflow-dashboard.png")
+    parser.add_argument("--view", default="lossbench", choices=["lossbench", "lossbench-choices"])
+    parser.add_argument("--list", metavar="UI_URL", help="print every experiment's view URLs at UI_URL, then exit")
     args = parser.parse_args(argv)
     db = Path(args.store.removeprefix("sqlite:///"))
     if args.store.startswith("sqlite:///") and not db.exists():
         sys.exit(f"lossbench: error: no MLflow store {db} - run a sweep first")
     client = MlflowClient(args.store)
+    if args.list:
+        from lossbench.tracking import write_view
+
+        for experiment in client.search_experiments(order_by=["name"]):
+            if experiment.name != "Default":
+                pages = write_view(experiment.experiment_id, client)
+                print(f"{experiment.name:32s} " + "   ".join(args.list.rstrip("/") + p for p in pages.values()))
+        return
     experiment = (
         client.get_experiment_by_name(args.experiment)
         if args.experiment
@@ -148,7 +151,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     if experiment is None:
         sys.exit(f"lossbench: error: no experiment {args.experiment or 'cmr-*'} in {args.store}")
-    page = runs_page(client, experiment.experiment_id)
+    page = runs_page(client, experiment.experiment_id, args.view)
     with serve_mlflow(args.store, db.parent / "mlartifacts", free_port()) as url:
         render(url + page, args.out, width=1800, height=1000)
     print(f"{args.out}: {experiment.name} ({url}{page})")

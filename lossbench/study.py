@@ -133,6 +133,9 @@ def prepare(cfg: DictConfig, sp, task_overrides: list[str], points: list[dict] |
             {split: [round(float(v), 5) for v in data.class_shares(split)] for split in ("train", "val", "test")},
         )
         if not cfg.sweep.dry_run:  # a dry run changes nothing: no failed trial, no closed run
+            pages = tracking.write_view(info.experiment_id)
+            base = str(cfg.tracking.get("ui_url") or "http://127.0.0.1:5000").rstrip("/")
+            print(f"MLflow (make mlflow): {base}{pages['lossbench']}")
             info.added = queue.sync_queue(study, points)
             fixed = tracking.reconcile(info, study)
             if any(fixed.values()):

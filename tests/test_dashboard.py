@@ -1,42 +1,100 @@
-"""The MLflow dashboard in a real browser: a tiny sweep, `mlflow server`, headless Chromium."""
+"""The dashboards in a real browser: a tiny sweep, `mlflow server` and optuna-dashboard, headless Chromium."""
 
 from __future__ import annotations
 
+import contextlib
 import html
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
-from test_sweep import child_runs, sweep
+from test_sweep import child_runs, study_of, sweep
 
 from lossbench.screenshot import find_chromium, free_port, render, runs_page, serve_mlflow
 
 GRID = """grid:
   loss: [categorical_crossentropy, dice]
-seeds: [0]
+  optimizer: [adam, sgd_seed]
+seeds: [0, 1]
 """
 
 
-@pytest.mark.slow
-def test_dashboard_shows_every_pairing_and_saves_a_screenshot(tmp_path):
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
     if find_chromium() is None:
         pytest.skip("chromium is not installed (apt-get install -y chromium; .ci/run does)")
-    result = sweep(tmp_path, GRID)  # tiny(): 1 epoch, 32x32, tracking.plots=false
+    tmp_path = tmp_path_factory.mktemp("dashboard")
+    result = sweep(tmp_path, GRID, "trainer.epochs=2")  # tiny(): 32x32, tracking.plots=false
     assert result.returncode == 0, result.stdout + result.stderr
-    _, children = child_runs(tmp_path)
-    names = sorted(run.info.run_name for run in children)
-    assert len(names) == 2 and names[0].startswith("categorical_crossentropy+"), names
-    assert names[1].startswith("dice+") and all(name.endswith("| seed 0") for name in names), names
+    assert "MLflow (make mlflow): http://127.0.0.1:5000/#/experiments/" in result.stdout
+    return tmp_path
 
-    results = tmp_path / "results"
+
+@pytest.mark.slow
+def test_the_grouped_view_shows_every_pairing_its_run_count_and_the_curves_first(swept, tmp_path):
+    _, children = child_runs(swept)
+    groups = sorted({run.data.tags["group"] for run in children})
+    assert len(children) == 8 and len(groups) == 4
+    results = swept / "results"
     store = f"sqlite:///{results}/mlflow.db"
-    page = runs_page(MlflowClient(store), children[0].info.experiment_id)
+    client = MlflowClient(store)
+    page = runs_page(client, children[0].info.experiment_id)
     png = tmp_path / "dashboard.png"
     with serve_mlflow(store, results / "mlartifacts", free_port()) as url:
         assert url.startswith("http://127.0.0.1:")
         dom = html.unescape(render(url + page, png, width=1800, height=1000))
+        choices = html.unescape(render(url + runs_page(client, children[0].info.experiment_id, "lossbench-choices")))
 
-    assert "Training runs" in dom and "Group by: pairing" in dom, dom[-3000:]
-    for name in names:  # the rendered table, not the REST API
-        assert name in dom, f"{name!r} is not on the page"
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Group by: group" in dom and "lossbench: curves and test Dice per pairing" in dom, dom[-3000:]
+    for chart in ("val/foreground_dice", "val/loss", "test/foreground_dice"):
+        assert chart in dom, f"no {chart} chart"
+    assert dom.count("Group: ") >= 4  # every pairing group, each with its run count (2 seeds)
+    assert "Parallel Coordinates" in choices and "does not support aggregated" not in choices
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    parent = [r for r in client.search_runs([children[0].info.experiment_id]) if r.data.tags.get("kind") == "sweep"]
+    note = parent[0].data.tags["mlflow.note.content"]
+    assert note.startswith("**Use** ") and "8 trial runs in 4 pairing groups" in note and "Load more" in note
+    assert all(run.data.tags["mlflow.note.content"].startswith(run.data.tags["verdict"]) for run in children)
+
+
+@contextlib.contextmanager
+def optuna_dashboard(journal: Path, port: int):
+    command = [
+        str(Path(sys.executable).with_name("optuna-dashboard")),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        str(journal),
+    ]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/api/studies", timeout=2):
+                break
+            time.sleep(0.5)
+        yield url
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=15)
+
+
+@pytest.mark.slow
+def test_optuna_dashboard_shows_the_named_objective_and_no_seed_parameter(swept, tmp_path):
+    study = study_of(swept)
+    assert study.metric_names == ["val_foreground_dice"]
+    assert all("seed" not in t.params and "seed" in t.user_attrs for t in study.get_trials())
+    png = tmp_path / "optuna-dashboard.png"
+    with optuna_dashboard(swept / "results" / "tiny" / "optuna.journal", free_port()) as url:
+        dom = html.unescape(render(f"{url}/dashboard/studies/{study._study_id}", png, width=1600, height=1000))
+    assert study.study_name in dom and "val_foreground_dice" in dom, dom[-3000:]
     assert png.stat().st_size > 10_000
