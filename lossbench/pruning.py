@@ -103,7 +103,7 @@ def main(cfg: DictConfig) -> None:
         "",
         "## Every pruned trial",
         "",
-        _table(rows.round(3)) if not rows.empty else "(none)",
+        _table(rows) if not rows.empty else "(none)",
         "",
     ]
     path = Path(on["folder"]) / "pruning.md"

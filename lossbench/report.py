@@ -247,11 +247,20 @@ def per_class_weighting(trials: pd.DataFrame, class_names: list[str], path: Path
     return path
 
 
+def sig3(value: float) -> str:
+    """Three significant digits, trailing zeros kept: 0.53 -> '0.530', 1.386 -> '1.39', 0.0 -> '0.00'.
+
+    >>> [sig3(v) for v in (0.53, 1.386, 0.0, 0.01504, 123.4, float("nan"))]
+    ['0.530', '1.39', '0.00', '0.0150', '123', 'nan']
+    """
+    return f"{value:#.3g}".rstrip(".") if value == value else "nan"
+
+
 def _table(frame: pd.DataFrame) -> str:
     cols = list(frame.columns)
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for _, row in frame.iterrows():
-        cells = (f"{v:.3g}" if isinstance(v, float) else str(v).replace("|", "\\|") for v in row)
+        cells = (sig3(v) if isinstance(v, float) else str(v).replace("|", "\\|") for v in row)
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -285,7 +294,7 @@ def _rates_table(rates: pd.DataFrame) -> str:
             "pruned": "decided by pruning",
         }
     )
-    return _table(shown.round(3))
+    return _table(shown)
 
 
 def _repro(folder: Path) -> dict:

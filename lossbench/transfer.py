@@ -366,7 +366,7 @@ def write(results: Path, roles: dict, stats_size: int = 64) -> Path:
         "Class: *always* / *sometimes* / *never* converged (k/n seeds); Dice: mean test foreground "
         "Dice over all seeds with its 95 % interval (seeds, then subjects).",
         "",
-        _table(rows.drop(columns=PAIRING).round(3)),
+        _table(rows.drop(columns=PAIRING)),
         "",
         "## Every phantom conclusion, on real hearts",
         "",
@@ -414,7 +414,7 @@ def write(results: Path, roles: dict, stats_size: int = 64) -> Path:
         "pixels brighter than the darkest quarter of the blood (what a net can mistake for a ventricle), "
         "and the share of myocardium pixels on a class edge (thin walls are all edge).",
         "",
-        _table(stats_table.rename_axis("statistic").reset_index().round(4)),
+        _table(stats_table.rename_axis("statistic").reset_index()),
         "",
     ]
     (results / "transfer.md").write_text("\n".join(lines) + "\n")
