@@ -51,10 +51,13 @@ def learning_curves(curves: dict, chance: float, prior: float, title: str, path:
     return path
 
 
-def overlays(images: np.ndarray, truth: np.ndarray, pred: np.ndarray, title: str, path: Path) -> Path:
-    """Image, truth and prediction for a few slices, labels coloured over the image."""
+def overlays(images: np.ndarray, truth: np.ndarray, pred: np.ndarray, title: str, path: Path, class_names=None) -> Path:
+    """Image, truth and prediction for a few slices, labels coloured over the image, with a colour key
+    and each slice's foreground Dice (mean over the foreground classes present in truth or prediction)."""
     n = len(images)
-    fig, axes = plt.subplots(3, n, figsize=(1.8 * n, 5.6), squeeze=False)
+    classes = int(max(truth.max(), pred.max())) + 1
+    names = list(class_names or [f"class {c}" for c in range(classes)])
+    fig, axes = plt.subplots(3, n, figsize=(1.8 * n + 0.4, 6.0), squeeze=False)
     for i in range(n):
         img = images[i, ..., 0]
         img = (img - img.min()) / (np.ptp(img) + 1e-9)
@@ -68,8 +71,27 @@ def overlays(images: np.ndarray, truth: np.ndarray, pred: np.ndarray, title: str
             ax.set_axis_off()
             if i == 0:
                 ax.set_title(name, fontsize=8, loc="left")
+        dices = []
+        for c in range(1, classes):
+            t, p = truth[i] == c, pred[i] == c
+            if t.any() or p.any():
+                dices.append(2 * np.logical_and(t, p).sum() / (t.sum() + p.sum()))
+        axes[2, i].text(
+            0.5,
+            -0.08,
+            f"Dice {np.mean(dices):.2f}" if dices else "no foreground",
+            transform=axes[2, i].transAxes,
+            ha="center",
+            va="top",
+            fontsize=7,
+        )
+    handles = [
+        plt.Rectangle((0, 0), 1, 1, color=CLASS_COLOURS[c % len(CLASS_COLOURS)], alpha=0.7)
+        for c in range(1, len(names))
+    ]
+    fig.legend(handles, names[1:], loc="lower center", ncol=len(names) - 1, fontsize=7, frameon=False)
     fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     fig.savefig(path, dpi=80)
     plt.close(fig)
     return path

@@ -247,6 +247,42 @@ def per_class_weighting(trials: pd.DataFrame, class_names: list[str], path: Path
     return path
 
 
+CAPTIONS = {
+    "heatmap": "Mean test foreground Dice per loss (rows) and activation (columns), one panel per class weighting "
+    "and optimizer; 'not run' marks pairings that were not trained (invalid or not in the grid).",
+    "learning_curves": "Validation loss per epoch of every trial, one panel per loss, coloured by verdict; dotted "
+    "lines: the chance level (a uniform guess) and the prior level (the class shares everywhere).",
+    "accuracy_vs_dice": "What each trial's accuracy reported (binary accuracy for binary CE, as Keras 2 did) against "
+    "its test foreground Dice: high accuracy with no Dice is the all-background net.",
+    "per_class_dice": "Test Dice per foreground class for each loss and class weighting, averaged over the trials of "
+    "the optimizer that converges most often (every seed and verdict included).",
+    "clipping": "Share of pixels whose probability is clipped to [eps, 1 - eps] in the loss, per epoch: a stalled "
+    "net on probabilities sits at the clip.",
+}
+
+
+def option_labels() -> dict[str, str]:
+    """Option name -> the words reports use (``label:`` in ``conf/optimizer/*.yaml``)."""
+    from omegaconf import OmegaConf
+
+    conf = Path(__file__).resolve().parents[1] / "conf" / "optimizer"
+    return {p.stem: str(OmegaConf.load(p).get("label") or p.stem) for p in sorted(conf.glob("*.yaml"))}
+
+
+def humanise(text: str) -> str:
+    """Option names in words: ``sgd_seed`` -> "SGD 1e-4 m0.9 (thread 2)". Names in `backticks` (a sweep
+    file's trial names, commands) stay as they are.
+
+    >>> humanise("dice+softmax | none | sgd_seed; `adam` vs adam")
+    'dice+softmax | none | SGD 1e-4 m0.9 (thread 2); `adam` vs Adam 1e-3'
+    """
+    import re
+
+    labels = option_labels()
+    pattern = re.compile(r"`[^`]*`|\b(" + "|".join(map(re.escape, sorted(labels, key=len, reverse=True))) + r")\b")
+    return pattern.sub(lambda m: labels[m.group(1)] if m.group(1) else m.group(0), text)
+
+
 def sig3(value: float) -> str:
     """Three significant digits, trailing zeros kept: 0.53 -> '0.530', 1.386 -> '1.39', 0.0 -> '0.00'.
 
@@ -280,10 +316,54 @@ SECTION_NAMES = ("rates", "verdicts", *SECTIONS, "top3", "budget", "thread1", "w
 DEFAULT_SECTIONS = ("rates", "verdicts", *SECTIONS, "top3", "budget", "why_binary", "plots")
 
 
+MERGE_TOL = 1e-4  # per-seed test Dice and validation-loss values closer than this: the same training
+
+
+def merge_identical(rates: pd.DataFrame, trials: pd.DataFrame, curves: dict, tol: float = MERGE_TOL) -> pd.DataFrame:
+    """The rates table with pairings that trained identically merged into one row ("A ≡ B").
+
+    Two pairings are one training when they ran the same seeds and, seed by seed, their test
+    foreground Dice and their whole validation-loss curve agree within ``tol`` (e.g. categorical CE
+    after a Keras softmax or sigmoid, FACTS #2). A saturated sigmoid that ties on Dice but trains
+    otherwise is not merged: its curve differs.
+    """
+    cols = claims.pairing_cols(trials)
+    done = trials[trials["state"].isin(["complete", "pruned"])]
+    if done.empty or not cols:
+        return rates
+    runs = {}
+    for key, rows in done.groupby(cols, dropna=False):
+        values = {}
+        for _, row in rows.iterrows():
+            loss = curves.get(row["trial"], {}).get("val/loss") or []
+            values[int(row["seed"])] = np.array([row["test/foreground_dice"], *loss], float)
+        runs[claims.label(dict(zip(cols, key if isinstance(key, tuple) else (key,), strict=True)))] = values
+
+    def same(a: dict, b: dict) -> bool:
+        return a.keys() == b.keys() and all(
+            a[s].shape == b[s].shape and np.allclose(a[s], b[s], rtol=0, atol=tol, equal_nan=True) for s in a
+        )
+
+    order = [p for p in rates["pairing"] if p in runs]
+    merged, seen = {}, set()
+    for i, first in enumerate(order):
+        if first in seen:
+            continue
+        twins = [other for other in order[i + 1 :] if other not in seen and same(runs[first], runs[other])]
+        seen.update(twins)
+        if twins:
+            merged[first] = twins
+    if not merged:
+        return rates
+    out = rates[~rates["pairing"].isin(seen)].copy()
+    out["pairing"] = [" ≡ ".join([p, *merged[p]]) if p in merged else p for p in out["pairing"]]
+    return out
+
+
 def _rates_table(rates: pd.DataFrame) -> str:
     cols = ["pairing", "converged", "rate_ci", "class", "dice_all", "dice_ci", "dice_converged", "pruned", "verdicts"]
     shown = rates[cols].copy()
-    shown["dice_converged"] = [f"{v:.3f}" if v == v else "-" for v in shown["dice_converged"]]
+    shown["dice_converged"] = [sig3(v) if v == v else "-" for v in shown["dice_converged"]]
     shown = shown.rename(
         columns={
             "converged": "converged (k/n)",
@@ -483,9 +563,11 @@ def write(info, background_share: float | None = None, class_names=None, num_cla
             "",
             "k of n seeds converged (every foreground class learnt, loss below the prior level) with its "
             "95 % Clopper-Pearson interval; mean test foreground Dice over all seeds (interval: hierarchical "
-            "bootstrap, seeds then test subjects) and over the converged seeds only.",
+            "bootstrap, seeds then test subjects) and over the converged seeds only. Pairings that trained "
+            f"identically are one row (`≡`): the same seeds, and per seed a test Dice and a validation-loss "
+            f"curve within {MERGE_TOL:g} of each other.",
             "",
-            _rates_table(rates),
+            _rates_table(merge_identical(rates, trials, curves)),
             "",
         ]
     if "verdicts" in sections:
@@ -532,13 +614,16 @@ def write(info, background_share: float | None = None, class_names=None, num_cla
             ],
         ]
     if "plots" in sections:
-        lines += ["## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plots if p is not None and p.exists()]
-    (folder / "summary.md").write_text("\n".join(lines) + "\n")
+        lines += ["## Plots", ""]
+        for p in plots:
+            if p is not None and p.exists():
+                lines += [f"![{p.stem}]({p.name})", "", f"*{CAPTIONS.get(p.stem, p.stem)}*", ""]
+    (folder / "summary.md").write_text(humanise("\n".join(lines) + "\n"))
     data = attrs.get("data_label") or DATA_LABELS.get(str(trials.get("data", pd.Series(["data"])).iloc[0]), "the data")
     extra = [evidence.baseline_sentence(trials, attrs["baseline"])] if attrs.get("baseline") else []
     if "thread1" in sections and "trials" in trials:
         extra += evidence.thread1_sentences(trials)
-    (folder / "findings.md").write_text(findings(info.name, data, rates, found, _repro(folder), check, extra))
+    (folder / "findings.md").write_text(humanise(findings(info.name, data, rates, found, _repro(folder), check, extra)))
     n_runs = int(trials["state"].isin(["complete", "pruned", "invalid", "failed"]).sum())
     note = "\n\n".join(
         [

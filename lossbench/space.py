@@ -158,12 +158,13 @@ def keys_of(points: list[dict]) -> set[str] | None:
 ANY = object()
 # Settings added after studies were recorded, with the value that trains exactly as before: left out of
 # the hash at that value, so that the recorded studies keep their names (and results/ stays reportable).
-# A new setting at a new value still names a new study. (`_target_`: the option's `name` already says it.)
+# A new setting at a new value still names a new study. (`_target_`, `label`: the option's `name` already says it.)
 SINCE_ADDED = [
     ("model", "builder", "lossbench.model:unet"),
     ("model", "batch_norm", False),
     ("activation", "_target_", ANY),
     ("class_weighting", "_target_", ANY),
+    ("optimizer", "label", ANY),
 ]
 
 

@@ -176,7 +176,7 @@ class TrialRun:
                 )
             if self.cfg.tracking.plots and result.predictions:
                 p = result.predictions
-                plots.overlays(p["images"], p["truth"], p["pred"], self.name, tmp / "overlay.png")
+                plots.overlays(p["images"], p["truth"], p["pred"], self.name, tmp / "overlay.png", p.get("class_names"))
             self.client.log_artifacts(self.run_id, str(tmp))
 
     def close(self, state: str) -> None:

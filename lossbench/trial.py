@@ -75,6 +75,11 @@ def load_data(cfg: DictConfig) -> SegmentationData:
     return data
 
 
+def build_optimizer(optimizer_cfg):
+    """The Keras optimizer of ``conf/optimizer/<name>.yaml`` (its ``label`` is for reports, not for Keras)."""
+    return instantiate({k: v for k, v in optimizer_cfg.items() if k != "label"})
+
+
 def encode(labels: np.ndarray, encoding: str, num_classes: int) -> np.ndarray:
     """Integer label maps as the loss is given them: ``sparse`` (N,H,W) or ``one_hot`` (N,H,W,C)."""
     if encoding == "sparse":
@@ -138,6 +143,7 @@ class _EpochWatcher(keras.callbacks.Callback):
             "images": self.val.images[:4],
             "truth": self.val.labels[:4],
             "pred": metrics.predicted_labels(outputs[:4]),
+            "class_names": list(self.class_names),
         }
         row = {"train/loss": float(logs["loss"]), "val/loss": float(logs.get("val_loss", np.nan))}
         row |= {f"val/{k}": v for k, v in figures.items() if k != "per_class_dice"}
@@ -175,7 +181,7 @@ def run_trial(cfg: DictConfig, on_epoch=None, data: SegmentationData | None = No
     keras.utils.set_random_seed(int(cfg.trainer.seed))
     model = build_model(cfg.model, cfg.data.image_size, C, instantiate(cfg.activation))
     model.compile(
-        optimizer=instantiate(cfg.optimizer), loss=loss, steps_per_execution=int(cfg.trainer.steps_per_execution)
+        optimizer=build_optimizer(cfg.optimizer), loss=loss, steps_per_execution=int(cfg.trainer.steps_per_execution)
     )
     y_train = encode(as_targets(data.train.labels, cfg), encoding, C)
     y_val = encode(as_targets(data.val.labels, cfg), encoding, C)

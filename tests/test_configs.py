@@ -14,6 +14,7 @@ from lossbench.activations import Activation
 from lossbench.data import SegmentationData
 from lossbench.errors import InvalidPairing
 from lossbench.model import build_model, logits_layer
+from lossbench.trial import build_optimizer
 from lossbench.weighting import Weighting
 
 CONF_DIR = Path(CONF)
@@ -145,13 +146,14 @@ def test_class_weighting_config_computes_weights(compose_cfg, name):
 def test_optimizer_instantiates_to_a_keras_optimizer(compose_cfg, name):
     cfg = compose_cfg([f"optimizer={name}"])
     assert cfg.optimizer.name == name
-    optimizer = hydra.utils.instantiate(cfg.optimizer)
+    optimizer = build_optimizer(cfg.optimizer)
     assert isinstance(optimizer, keras.optimizers.Optimizer)
+    assert cfg.optimizer.label and cfg.optimizer.label != name  # reports name it in words
     assert float(optimizer.learning_rate) == pytest.approx(cfg.optimizer.learning_rate)
 
 
 def test_thread2_optimizer_is_sgd_1e4_momentum_09(compose_cfg):
-    optimizer = hydra.utils.instantiate(compose_cfg(["optimizer=sgd_seed"]).optimizer)
+    optimizer = build_optimizer(compose_cfg(["optimizer=sgd_seed"]).optimizer)
     assert isinstance(optimizer, keras.optimizers.SGD)
     assert float(optimizer.learning_rate) == pytest.approx(1e-4) and optimizer.momentum == pytest.approx(0.9)
 
