@@ -31,8 +31,8 @@ class Audit:
     def as_tags(self) -> dict:
         return {
             "audit": self.tag,
-            "audit_keras_loss": f"{self.keras_loss:.6g}",
-            "audit_nominal_loss": f"{self.nominal_loss:.6g}",
+            "audit_keras_loss": f"{self.keras_loss:.3g}",
+            "audit_nominal_loss": f"{self.nominal_loss:.3g}",
             "audit_reason": self.reason,
         }
 

@@ -138,8 +138,8 @@ def test_audit_tags_and_first_line():
     tags = Audit("nominal", 1.2345678, 1.2345679, "same").as_tags()
     assert tags == {
         "audit": "nominal",
-        "audit_keras_loss": "1.23457",
-        "audit_nominal_loss": "1.23457",
+        "audit_keras_loss": "1.23",
+        "audit_nominal_loss": "1.23",
         "audit_reason": "same",
     }
     assert first_line(ValueError("\n  first line  \nsecond")) == "ValueError: first line"
