@@ -156,6 +156,8 @@ class TrialRun:
         ]
         metrics += [Metric(k, float(v), now, 0) for k, v in result.final.items() if not k.startswith("test/subject/")]
         metrics += [Metric(f"seconds/{k}", float(v), now, 0) for k, v in result.seconds.items()]
+        if result.verdict:  # 1 or 0: a pairing group's mean in the UI is its convergence rate
+            metrics.append(Metric("converged", float(result.verdict == "converged"), now, 0))
         self.client.log_batch(
             self.run_id,
             params=[Param("class_weights", str(result.class_weights))],
@@ -248,6 +250,7 @@ VIEWS = {
             _line("lossbench-val-dice", "val/foreground_dice"),
             _line("lossbench-val-loss", "val/loss"),
             _chart("BAR", "lossbench-test-dice", "test/foreground_dice", metricKey="test/foreground_dice"),
+            _chart("BAR", "lossbench-converged", "converged", metricKey="converged"),
         ],
     },
     "lossbench-choices": _TABLE
@@ -263,7 +266,7 @@ def write_view(experiment_id: str, client=None) -> dict[str, str]:
     """Store lossbench's two comparison views on the experiment; return ``{name: page}`` (append to the UI URL).
 
     ``lossbench``: runs grouped by the full pairing (means over seeds), the per-epoch validation Dice and
-    loss and a bar chart of test Dice per pairing first. ``lossbench-choices``: every trial, with a
+    loss and bar charts of test Dice and of the share of seeds that converged per pairing first. ``lossbench-choices``: every trial, with a
     parallel-coordinates chart of the four choices against test Dice (MLflow nests the trials under the
     sweep's run: expand it, the "+" left of its name, to draw them). Runs logged before the ``group``
     tag existed get it here.
@@ -272,6 +275,9 @@ def write_view(experiment_id: str, client=None) -> dict[str, str]:
 
     client = client or MlflowClient()
     for run in client.search_runs([experiment_id], "tags.loss LIKE '%'", max_results=5000):
+        verdict = run.data.tags.get("verdict")
+        if verdict and "converged" not in run.data.metrics:  # runs logged before the metric existed
+            client.log_metric(run.info.run_id, "converged", float(verdict == "converged"), step=0)
         if "group" not in run.data.tags:  # runs logged before the tag existed
             lr = float(run.data.params.get("optimizer.learning_rate", "nan"))
             tags = run.data.tags

@@ -52,7 +52,7 @@ def test_the_grouped_view_shows_every_pairing_its_run_count_and_the_curves_first
         choices = html.unescape(render(url + runs_page(client, children[0].info.experiment_id, "lossbench-choices")))
 
     assert "Group by: group" in dom and "lossbench: curves and test Dice per pairing" in dom, dom[-3000:]
-    for chart in ("val/foreground_dice", "val/loss", "test/foreground_dice"):
+    for chart in ("val/foreground_dice", "val/loss", "test/foreground_dice", "converged"):
         assert chart in dom, f"no {chart} chart"
     assert dom.count("Group: ") >= 4  # every pairing group, each with its run count (2 seeds)
     assert "Parallel Coordinates" in choices and "does not support aggregated" not in choices
