@@ -48,7 +48,7 @@ def test_the_grouped_view_shows_every_pairing_its_run_count_and_the_curves_first
     png = tmp_path / "dashboard.png"
     with serve_mlflow(store, results / "mlartifacts", free_port()) as url:
         assert url.startswith("http://127.0.0.1:")
-        dom = html.unescape(render(url + page, png, width=1800, height=1000))
+        dom = html.unescape(render(url + page, png, width=1800, height=1000, budget_ms=40000))
         choices = html.unescape(render(url + runs_page(client, children[0].info.experiment_id, "lossbench-choices")))
 
     assert "Group by: group" in dom and "lossbench: curves and test Dice per pairing" in dom, dom[-3000:]
