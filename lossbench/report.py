@@ -672,4 +672,9 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
+    import sys
+
+    from lossbench.validate import compose_or_exit
+
+    compose_or_exit(sys.argv[1:])
     main()

@@ -39,7 +39,13 @@ def load_space(name: str, seeds=None) -> DictConfig:
     if not path.exists():
         known = ", ".join(sorted(p.stem for p in SWEEPS_DIR.glob("*.yaml")))
         raise UserError(f"no sweep file {path} - set sweep.space to one of: {known}")
-    space = OmegaConf.load(path)
+    try:
+        space = OmegaConf.load(path)
+    except Exception as error:  # YAML syntax: one line with where it broke
+        where = " ".join(str(error).split())[:160]
+        raise UserError(f"{path} is not valid YAML ({where}) - fix the file") from None
+    if not isinstance(space, DictConfig):
+        raise UserError(f"{path} is not a mapping of grid/trials/sample/seeds - fix the file")
     for key in space:
         if key not in ("grid", "trials", "sample", "seeds"):
             raise UserError(f"{path}: unknown key '{key}' - use grid, trials, sample or seeds")

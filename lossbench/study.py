@@ -80,6 +80,10 @@ def locate(cfg: DictConfig, sp) -> StudyInfo:
     info = StudyInfo.from_config(cfg, sp)
     if "://" not in info.storage and not Path(info.storage).exists():  # reading must not create a store
         raise UserError(f"no study store {info.storage} - run python -m lossbench.sweep +experiment={cfg.name} first")
+    if "://" not in info.storage:
+        from lossbench.validate import check_journal
+
+        check_journal(Path(info.storage))
     try:
         study = queue.load(info)
     except KeyError:

@@ -254,9 +254,11 @@ def adaptive_round(cfg: DictConfig, sp, info: study.StudyInfo, apply: bool = Tru
 
 def sweep(cfg: DictConfig, task: list[str], points: list[dict] | None = None) -> study.StudyInfo | None:
     """Prepare the study, run it (base seeds, then adaptive seeds), record, report; its `StudyInfo`."""
+    from lossbench import validate
     from lossbench.runtime import configure
 
     sp = space.load_space(cfg.sweep.space, cfg.sweep.seeds)  # bad input fails before TensorFlow loads
+    validate.check(cfg, sp)  # ... and before any store, file or folder is created
     if cfg.sweep.report:
         from lossbench.report import check_sections
 
@@ -306,7 +308,14 @@ def sweep(cfg: DictConfig, task: list[str], points: list[dict] | None = None) ->
     elif cfg.sweep.report:
         from lossbench import report
 
-        report.write(info, sections=cfg.sweep.get("report_sections"))
+        left = queue.counts(queue.load(info))
+        if left.get("running") or left.get("waiting"):  # another sweep of this study still works: it reports
+            print(
+                f"{left.get('running', 0)} trials still running elsewhere: the sweep that finishes the last "
+                "point writes the report"
+            )
+        else:
+            report.write(info, sections=cfg.sweep.get("report_sections"))
     return info
 
 
@@ -324,4 +333,9 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
+    import sys
+
+    from lossbench.validate import compose_or_exit
+
+    compose_or_exit(sys.argv[1:])  # Hydra's own errors (unknown option or experiment) as one line, exit 2
     main()

@@ -31,9 +31,13 @@ def summary(name: str, result) -> str:
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    from lossbench import tracking
+    from lossbench import tracking, validate
     from lossbench.runtime import configure
 
+    try:
+        validate.check(cfg)  # before TensorFlow, a store or a folder
+    except UserError as error:
+        exit_with(error)
     configure(int(cfg.trainer.threads), bool(cfg.trainer.get("deterministic", False)))
     from lossbench.trial import load_data, pairing_name, run_trial
 
@@ -51,4 +55,9 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
+    import sys
+
+    from lossbench.validate import compose_or_exit
+
+    compose_or_exit(sys.argv[1:])
     main()
