@@ -16,6 +16,7 @@ from lossbench import claims, queue
 from lossbench.study import StudyInfo
 
 FACTOR = 4
+SAME_STORAGE = "<the main study's storage>"
 
 
 def check(cfg: DictConfig, task: list[str], info: StudyInfo) -> dict | None:
@@ -48,18 +49,10 @@ def check(cfg: DictConfig, task: list[str], info: StudyInfo) -> dict | None:
     if budget_info:
         keep = {
             k: getattr(budget_info, k)
-            for k in (
-                "study_name",
-                "storage",
-                "folder",
-                "name",
-                "tracking_uri",
-                "pruner",
-                "prune_below",
-                "warmup_epochs",
-                "epochs",
-            )
+            for k in ("study_name", "storage", "folder", "name", "pruner", "prune_below", "warmup_epochs", "epochs")
         }
+        if queue.is_rdb(budget_info):  # no password in a study attribute: the main study's storage is its own
+            keep["storage"] = SAME_STORAGE
         queue.load(info).set_user_attr("budget_study", keep | {"factor": FACTOR})
     return budget_info
 
@@ -70,7 +63,8 @@ def sentences(info: StudyInfo) -> list[str]:
     if not attrs:
         return []
     try:
-        table = claims.trials_frame(queue.load(StudyInfo.from_dict({"tracking_uri": "", **attrs})))
+        where = {"storage": info.storage} if attrs.get("storage") == SAME_STORAGE else {}
+        table = claims.trials_frame(queue.load(StudyInfo.from_dict({"tracking_uri": "", **attrs, **where})))
     except KeyError:
         return [f"(budget study {attrs['study_name']} not found in {attrs['storage']})"]
     if table.empty:

@@ -15,7 +15,7 @@ def describe(info, sp) -> str:
     enumerated = space.points(sp)
     on = space.keys_of(enumerated)
     by_point = {space.point_key(queue.params(t), on): t for t in study.get_trials(deepcopy=False)}
-    lines = [f"study {info.study_name} in {info.storage}", ""]
+    lines = [f"study {info.study_name} in {queue.redact(info.storage)}", ""]
     keys = [space.point_key(p, on) for p in enumerated]
     keys += [k for k in by_point if k not in set(keys)]  # adaptive seeds and budget points
     c = {}

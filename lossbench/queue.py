@@ -25,8 +25,40 @@ TrialState = optuna.trial.TrialState
 SETTLED_FAILURES = ("invalid", "failed")  # failed for good: a rerun does not retry them
 
 
+def host() -> str:
+    """This machine's name (``LOSSBENCH_HOST`` overrides it: a test plays a second machine)."""
+    return os.environ.get("LOSSBENCH_HOST") or socket.gethostname()
+
+
 def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    return f"{host()}:{os.getpid()}"
+
+
+def redact(text: str) -> str:
+    """A URL's password replaced by ``***`` (``postgresql://u:secret@h/db`` -> ``postgresql://u:***@h/db``).
+
+    >>> redact("sweep.storage=postgresql://me:s3cret@db:5432/optuna tracking.uri=http://h:5000")
+    'sweep.storage=postgresql://me:***@db:5432/optuna tracking.uri=http://h:5000'
+    """
+    import re
+
+    return re.sub(r"(://[^:/@\s]+):[^@\s]+@", r"\1:***@", str(text))
+
+
+def rdb_url(url: str) -> str:
+    """SQLAlchemy's URL for an RDB storage: ``postgresql://`` means psycopg 3 (lossbench's cluster extra)."""
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
+def is_rdb(info) -> bool:
+    return str(info.storage).startswith(("postgresql", "mysql", "sqlite"))
+
+
+def _mark_killed(study, trial) -> None:
+    """Optuna's heartbeat stale-trial callback: a trial whose worker stopped beating was killed."""
+    study._storage.set_trial_user_attr(trial._trial_id, "state", "killed")
 
 
 def retry(fn, attempts: int = 6):
@@ -41,9 +73,20 @@ def retry(fn, attempts: int = 6):
 
 
 def storage(info):
-    """The study's Optuna storage: an RDB URL as given, else the journal file."""
-    if info.storage.startswith(("postgresql", "mysql", "sqlite")):
-        return optuna.storages.RDBStorage(info.storage)
+    """The study's Optuna storage: an RDB URL with heartbeats (many machines), else the journal file.
+
+    On an RDB every running trial beats every ``info.heartbeat_seconds``; a trial silent for three
+    beats is stale, whatever machine ran it: `sync_queue` fails it (state ``killed``) and its point
+    runs again. The journal has no heartbeat: there a dead worker is found by its PID (`stale`).
+    """
+    if is_rdb(info):
+        beat = int(getattr(info, "heartbeat_seconds", 30) or 30)
+        return optuna.storages.RDBStorage(
+            rdb_url(info.storage),
+            heartbeat_interval=beat,
+            grace_period=3 * beat,
+            heartbeat_stale_trial_callback=_mark_killed,
+        )
     from optuna.storages.journal import JournalFileBackend, JournalStorage
 
     return JournalStorage(JournalFileBackend(info.storage))
@@ -87,12 +130,12 @@ def params(trial) -> dict:
 
 def stale(trial) -> bool:
     """A RUNNING trial whose worker process is gone (only this machine's workers can be judged)."""
-    host, _, pid = str(trial.user_attrs.get("worker", "")).partition(":")
-    if not host:
+    machine, _, pid = str(trial.user_attrs.get("worker", "")).partition(":")
+    if not machine:
         started = trial.datetime_start.timestamp() if trial.datetime_start else 0
         return time.time() - started > 60
-    if host != socket.gethostname():
-        return False  # another machine's worker: cannot tell, leave it
+    if machine != host():
+        return False  # another machine's worker: cannot tell, leave it (an RDB's heartbeat can)
     try:
         os.kill(int(pid), 0)
         return False
@@ -103,8 +146,10 @@ def stale(trial) -> bool:
 def sync_queue(study: optuna.Study, points: list[dict]) -> int:
     """Fail stale running trials, then enqueue every point not done, waiting or running. Returns #added."""
     store = study._storage
+    if isinstance(store, optuna.storages.RDBStorage):  # heartbeats judge every machine's trials
+        optuna.storages.fail_stale_trials(study)
     for t in study.get_trials(deepcopy=False):
-        if t.state == TrialState.RUNNING and stale(t):
+        if t.state == TrialState.RUNNING and not isinstance(store, optuna.storages.RDBStorage) and stale(t):
             store.set_trial_user_attr(t._trial_id, "state", "killed")
             store.set_trial_state_values(t._trial_id, TrialState.FAIL)
     keys = space.keys_of(points)
@@ -139,8 +184,21 @@ def sampled_left(study, n_trials, sp) -> int:
 
 
 @contextlib.contextmanager
-def locked(path: Path):
-    """An exclusive lock on ``path`` (a file next to the journal) for enqueueing."""
+def locked(path: Path, info=None):
+    """An exclusive lock for enqueueing: a PostgreSQL advisory lock on the study's name when the study
+    lives in PostgreSQL (every machine sees it), else ``path`` (a file next to the journal)."""
+    if info is not None and str(info.storage).startswith("postgresql"):
+        import psycopg
+
+        with psycopg.connect(
+            str(info.storage).replace("postgresql+psycopg://", "postgresql://"), autocommit=True
+        ) as db:
+            db.execute("SELECT pg_advisory_lock(hashtext(%s))", (info.study_name,))
+            try:
+                yield
+            finally:
+                db.execute("SELECT pg_advisory_unlock(hashtext(%s))", (info.study_name,))
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -152,7 +210,7 @@ def locked(path: Path):
 
 def enqueue(info, points: list[dict]) -> int:
     """Add ``points`` (adaptive seeds) to the study under the sweep lock, exactly once; return #added."""
-    with locked(Path(info.folder) / "sweep.lock"):
+    with locked(Path(info.folder) / "sweep.lock", info):
         added = sync_queue(load(info), points)
     info.total += added
     return added

@@ -44,6 +44,7 @@ class StudyInfo:
     overrides: list[str] = field(default_factory=list)  # the command line's overrides, sweep.* left out
     experiment_id: str | None = None
     parent_run_id: str | None = None
+    heartbeat_seconds: int = 30  # RDB storage: a running trial beats this often; 3 missed beats = stale
     added: int = 0  # points enqueued by this run
     total: int = 0  # points the progress bar counts
 
@@ -62,6 +63,7 @@ class StudyInfo:
             prune_below=float(cfg.sweep.prune_below),
             warmup_epochs=int(cfg.sweep.warmup_epochs),
             epochs=int(cfg.trainer.epochs),
+            heartbeat_seconds=int(cfg.sweep.get("heartbeat_seconds") or 30),
             overrides=[o for o in task_overrides if not o.startswith("sweep.")],
         )
 
@@ -118,7 +120,7 @@ def prepare(cfg: DictConfig, sp, task_overrides: list[str], points: list[dict] |
     info = StudyInfo.from_config(cfg, sp, task_overrides)
     if points is None:
         points = space.points(sp) if (sp.get("grid") or sp.get("trials")) else []
-    with queue.locked(Path(info.folder) / "sweep.lock"):
+    with queue.locked(Path(info.folder) / "sweep.lock", info):
         info.experiment_id = tracking.setup(cfg, info.study_name)  # stores exist before any worker
         study = optuna.create_study(
             study_name=info.study_name, storage=queue.storage(info), direction="maximize", load_if_exists=True
@@ -192,7 +194,7 @@ def finish(info: StudyInfo, started: float, n_workers: int, command: str, interr
     wall = wall_seconds(intervals)
     study.set_user_attr("wall_seconds", round(wall, 1))
     study.set_user_attr("n_workers", max(int(i[2]) for i in intervals))
-    study.set_user_attr("command", command)
+    study.set_user_attr("command", queue.redact(command))
     study.set_user_attr("machine", machine())  # the machine that did the work (the last run's)
     counts = queue.counts(study)
     done = not (counts.get("running", 0) or counts.get("waiting", 0))

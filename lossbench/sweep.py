@@ -108,7 +108,10 @@ def objective(trial, cfg: DictConfig, sp, info: study.StudyInfo, epoch_bar=None)
         )
         trial.set_user_attr("mlflow_run_id", run.run_id)
         trial.set_user_attr("mlflow_run_url", tracking.run_url(cfg, info.experiment_id, run.run_id))
-        result = run_trial(trial_cfg, on_epoch=on_epoch)
+        from optuna.storages._heartbeat import get_heartbeat_thread
+
+        with get_heartbeat_thread(trial._trial_id, trial.study._storage):  # RDB: beats while it trains
+            result = run_trial(trial_cfg, on_epoch=on_epoch)
         if result.state == "pruned" and result.stopped_by == "stopped_early":
             state = optuna.trial.TrialState.COMPLETE  # decided, not cut by a ranking: it counts in importance
             trial.set_user_attr("stopped_early", True)
@@ -172,11 +175,7 @@ def worker(cfg_yaml: str, info: study.StudyInfo, threads: int, show_epochs: bool
     init_hydra()
     sp = space.load_space(cfg.sweep.space, cfg.sweep.seeds)
     optuna_study = queue.load(info, seed=index)
-    while (
-        trial := queue.take_waiting(
-            optuna_study, allow_new=queue.sampled_left(optuna_study, cfg.sweep.n_trials, sp) > 0
-        )
-    ) is not None:
+    while (trial := next_trial(optuna_study, cfg, sp, info)) is not None:
         bar = tqdm(total=int(cfg.trainer.epochs), desc="  epochs", leave=False, position=1, disable=not show_epochs)
         try:
             result = objective(trial, cfg, sp, info, bar)
@@ -189,6 +188,22 @@ def worker(cfg_yaml: str, info: study.StudyInfo, threads: int, show_epochs: bool
             f"{result.state:9s} {result.verdict or result.reason[:60]:25s} "
             f"val Dice {result.objective:.3f}  {trial.user_attrs.get('seconds', 0):5.1f}s"
         )
+
+
+def next_trial(optuna_study, cfg, sp, info):
+    """The next waiting trial; on an RDB, while other machines' trials still run, wait for them to end or to
+    go stale (their heartbeat stops), so a killed trial's point is rerun before the workers leave."""
+    import optuna
+
+    while True:
+        trial = queue.take_waiting(optuna_study, allow_new=queue.sampled_left(optuna_study, cfg.sweep.n_trials, sp) > 0)
+        if trial is not None or not queue.is_rdb(info):
+            return trial
+        if not optuna_study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+            return None
+        time.sleep(info.heartbeat_seconds)
+        with queue.locked(Path(info.folder) / "sweep.lock", info):
+            queue.sync_queue(optuna_study, space.points(sp) if (sp.get("grid") or sp.get("trials")) else [])
 
 
 def worker_process(*args) -> None:

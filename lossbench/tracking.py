@@ -32,8 +32,14 @@ def setup(cfg: DictConfig, experiment: str) -> str:
     found = client.get_experiment_by_name(experiment)
     if found is not None:
         return found.experiment_id
-    location = (Path(cfg.tracking.artifacts).resolve() / experiment).as_uri()
-    return client.create_experiment(experiment, artifact_location=location)
+    # a local store gets its artifacts under paths.results; a tracking server puts them where it says
+    # (mlflow server --artifacts-destination), so every machine's artifacts land in one place
+    local = store_uri(cfg).startswith("sqlite:")
+    location = (Path(cfg.tracking.artifacts).resolve() / experiment).as_uri() if local else None
+    try:
+        return client.create_experiment(experiment, artifact_location=location)
+    except mlflow.exceptions.MlflowException:  # another machine created it a moment ago
+        return client.get_experiment_by_name(experiment).experiment_id
 
 
 def store_uri(cfg: DictConfig) -> str:
@@ -87,7 +93,9 @@ def flat_params(cfg: DictConfig) -> dict:
             out[prefix[:-1]] = str(node)[:6000]
 
     walk(OmegaConf.to_container(cfg, resolve=True), "")
-    return {k: v for k, v in out.items() if not k.startswith(("hydra", "sweep"))}
+    from lossbench.queue import redact
+
+    return {k: redact(v) for k, v in out.items() if not k.startswith(("hydra", "sweep"))}
 
 
 def choice_tags(cfg: DictConfig) -> dict:

@@ -32,6 +32,7 @@ def summary(name: str, result) -> str:
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
     from lossbench import tracking, validate
+    from lossbench.queue import redact
     from lossbench.runtime import configure
 
     try:
@@ -51,7 +52,7 @@ def main(cfg: DictConfig) -> None:
     experiment_id = tracking.setup(cfg, cfg.name)
     run_id = tracking.log_trial(cfg, result, name, experiment_id)
     print(summary(name, result))
-    print(f"  MLflow run {run_id} in experiment '{cfg.name}': mlflow ui --backend-store-uri {tracking.store_uri(cfg)}")
+    print(f"  MLflow run {run_id} in experiment '{cfg.name}': mlflow ui --backend-store-uri {redact(tracking.store_uri(cfg))}")
 
 
 if __name__ == "__main__":
