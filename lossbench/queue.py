@@ -56,11 +56,6 @@ def is_rdb(info) -> bool:
     return str(info.storage).startswith(("postgresql", "mysql", "sqlite"))
 
 
-def _mark_killed(study, trial) -> None:
-    """Optuna's heartbeat stale-trial callback: a trial whose worker stopped beating was killed."""
-    study._storage.set_trial_user_attr(trial._trial_id, "state", "killed")
-
-
 def retry(fn, attempts: int = 6):
     """Call ``fn``, retrying when a SQLite store is briefly locked by another worker."""
     for attempt in range(attempts):
@@ -85,7 +80,6 @@ def storage(info):
             rdb_url(info.storage),
             heartbeat_interval=beat,
             grace_period=3 * beat,
-            heartbeat_stale_trial_callback=_mark_killed,
         )
     from optuna.storages.journal import JournalFileBackend, JournalStorage
 
@@ -145,11 +139,20 @@ def stale(trial) -> bool:
 
 def sync_queue(study: optuna.Study, points: list[dict]) -> int:
     """Fail stale running trials, then enqueue every point not done, waiting or running. Returns #added."""
-    store = study._storage
-    if isinstance(store, optuna.storages.RDBStorage):  # heartbeats judge every machine's trials
-        optuna.storages.fail_stale_trials(study)
+    from optuna.storages._heartbeat import is_heartbeat_enabled
+
+    store = study._storage  # (Optuna wraps an RDB storage in a cache: ask for heartbeats, not the type)
+    beating = is_heartbeat_enabled(store)
+    if beating:  # heartbeats judge every machine's trials (as optuna.storages.fail_stale_trials does, but the
+        # trial is marked killed while it can still take an attribute, and only then failed)
+        for trial_id in store._get_stale_trial_ids(study._study_id):
+            try:
+                store.set_trial_user_attr(trial_id, "state", "killed")
+                store.set_trial_state_values(trial_id, TrialState.FAIL)
+            except optuna.exceptions.UpdateFinishedTrialError:
+                pass  # another worker failed it first
     for t in study.get_trials(deepcopy=False):
-        if t.state == TrialState.RUNNING and not isinstance(store, optuna.storages.RDBStorage) and stale(t):
+        if t.state == TrialState.RUNNING and not beating and stale(t):
             store.set_trial_user_attr(t._trial_id, "state", "killed")
             store.set_trial_state_values(t._trial_id, TrialState.FAIL)
     keys = space.keys_of(points)

@@ -196,6 +196,7 @@ def finish(info: StudyInfo, started: float, n_workers: int, command: str, interr
     study.set_user_attr("n_workers", max(int(i[2]) for i in intervals))
     study.set_user_attr("command", queue.redact(command))
     study.set_user_attr("machine", machine())  # the machine that did the work (the last run's)
+    tracking.reconcile(info, study)  # runs whose trials ended elsewhere while this sweep ran
     counts = queue.counts(study)
     done = not (counts.get("running", 0) or counts.get("waiting", 0))
     tracking.close_parent(

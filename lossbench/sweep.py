@@ -203,7 +203,10 @@ def next_trial(optuna_study, cfg, sp, info):
             return None
         time.sleep(info.heartbeat_seconds)
         with queue.locked(Path(info.folder) / "sweep.lock", info):
-            queue.sync_queue(optuna_study, space.points(sp) if (sp.get("grid") or sp.get("trials")) else [])
+            if queue.sync_queue(optuna_study, space.points(sp) if (sp.get("grid") or sp.get("trials")) else []):
+                from lossbench import tracking
+
+                tracking.reconcile(info, optuna_study)  # the killed trial's run: KILLED and hidden
 
 
 def worker_process(*args) -> None:

@@ -52,7 +52,9 @@ def main(cfg: DictConfig) -> None:
     experiment_id = tracking.setup(cfg, cfg.name)
     run_id = tracking.log_trial(cfg, result, name, experiment_id)
     print(summary(name, result))
-    print(f"  MLflow run {run_id} in experiment '{cfg.name}': mlflow ui --backend-store-uri {redact(tracking.store_uri(cfg))}")
+    print(
+        f"  MLflow run {run_id} in experiment '{cfg.name}': mlflow ui --backend-store-uri {redact(tracking.store_uri(cfg))}"
+    )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,153 @@
+"""Many machines, for real: a PostgreSQL study, an MLflow server on PostgreSQL, three workers (one playing a
+second host), one SIGKILLed mid-trial. Every point completes exactly once; the killed trial is found by
+its stopped heartbeat and rerun; MLflow has one FINISHED run per point; an artifact logged by the second
+"host" downloads through the server; the password is nowhere in the stores or the outputs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from conftest import tiny
+from mlflow.tracking import MlflowClient
+from test_sweep import GOOD_GRID
+
+from lossbench import queue
+from lossbench.screenshot import free_port, serve_mlflow
+
+pytestmark = pytest.mark.slow
+PASSWORD = "s3cret-lossbench-pw"
+PG_BIN = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+
+
+def as_postgres(*args, **kwargs):
+    prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    return subprocess.run([*prefix, *args], check=True, capture_output=True, text=True, **kwargs)
+
+
+@contextlib.contextmanager
+def postgres():
+    """A throw-away PostgreSQL server on 127.0.0.1 with password (scram) authentication; yields its port."""
+    if not PG_BIN or shutil.which("runuser") is None:
+        pytest.skip("PostgreSQL is not installed (apt-get install -y postgresql; .ci/run does)")
+    pytest.importorskip("psycopg")
+    bin_dir = Path(PG_BIN[-1])
+    root = Path(tempfile.mkdtemp(prefix="lossbench-pg-"))
+    root.chmod(0o755)  # initdb runs as postgres; pytest's own tmp folders are 0700
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+    (root / "pw").write_text(PASSWORD + "\n")
+    port = free_port()
+    as_postgres(
+        str(bin_dir / "initdb"),
+        "-D",
+        str(root / "data"),
+        "-U",
+        "lossbench",
+        "--auth=scram-sha-256",
+        f"--pwfile={root / 'pw'}",
+    )
+    as_postgres(
+        str(bin_dir / "pg_ctl"),
+        "-D",
+        str(root / "data"),
+        "-l",
+        str(root / "log"),
+        "-w",
+        "-o",
+        f"-p {port} -k {root} -c listen_addresses=127.0.0.1",
+        "start",
+    )
+    try:
+        import psycopg
+
+        with psycopg.connect(f"postgresql://lossbench:{PASSWORD}@127.0.0.1:{port}/postgres", autocommit=True) as db:
+            db.execute("CREATE DATABASE optuna")
+            db.execute("CREATE DATABASE mlflow")
+        yield port
+    finally:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            as_postgres(str(bin_dir / "pg_ctl"), "-D", str(root / "data"), "-m", "immediate", "stop")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_three_workers_on_two_hosts_share_one_study_exactly_once_with_one_killed(tmp_path):
+    with postgres() as port:
+        storage = f"postgresql://lossbench:{PASSWORD}@127.0.0.1:{port}/optuna"
+        backend = f"postgresql+psycopg://lossbench:{PASSWORD}@127.0.0.1:{port}/mlflow"
+        with serve_mlflow(backend, tmp_path / "artifacts", free_port()) as url:
+            space = tmp_path / "space.yaml"
+            space.write_text(GOOD_GRID)
+            args = [
+                sys.executable,
+                "-m",
+                "lossbench.sweep",
+                f"sweep.space={space}",
+                "name=tiny",
+                "sweep.warmup_epochs=1",
+                *tiny(tmp_path / "results"),
+                "trainer.epochs=4",
+                f"sweep.storage={storage}",
+                f"tracking.uri={url}",
+                "sweep.heartbeat_seconds=2",
+            ]
+            marker = tmp_path / "killed"
+            envs = [{}, {"LOSSBENCH_HOST": "fake-b"}, {"LOSSBENCH_FAULT": f"training:{marker}"}]
+            procs = []
+            for i, extra in enumerate(envs):
+                env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **extra)
+                log = open(tmp_path / f"worker{i}.log", "w")  # noqa: SIM115 (closed with the process)
+                procs.append((subprocess.Popen(args, cwd=tmp_path, env=env, stdout=log, stderr=log), log))
+                time.sleep(1.0)
+            codes = []
+            for proc, log in procs:
+                codes.append(proc.wait(timeout=900))
+                log.close()
+            outputs = "".join((tmp_path / f"worker{i}.log").read_text() for i in range(3))
+            assert codes[2] == -signal.SIGKILL and marker.exists(), outputs[-3000:]
+            assert codes[:2] == [0, 0], outputs[-3000:]
+
+            info = type("Info", (), {"storage": storage, "study_name": None, "heartbeat_seconds": 2})()
+            (summary,) = optuna.get_all_study_summaries(queue.storage(info))
+            study = optuna.load_study(study_name=summary.study_name, storage=queue.storage(info))
+            trials = study.get_trials()
+            done = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+            keys = sorted(tuple(sorted(queue.params(t).items())) for t in done)
+            assert len(done) == 4 and len(set(keys)) == 4, [(t.state, t.user_attrs) for t in trials]
+            killed = [t for t in trials if t.state == optuna.trial.TrialState.FAIL]
+            assert [t.user_attrs.get("state") for t in killed] == ["killed"]  # found by its heartbeat
+            assert tuple(sorted(queue.params(killed[0]).items())) in keys  # ... and its point rerun
+            hosts = {t.user_attrs["worker"].split(":")[0] for t in done}
+            assert "fake-b" in hosts and socket.gethostname() in hosts
+
+            client = MlflowClient(url)
+            (experiment,) = [e for e in client.search_experiments() if e.name.startswith("tiny-")]
+            runs = client.search_runs([experiment.experiment_id])
+            children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+            assert sorted(r.info.status for r in children) == ["FINISHED"] * 4
+            assert len([r for r in runs if r.data.tags.get("kind") == "sweep"]) == 1
+            from_b = next(t for t in done if t.user_attrs["worker"].startswith("fake-b:"))
+            config = client.download_artifacts(from_b.user_attrs["mlflow_run_id"], "config.yaml", str(tmp_path))
+            assert "loss:" in Path(config).read_text()
+            assert list((tmp_path / "artifacts").rglob("config.yaml"))  # the server's artifact root
+
+            # the password: not printed, not a param or tag, not in a study attribute, not in results/
+            assert PASSWORD not in outputs
+            for run in runs:
+                assert PASSWORD not in str(run.data.params) + str(run.data.tags)
+            assert PASSWORD not in str(study.user_attrs) + str([t.user_attrs for t in trials])
+            for path in (tmp_path / "results").rglob("*"):
+                if path.is_file():
+                    assert PASSWORD.encode() not in path.read_bytes(), path
