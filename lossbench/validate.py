@@ -161,9 +161,40 @@ def check_places(cfg: DictConfig) -> None:
                     "sweep.storage=postgresql://... needs psycopg - pip install 'psycopg[binary]' "
                     "(or pip install -e '.[cluster]')"
                 ) from None
+    check_reachable(uri, storage)
     journal = results / str(cfg.name) / "optuna.journal"
     if not storage and journal.exists():
         check_journal(journal)
+
+
+def check_reachable(tracking_uri: str, storage: str, timeout: float = 5.0) -> None:
+    """A tracking server must answer /health and a PostgreSQL storage must accept a connection."""
+    import urllib.request
+
+    from lossbench.queue import redact
+
+    if tracking_uri.startswith(("http://", "https://")):
+        try:
+            with urllib.request.urlopen(tracking_uri.rstrip("/") + "/health", timeout=timeout):
+                pass
+        except OSError as error:
+            raise UserError(
+                f"tracking.uri={redact(tracking_uri)} does not answer ({type(error).__name__}) - start "
+                "mlflow server there or fix the URL"
+            ) from None
+    if storage.startswith("postgresql"):
+        import psycopg
+
+        try:
+            psycopg.connect(
+                storage.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=int(timeout)
+            ).close()
+        except psycopg.Error as error:
+            reason = redact(" ".join(str(error).split()))[:160]
+            raise UserError(
+                f"sweep.storage={redact(storage)} is not reachable ({reason}) - start PostgreSQL, "
+                "create the database, or fix the URL"
+            ) from None
 
 
 def check_sqlite(path: Path) -> None:

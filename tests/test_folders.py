@@ -87,9 +87,9 @@ def test_prepare_helpers():
 
 
 def test_missing_folders_and_no_files(tmp_path):
-    raises(tmp_path / "absent", "absent/images", "data.images")
+    raises(tmp_path / "absent", "absent/images", "data.loader.images")
     (tmp_path / "images").mkdir()
-    raises(tmp_path, "masks", "data.masks")
+    raises(tmp_path, "masks", "data.loader.masks")
     (tmp_path / "masks").mkdir()
     (tmp_path / "images" / "readme.txt").write_text("not an image")
     raises(tmp_path, "images", "no .png or .npy files")

@@ -42,6 +42,11 @@ BAD_CONFIGS = [
     (["paths.results=/proc/lossbench"], "paths.results=/proc/lossbench: /proc is not a writable folder"),
     (["tracking.uri=ftp://example.org/x"], "tracking.uri=ftp://example.org/x is not a sqlite:/// path"),
     (["+sweep.storage=redis://user:secret@host/0"], "sweep.storage=host/0 is not an RDB URL"),
+    (["tracking.uri=http://127.0.0.1:9"], "tracking.uri=http://127.0.0.1:9 does not answer"),
+    (
+        ["+sweep.storage=postgresql://me:secret@127.0.0.1:9/optuna"],
+        "sweep.storage=postgresql://me:***@127.0.0.1:9/optuna is not reachable",
+    ),
 ]
 BAD_SPACES = [
     ("grid:\n  loss: [dice, no_such]\n", "grid: loss has no option 'no_such' - choose from"),

@@ -47,11 +47,11 @@ def load(
     names = list(class_names) if class_names else ["background"] + [f"class_{i}" for i in range(1, num_classes)]
     if len(names) != num_classes:
         raise DataError(f"{root}: {len(names)} class_names for num_classes {num_classes} - give one name per class")
-    for folder, setting in ((Path(root) / images, "data.images"), (Path(root) / masks, "data.masks")):
+    for folder, setting in ((Path(root) / images, "data.loader.images"), (Path(root) / masks, "data.loader.masks")):
         if not folder.is_dir():
             raise DataError(f"{folder}: folder not found - create it or set {setting}")
-    image_files = list_files(Path(root) / images, "data.images")
-    mask_files = list_files(Path(root) / masks, "data.masks")
+    image_files = list_files(Path(root) / images, "data.loader.images")
+    mask_files = list_files(Path(root) / masks, "data.loader.masks")
     for stem, path in image_files.items():
         if stem not in mask_files:
             raise DataError(
