@@ -1,5 +1,5 @@
 """Many machines, for real: a PostgreSQL study, an MLflow server on PostgreSQL, three workers (one playing a
-second host), one SIGKILLed mid-trial. Every point completes exactly once; the killed trial is found by
+second host), one SIGKILLed at a stage of its trial (training, after logging, after telling Optuna). Every point completes exactly once; the killed trial is found by
 its stopped heartbeat and rerun; MLflow has one FINISHED run per point; an artifact logged by the second
 "host" downloads through the server; the password is nowhere in the stores or the outputs.
 """
@@ -83,7 +83,8 @@ def postgres():
         shutil.rmtree(root, ignore_errors=True)
 
 
-def test_three_workers_on_two_hosts_share_one_study_exactly_once_with_one_killed(tmp_path):
+@pytest.mark.parametrize("stage", ["training", "logged", "told"])
+def test_three_workers_on_two_hosts_share_one_study_exactly_once_with_one_killed(tmp_path, stage):
     with postgres() as port:
         storage = f"postgresql://lossbench:{PASSWORD}@127.0.0.1:{port}/optuna"
         backend = f"postgresql+psycopg://lossbench:{PASSWORD}@127.0.0.1:{port}/mlflow"
@@ -104,7 +105,7 @@ def test_three_workers_on_two_hosts_share_one_study_exactly_once_with_one_killed
                 "sweep.heartbeat_seconds=2",
             ]
             marker = tmp_path / "killed"
-            envs = [{}, {"LOSSBENCH_HOST": "fake-b"}, {"LOSSBENCH_FAULT": f"training:{marker}"}]
+            envs = [{}, {"LOSSBENCH_HOST": "fake-b"}, {"LOSSBENCH_FAULT": f"{stage}:{marker}"}]
             procs = []
             for i, extra in enumerate(envs):
                 env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **extra)
@@ -127,8 +128,11 @@ def test_three_workers_on_two_hosts_share_one_study_exactly_once_with_one_killed
             keys = sorted(tuple(sorted(queue.params(t).items())) for t in done)
             assert len(done) == 4 and len(set(keys)) == 4, [(t.state, t.user_attrs) for t in trials]
             killed = [t for t in trials if t.state == optuna.trial.TrialState.FAIL]
-            assert [t.user_attrs.get("state") for t in killed] == ["killed"]  # found by its heartbeat
-            assert tuple(sorted(queue.params(killed[0]).items())) in keys  # ... and its point rerun
+            if stage == "told":  # Optuna had the result before the kill: nothing to rerun
+                assert killed == [] and len(trials) == 4
+            else:
+                assert [t.user_attrs.get("state") for t in killed] == ["killed"]  # found by its heartbeat
+                assert tuple(sorted(queue.params(killed[0]).items())) in keys  # ... and its point rerun
             hosts = {t.user_attrs["worker"].split(":")[0] for t in done}
             assert "fake-b" in hosts and socket.gethostname() in hosts
 
