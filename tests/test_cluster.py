@@ -13,16 +13,14 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import optuna
 import pytest
-from conftest import tiny
 from mlflow.tracking import MlflowClient
-from test_sweep import GOOD_GRID
+from test_sweep import GOOD_GRID, sweep_args
 
 from lossbench import queue
 from lossbench.screenshot import free_port, serve_mlflow
@@ -89,21 +87,14 @@ def test_three_workers_on_two_hosts_share_one_study_exactly_once_with_one_killed
         storage = f"postgresql://lossbench:{PASSWORD}@127.0.0.1:{port}/optuna"
         backend = f"postgresql+psycopg://lossbench:{PASSWORD}@127.0.0.1:{port}/mlflow"
         with serve_mlflow(backend, tmp_path / "artifacts", free_port()) as url:
-            space = tmp_path / "space.yaml"
-            space.write_text(GOOD_GRID)
-            args = [
-                sys.executable,
-                "-m",
-                "lossbench.sweep",
-                f"sweep.space={space}",
-                "name=tiny",
-                "sweep.warmup_epochs=1",
-                *tiny(tmp_path / "results"),
+            args = sweep_args(
+                tmp_path,
+                GOOD_GRID,
                 "trainer.epochs=4",
                 f"sweep.storage={storage}",
                 f"tracking.uri={url}",
                 "sweep.heartbeat_seconds=2",
-            ]
+            )
             marker = tmp_path / "killed"
             envs = [{}, {"LOSSBENCH_HOST": "fake-b"}, {"LOSSBENCH_FAULT": f"{stage}:{marker}"}]
             procs = []

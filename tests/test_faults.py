@@ -8,17 +8,13 @@ sweep SIGKILL itself once at STAGE (`lossbench.sweep.fault`).
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 
 import optuna
 import pytest
-from conftest import tiny
 from mlflow.tracking import MlflowClient
-from test_sweep import GOOD_GRID, study_of
+from test_sweep import GOOD_GRID, study_of, sweep
 
 from lossbench import queue
 
@@ -26,23 +22,8 @@ pytestmark = pytest.mark.slow
 
 
 def run_sweep(tmp_path, *extra, env=None, wait=True):
-    space = tmp_path / "space.yaml"
-    space.write_text(GOOD_GRID)
-    args = [
-        sys.executable,
-        "-m",
-        "lossbench.sweep",
-        f"sweep.space={space}",
-        "name=tiny",
-        "sweep.warmup_epochs=1",
-        *tiny(tmp_path / "results"),
-        "trainer.epochs=2",
-        *extra,
-    ]
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **(env or {}))
-    if not wait:
-        return subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    return subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    """A tiny 2-epoch sweep of GOOD_GRID (`test_sweep.sweep`)."""
+    return sweep(tmp_path, GOOD_GRID, "trainer.epochs=2", *extra, env=env, wait=wait)
 
 
 def runs(tmp_path, view_type="ALL"):

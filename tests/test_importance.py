@@ -67,13 +67,3 @@ def test_at_the_dashboards_top_ten_percent_the_loss_leads_and_counting_stalled_t
     assert list(counted)[:2] == ["loss", "optimizer"], counted
     without = importances(cmr[cmr["state"] == "complete"], default)  # the stalled trials as PRUNED
     assert counted["optimizer"] > without["optimizer"] and list(without).index("optimizer") > 1, without
-
-
-def test_the_sweep_names_its_objective(tmp_path):
-    from lossbench import queue
-    from lossbench.study import METRIC_NAMES, StudyInfo
-
-    info = StudyInfo(name="m", study_name="m", storage=str(tmp_path / "j"), folder=str(tmp_path), tracking_uri="")
-    study = optuna.create_study(study_name="m", storage=queue.storage(info), direction="maximize")
-    study.set_metric_names(METRIC_NAMES)
-    assert queue.load(info).metric_names == ["val_foreground_dice"]

@@ -27,24 +27,28 @@ seeds: [0, 1]
 """
 
 
-def sweep(tmp_path, grid: str, *extra: str, wait: bool = True):
+def sweep_args(tmp_path, grid: str, *extra: str, model: bool = True) -> list[str]:
+    """The command line of a tiny sweep over ``grid`` in ``tmp_path`` (``model=False``: no model.* overrides)."""
     space = tmp_path / "space.yaml"
     space.write_text(grid)
-    args = [
+    overrides = [o for o in tiny(tmp_path / "results") if model or not o.startswith("model.")]
+    return [
         sys.executable,
         "-m",
         "lossbench.sweep",
         f"sweep.space={space}",
         "name=tiny",
         "sweep.warmup_epochs=1",
-        *tiny(tmp_path / "results"),
+        *overrides,
         *extra,
     ]
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+
+
+def sweep(tmp_path, grid: str, *extra: str, wait: bool = True, env: dict | None = None, model: bool = True):
+    args = sweep_args(tmp_path, grid, *extra, model=model)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **(env or {}))
     if not wait:
-        return subprocess.Popen(
-            args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
+        return subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     return subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
 
 
@@ -227,23 +231,8 @@ def test_a_sample_space_runs_with_several_workers(tmp_path):
 
 @pytest.mark.slow
 def test_a_users_model_builder_runs_through_a_sweep(tmp_path):
-    space = tmp_path / "space.yaml"
-    space.write_text(GOOD_GRID)
-    overrides = [o for o in tiny(tmp_path / "results") if not o.startswith("model.")]
-    args = [
-        sys.executable,
-        "-m",
-        "lossbench.sweep",
-        f"sweep.space={space}",
-        "name=tiny",
-        *overrides,
-        "model=custom",
-        "model.builder=examples.my_models:residual_unet",
-        "+model.width=4",
-        "+model.levels=2",
-    ]
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT))
-    result = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    extra = ["model=custom", "model.builder=examples.my_models:residual_unet", "+model.width=4", "+model.levels=2"]
+    result = sweep(tmp_path, GOOD_GRID, *extra, env={"PYTHONPATH": str(ROOT)}, model=False)
     assert result.returncode == 0, result.stdout + result.stderr
     trials = study_of(tmp_path).get_trials()
     assert len(trials) == 4 and all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
@@ -254,20 +243,7 @@ def test_a_users_model_builder_runs_through_a_sweep(tmp_path):
 
 
 def test_a_missing_model_builder_is_one_line_before_any_store(tmp_path):
-    space = tmp_path / "space.yaml"
-    space.write_text(GOOD_GRID)
-    overrides = [o for o in tiny(tmp_path / "results") if not o.startswith("model.")]
-    args = [
-        sys.executable,
-        "-m",
-        "lossbench.sweep",
-        f"sweep.space={space}",
-        "name=tiny",
-        *overrides,
-        "model=custom",
-        "model.builder=nowhere.models:build",
-    ]
-    result = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    result = sweep(tmp_path, GOOD_GRID, "model=custom", "model.builder=nowhere.models:build", model=False)
     assert result.returncode == 2, result.stdout + result.stderr
     assert (
         result.stderr.strip()
