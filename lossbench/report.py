@@ -184,7 +184,7 @@ def clipping_curves(trials: pd.DataFrame, curves: dict, path: Path) -> Path | No
         fontsize=8,
     )
     fig.tight_layout(rect=(0, 0.07, 1, 0.95))
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=90, bbox_inches="tight")  # the legend is wider than one panel
     plt.close(fig)
     return path
 
