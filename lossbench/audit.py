@@ -38,8 +38,18 @@ class Audit:
 
 
 def first_line(error: Exception) -> str:
-    """The first non-empty line of an exception's message, without Keras's decorations."""
+    """The first non-empty line of an exception's message, without Keras's decorations.
+
+    An error raised while tracing a ``tf.function`` reads "in user code:", a traceback, then the
+    original error: that last line is the one that says what went wrong.
+    """
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    if lines and lines[0] == "in user code:":
+        last = lines[-1]
+        name, sep, rest = last.partition(": ")
+        if sep and name.isidentifier():
+            return last
+        lines = lines[-1:]
     return f"{type(error).__name__}: {lines[0] if lines else ''}"
 
 
@@ -58,10 +68,12 @@ def _logits_scale(model, x) -> float:
     return float(np.clip(1.0 / max(spread, 1e-6), 1.0, 1000.0))
 
 
-def audit_pairing(model, loss, x: np.ndarray, y: np.ndarray) -> Audit:
+def audit_pairing(model, loss, x: np.ndarray, y: np.ndarray, compiled=None) -> Audit:
     """Compare the compiled loss of ``model`` (already compiled with ``loss``) with the nominal one.
 
-    ``x``/``y`` is one batch in the encoding the loss is given. The last
+    ``x``/``y`` is one batch in the encoding the loss is given. ``compiled`` is the trial's
+    `lossbench.trial.compiled_pass` (outputs and loss in one graph-mode call, as in ``fit``); without
+    it, ``model.evaluate`` and ``model.predict``. The last
     layer's weights are scaled for the comparison (see `_logits_scale`) and
     restored afterwards.
     """
@@ -71,11 +83,15 @@ def audit_pairing(model, loss, x: np.ndarray, y: np.ndarray) -> Audit:
     saved = layer.get_weights()
     layer.set_weights([w * _logits_scale(model, x) for w in saved])
     try:
-        keras_value = float(model.evaluate(x, y, batch_size=len(x), verbose=0))
+        if compiled is None:
+            keras_value = float(model.evaluate(x, y, batch_size=len(x), verbose=0))
+            outputs = np.asarray(model.predict(x, batch_size=len(x), verbose=0))
+        else:
+            outputs, value = compiled(x, y)
+            keras_value, outputs = float(value), np.asarray(outputs)
     except (ValueError, TypeError) as error:  # Keras rejects the shapes: an invalid pairing
         layer.set_weights(saved)
         return Audit("invalid", float("nan"), float("nan"), first_line(error))
-    outputs = np.asarray(model.predict(x, batch_size=len(x), verbose=0))
     layer.set_weights(saved)
     nominal = float(np.asarray(loss(y, outputs)))  # eager, on plain numbers: no logits to find
     if not (np.isfinite(keras_value) and np.isfinite(nominal)):

@@ -128,16 +128,60 @@ def levels(loss, labels: np.ndarray, shares: np.ndarray, encoding: str, num_clas
     return {"chance_loss": float(evaluate(y, uniform)), "prior_loss": float(evaluate(y, prior))}
 
 
-class _EpochWatcher(keras.callbacks.Callback):
-    """After every epoch: predict the validation split, record the curves, ask ``on_epoch`` to stop."""
+def compiled_pass(model, loss):
+    """``fn(x, y) -> (outputs, loss)`` for one batch, compiled as Keras's test step is (graph mode).
 
-    def __init__(self, trial, val, binary, logits_out, class_names, batch_size, on_epoch):
+    One forward pass gives both what the model outputs and the loss Keras would report for the batch:
+    in graph mode a Keras softmax/sigmoid output still carries its logits, so the loss reads them
+    exactly as in ``fit`` and ``evaluate`` (FACTS #2). Every evaluation of a trial goes through it (the
+    audit, the first batch, each epoch's validation, the test split), so a trial traces it once.
+    """
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        @tf.function(reduce_retracing=True)
+        def step(x, y):
+            outputs = model(x, training=False)
+            return outputs, loss(y, outputs)
+
+        return step
+
+    def step(x, y):  # other backends have no logits shortcut: the nominal loss on the output is what they train
+        outputs = model(x, training=False)
+        return outputs, loss(y, outputs)
+
+    return step
+
+
+def evaluate(fn, x: np.ndarray, y: np.ndarray, batch: int) -> tuple[np.ndarray, float]:
+    """All outputs of ``x`` and the loss as Keras's ``evaluate`` averages it (batch losses weighted by size)."""
+    outputs, total = [], 0.0
+    for start in range(0, len(x), batch):
+        out, value = fn(x[start : start + batch], y[start : start + batch])
+        outputs.append(np.asarray(out))
+        total += float(value) * len(outputs[-1])
+    return np.concatenate(outputs), total / len(x)
+
+
+class _EpochWatcher(keras.callbacks.Callback):
+    """After every epoch: one pass over the validation split (outputs and loss), the curves, ``on_epoch``."""
+
+    def __init__(self, trial, val, y_val, fn, binary, logits_out, class_names, batch_size, on_epoch):
         super().__init__()
-        self.trial, self.val, self.binary, self.logits_out = trial, val, binary, logits_out
+        self.trial, self.val, self.y_val, self.fn, self.binary, self.logits_out = (
+            trial,
+            val,
+            y_val,
+            fn,
+            binary,
+            logits_out,
+        )
         self.class_names, self.batch_size, self.on_epoch = class_names, batch_size, on_epoch
+        self.seconds = 0.0
 
     def on_epoch_end(self, epoch, logs=None):
-        outputs = self.model.predict(self.val.images, batch_size=self.batch_size, verbose=0)
+        t0 = time.perf_counter()
+        outputs, val_loss = evaluate(self.fn, self.val.images, self.y_val, self.batch_size)
         figures = metrics.summarise(self.val.labels, outputs, len(self.class_names), self.binary, self.logits_out)
         self.trial.predictions = {
             "images": self.val.images[:4],
@@ -145,7 +189,8 @@ class _EpochWatcher(keras.callbacks.Callback):
             "pred": metrics.predicted_labels(outputs[:4]),
             "class_names": list(self.class_names),
         }
-        row = {"train/loss": float(logs["loss"]), "val/loss": float(logs.get("val_loss", np.nan))}
+        self.seconds += time.perf_counter() - t0
+        row = {"train/loss": float(logs["loss"]), "val/loss": val_loss}
         row |= {f"val/{k}": v for k, v in figures.items() if k != "per_class_dice"}
         for name, value in zip(self.class_names[1:], figures["per_class_dice"][1:], strict=True):
             row[f"val/dice/{name}"] = float(np.nan_to_num(value))
@@ -186,39 +231,43 @@ def run_trial(cfg: DictConfig, on_epoch=None, data: SegmentationData | None = No
     y_train = encode(as_targets(data.train.labels, cfg), encoding, C)
     y_val = encode(as_targets(data.val.labels, cfg), encoding, C)
     batch = int(cfg.trainer.batch_size)
-    result.audit = audit_pairing(model, loss, data.train.images[:batch], y_train[:batch])
+    fn = compiled_pass(model, loss)
+    result.seconds["setup"] = time.perf_counter() - started
+    result.audit = audit_pairing(model, loss, data.train.images[:batch], y_train[:batch], fn)
     if result.audit.tag == "invalid":
         raise InvalidPairing(f"{pairing_name(cfg)} with {encoding} labels: {result.audit.reason}")
-    first_batch = float(model.evaluate(data.train.images[:batch], y_train[:batch], batch_size=batch, verbose=0))
+    first_batch = float(fn(data.train.images[:batch], y_train[:batch])[1])
     result.final |= {
         "first_batch_loss": first_batch,
         **levels(loss, data.val.labels, data.class_shares("train"), encoding, C, weights),
     }
-    result.seconds["setup"] = time.perf_counter() - started
+    result.seconds["audit"] = time.perf_counter() - started - result.seconds["setup"]
 
-    watcher = _EpochWatcher(result, data.val, binary, bool(cfg.activation.logits_out), names, batch, on_epoch)
+    watcher = _EpochWatcher(
+        result, data.val, y_val, fn, binary, bool(cfg.activation.logits_out), names, batch, on_epoch
+    )
+    fitting = time.perf_counter()
     try:
         model.fit(
             data.train.images,
             y_train,
             batch_size=batch,
             epochs=int(cfg.trainer.epochs),
-            validation_data=(data.val.images, y_val),
-            validation_batch_size=batch,
             shuffle=True,
             verbose=0,
             callbacks=[watcher],
         )
     finally:
-        result.seconds["fit"] = time.perf_counter() - started - result.seconds["setup"]
-        finish(result, model, data, cfg, binary, batch)
+        result.seconds["validation"] = watcher.seconds
+        result.seconds["fit"] = time.perf_counter() - fitting - watcher.seconds
+        finish(result, fn, data, cfg, binary, batch, encode(data.test.labels, encoding, C))
     return result
 
 
-def finish(result: TrialResult, model, data: SegmentationData, cfg, binary: bool, batch: int) -> None:
+def finish(result: TrialResult, fn, data: SegmentationData, cfg, binary: bool, batch: int, y_test) -> None:
     """Evaluate on the test split (per subject) and give the verdict; runs even when pruned."""
     t0 = time.perf_counter()
-    outputs = model.predict(data.test.images, batch_size=batch, verbose=0)
+    outputs, _ = evaluate(fn, data.test.images, y_test, batch)
     figures = metrics.summarise(
         data.test.labels,
         outputs,

@@ -23,6 +23,7 @@ from lossbench.losses import (
     SparseCategoricalCrossentropy,
 )
 from lossbench.model import build_unet
+from lossbench.trial import compiled_pass, evaluate
 
 RNG = np.random.default_rng(0)
 X = RNG.random((2, 32, 32, 1)).astype(np.float32)
@@ -44,11 +45,35 @@ def logits_of(model):
 
 
 def audit(activation, loss, y=Y, scale=LOGIT_SCALE, model=None):
+    """The audit on the trial's compiled pass, checked against the audit on ``model.evaluate``."""
     model = model or probe(activation, scale)
     model.compile(loss=loss)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Keras's "from_logits=True ... Was this intended?"
-        return audit_pairing(model, loss, X, y)
+        on_evaluate = audit_pairing(model, loss, X, y)
+        on_pass = audit_pairing(model, loss, X, y, compiled_pass(model, loss))
+    assert on_pass.tag == on_evaluate.tag
+    assert np.allclose(on_pass.keras_loss, on_evaluate.keras_loss, rtol=1e-5, atol=1e-7, equal_nan=True)
+    return on_pass
+
+
+@pytest.mark.parametrize(
+    "loss, activation",
+    [(CategoricalCrossentropy(), "softmax"), (BinaryCrossentropy(), "softmax"), (SoftDice(), "softmax")],
+)
+def test_one_pass_gives_the_outputs_and_the_loss_evaluate_and_predict_give(loss, activation):
+    """A trial's validation is one pass: its loss averages batches as ``evaluate`` does (a short last batch too)."""
+    model = probe(activation)
+    model.compile(loss=loss)
+    x = RNG.random((5, 32, 32, 1)).astype(np.float32)
+    y = np.eye(4, dtype=np.float32)[RNG.integers(0, 4, (5, 32, 32))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        outputs, value = evaluate(compiled_pass(model, loss), x, y, batch=2)
+        expected = float(model.evaluate(x, y, batch_size=2, verbose=0))
+        predicted = model.predict(x, batch_size=2, verbose=0)
+    assert np.isclose(value, expected, rtol=1e-5)
+    assert np.allclose(outputs, predicted, atol=1e-6)
 
 
 def bce(y, p):
