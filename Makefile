@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help setup sweep test test-all format catalogue report thread2 thread1 real-hearts transfer reproducibility pruning-check budget-check mlflow dashboard bench bench-determinism lint clean
+.PHONY: help setup sweep test test-all format catalogue report thread2 thread1 real-hearts transfer reproducibility pruning-check budget-check mlflow dashboard bench bench-data bench-determinism lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -64,7 +64,10 @@ mlflow: $(STAMP)  ## the MLflow UI on http://127.0.0.1:5000 (one worker, no back
 dashboard: $(STAMP)  ## optuna-dashboard on http://127.0.0.1:8080 (EXP=cmr)
 	$(BIN)/optuna-dashboard --host 127.0.0.1 --port 8080 results/$(or $(EXP),cmr)/optuna.journal
 
-bench: $(STAMP)  ## data generation speed and class shares (both phantoms vs 50 ACDC patients)
+bench: $(STAMP)  ## what lossbench adds to plain Keras (in-process and whole-process ratios), a trial's split, roofline
+	$(BIN)/python benchmarks/bench_overhead.py $(ARGS)
+
+bench-data: $(STAMP)  ## data generation speed and class shares (both phantoms vs 50 ACDC patients)
 	$(BIN)/python benchmarks/bench_data.py
 
 bench-determinism: $(STAMP)  ## what trainer.deterministic=true costs, and what is bit-identical

@@ -81,7 +81,8 @@ def audit_pairing(model, loss, x: np.ndarray, y: np.ndarray, compiled=None) -> A
 
     layer = logits_layer(model)
     saved = layer.get_weights()
-    layer.set_weights([w * _logits_scale(model, x) for w in saved])
+    scale = _logits_scale(model, x)
+    layer.set_weights([w * scale for w in saved])
     try:
         if compiled is None:
             keras_value = float(model.evaluate(x, y, batch_size=len(x), verbose=0))

@@ -24,3 +24,18 @@ def compose(overrides: list[str]) -> DictConfig:
 
     init_hydra()
     return hydra_compose("config", overrides=overrides)
+
+
+def pairing_name(cfg: DictConfig) -> str:
+    """``loss+activation | weighting | optimizer | seed N``: the name of a run in MLflow."""
+    return (
+        f"{cfg.loss.name}+{cfg.activation.name} | {cfg.class_weighting.name} | "
+        f"{cfg.optimizer.name} | seed {cfg.trainer.seed}"
+    )
+
+
+def store_uri(cfg: DictConfig) -> str:
+    uri = str(cfg.tracking.uri)
+    if uri.startswith("sqlite:///"):
+        return "sqlite:///" + str(Path(uri.removeprefix("sqlite:///")).resolve())
+    return uri

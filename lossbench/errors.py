@@ -30,3 +30,14 @@ def exit_with(error: UserError) -> None:
     message = " ".join(str(error).split())
     print(f"lossbench: error: {message}", file=sys.stderr)
     raise SystemExit(EXIT_USER_ERROR)
+
+
+def redact(text: str) -> str:
+    """A URL's password replaced by ``***`` (``postgresql://u:secret@h/db`` -> ``postgresql://u:***@h/db``).
+
+    >>> redact("sweep.storage=postgresql://me:s3cret@db:5432/optuna tracking.uri=http://h:5000")
+    'sweep.storage=postgresql://me:***@db:5432/optuna tracking.uri=http://h:5000'
+    """
+    import re
+
+    return re.sub(r"(://[^:/@\s]+):[^@\s]+@", r"\1:***@", str(text))

@@ -153,7 +153,17 @@ def build_model(model_cfg, image_size: int, num_classes: int, activation) -> ker
             f"model.builder={spec}: its logits have shape {got}, the data needs {want} "
             "(data.image_size, data.image_size, data.num_classes) - fix the builder"
         )
-    model = keras.Model(net.inputs, activation(layer.output), name=f"{net.name}_{activation.name}")
+    logits, policy = layer.output, keras.mixed_precision.global_policy()
+    if policy.compute_dtype != "float32":  # mixed precision: the activation and the loss see float32 logits
+        keras.mixed_precision.set_global_policy("float32")
+        try:
+            logits = keras.layers.Activation("linear", name="logits_float32")(logits)
+            output = activation(logits)
+        finally:
+            keras.mixed_precision.set_global_policy(policy)
+    else:
+        output = activation(logits)
+    model = keras.Model(net.inputs, output, name=f"{net.name}_{activation.name}")
     model.logits_name = layer.name
     return model
 

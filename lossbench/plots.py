@@ -45,42 +45,53 @@ def learning_curves(curves: dict, chance: float, prior: float, title: str, path:
     ax_dice.set(xlabel="epoch", ylabel="Dice", ylim=(0, 1), title="validation Dice")
     ax_dice.legend(fontsize=7)
     fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.14, top=0.84, wspace=0.22)
     fig.savefig(path, dpi=80)
     plt.close(fig)
     return path
 
 
+def _tile(image: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
+    """One slice as RGB in 0-1, its labels (if given) blended over it in the class colours."""
+    grey = (image - image.min()) / (np.ptp(image) + 1e-9)
+    rgb = np.repeat(grey[..., None], 3, axis=-1)
+    if labels is None:
+        return rgb
+    alpha = np.where(labels > 0, 0.55, 0.0)[..., None]
+    return rgb * (1 - alpha) + CLASS_COLOURS[labels % len(CLASS_COLOURS)] * alpha
+
+
 def overlays(images: np.ndarray, truth: np.ndarray, pred: np.ndarray, title: str, path: Path, class_names=None) -> Path:
     """Image, truth and prediction for a few slices, labels coloured over the image, with a colour key
-    and each slice's foreground Dice (mean over the foreground classes present in truth or prediction)."""
-    n = len(images)
+    and each slice's foreground Dice (mean over the foreground classes present in truth or prediction).
+
+    The tiles are one mosaic in one axes: a dozen axes cost a trial 0.2 s of drawing.
+    """
+    n, size = len(images), images.shape[1]
     classes = int(max(truth.max(), pred.max())) + 1
     names = list(class_names or [f"class {c}" for c in range(classes)])
-    fig, axes = plt.subplots(3, n, figsize=(1.8 * n + 0.4, 6.0), squeeze=False)
+    gap, vgap = max(1, size // 16), max(2, size // 4)  # between columns; between rows, room for a row's name
+    mosaic = np.ones((vgap + 3 * (size + vgap), n * size + (n - 1) * gap, 3))
     for i in range(n):
-        img = images[i, ..., 0]
-        img = (img - img.min()) / (np.ptp(img) + 1e-9)
-        for row, (name, labels) in enumerate((("image", None), ("truth", truth[i]), ("prediction", pred[i]))):
-            ax = axes[row, i]
-            ax.imshow(img, cmap="gray")
-            if labels is not None:
-                colour = CLASS_COLOURS[labels % len(CLASS_COLOURS)]
-                alpha = np.where(labels > 0, 0.55, 0.0)
-                ax.imshow(np.dstack([colour, alpha]))
-            ax.set_axis_off()
-            if i == 0:
-                ax.set_title(name, fontsize=8, loc="left")
+        for row, labels in enumerate((None, truth[i], pred[i])):
+            top, left = vgap + row * (size + vgap), i * (size + gap)
+            mosaic[top : top + size, left : left + size] = _tile(images[i, ..., 0], labels)
+    fig = plt.figure(figsize=(1.8 * n + 0.4, 6.0))
+    ax = fig.add_axes((0.02, 0.08, 0.96, 0.84))
+    ax.imshow(mosaic, interpolation="nearest")
+    ax.set_axis_off()
+    for row, name in enumerate(("image", "truth", "prediction")):
+        ax.text(0, row * (size + vgap) + vgap / 2, name, fontsize=8, va="center")
+    for i in range(n):
         dices = []
         for c in range(1, classes):
             t, p = truth[i] == c, pred[i] == c
             if t.any() or p.any():
                 dices.append(2 * np.logical_and(t, p).sum() / (t.sum() + p.sum()))
-        axes[2, i].text(
-            0.5,
-            -0.08,
+        ax.text(
+            i * (size + gap) + size / 2,
+            3 * (size + vgap) + vgap / 4,
             f"Dice {np.mean(dices):.2f}" if dices else "no foreground",
-            transform=axes[2, i].transAxes,
             ha="center",
             va="top",
             fontsize=7,
@@ -91,7 +102,6 @@ def overlays(images: np.ndarray, truth: np.ndarray, pred: np.ndarray, title: str
     ]
     fig.legend(handles, names[1:], loc="lower center", ncol=len(names) - 1, fontsize=7, frameon=False)
     fig.suptitle(title, fontsize=9)
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
     fig.savefig(path, dpi=80)
     plt.close(fig)
     return path

@@ -19,6 +19,7 @@ from pathlib import Path
 import optuna
 
 from lossbench import space
+from lossbench.errors import redact  # noqa: F401  (lossbench.queue.redact, as before)
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 TrialState = optuna.trial.TrialState
@@ -32,17 +33,6 @@ def host() -> str:
 
 def worker_id() -> str:
     return f"{host()}:{os.getpid()}"
-
-
-def redact(text: str) -> str:
-    """A URL's password replaced by ``***`` (``postgresql://u:secret@h/db`` -> ``postgresql://u:***@h/db``).
-
-    >>> redact("sweep.storage=postgresql://me:s3cret@db:5432/optuna tracking.uri=http://h:5000")
-    'sweep.storage=postgresql://me:***@db:5432/optuna tracking.uri=http://h:5000'
-    """
-    import re
-
-    return re.sub(r"(://[^:/@\s]+):[^@\s]+@", r"\1:***@", str(text))
 
 
 def rdb_url(url: str) -> str:

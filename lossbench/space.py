@@ -171,6 +171,8 @@ SINCE_ADDED = [
     ("activation", "_target_", ANY),
     ("class_weighting", "_target_", ANY),
     ("optimizer", "label", ANY),
+    ("trainer", "precision", "float32"),
+    ("trainer", "jit_compile", "auto"),
 ]
 
 

@@ -162,9 +162,14 @@ def stalled_rule_applies(cfg: DictConfig) -> bool:
     return getattr(get_class(cfg.loss._target_), "family", "cross_entropy") == "cross_entropy"
 
 
-def worker(cfg_yaml: str, info: study.StudyInfo, threads: int, show_epochs: bool, index: int = 0) -> None:
+def worker(
+    cfg_yaml: str, info: study.StudyInfo, threads: int, show_epochs: bool, index: int = 0, gpu: str | None = None
+) -> None:
     """Take waiting trials until none is left (one process; ``threads`` TensorFlow threads; ``index`` seeds
-    the sampler of a ``sample:`` space)."""
+    the sampler of a ``sample:`` space; ``gpu``: the one GPU it sees, None on a CPU)."""
+    from lossbench import devices
+
+    devices.pin(gpu)  # before TensorFlow, Keras or JAX is imported in this process
     from tqdm import tqdm
 
     from lossbench.config import init_hydra
@@ -218,20 +223,31 @@ def worker_process(*args) -> None:
 
 
 def run_workers(cfg: DictConfig, info: study.StudyInfo) -> int:
-    """Run every waiting (or still to be sampled) trial with ``sweep.n_workers`` processes; return how many ran."""
+    """Run every waiting (or still to be sampled) trial with one process per worker slot; return how many ran.
+
+    A slot is a GPU (``sweep.gpus`` x ``sweep.workers_per_gpu``, `lossbench.devices`) or, on a CPU
+    machine, one of ``sweep.n_workers`` one-thread processes.
+    """
+    from lossbench import devices
+
     optuna_study = queue.load(info)
     sp = space.load_space(cfg.sweep.space, cfg.sweep.seeds)
     todo = queue.counts(optuna_study).get("waiting", 0) + queue.sampled_left(optuna_study, cfg.sweep.n_trials, sp)
-    n = min(int(cfg.sweep.n_workers), todo)
+    gpus = devices.resolve(cfg.sweep.get("gpus", "auto"), devices.visible_gpus())
+    plan = devices.slots(gpus, cfg.sweep.get("workers_per_gpu", 1), cfg.sweep.n_workers)[:todo]
+    n = len(plan)
     if n == 0:
         return 0
     cfg_yaml = OmegaConf.to_yaml(cfg, resolve=False)
     with progress.bar(info) as watch:
-        if n == 1:
+        if n == 1 and plan[0] is None:
             worker(cfg_yaml, info, int(cfg.trainer.threads), show_epochs=True)
-        else:
+        else:  # a GPU worker always gets a fresh process: its GPU is chosen before TensorFlow loads
             ctx = mp.get_context("spawn")
-            procs = [ctx.Process(target=worker_process, args=(cfg_yaml, info, 1, False, i)) for i in range(n)]
+            procs = [
+                ctx.Process(target=worker_process, args=(cfg_yaml, info, 1, False, i, gpu))
+                for i, gpu in enumerate(plan)
+            ]
             for p in procs:
                 p.start()
             try:

@@ -8,6 +8,7 @@ them), its per-epoch curves as metric histories and its pictures as artifacts.
 
 from __future__ import annotations
 
+import functools
 import platform
 import subprocess
 import tempfile
@@ -20,6 +21,8 @@ from mlflow.tracking import MlflowClient
 from omegaconf import DictConfig, OmegaConf
 
 from lossbench import plots
+from lossbench.config import store_uri  # noqa: F401  (lossbench.tracking.store_uri, as before)
+from lossbench.errors import UserError
 
 CHOICES = ("loss", "activation", "class_weighting", "optimizer")
 
@@ -42,18 +45,20 @@ def setup(cfg: DictConfig, experiment: str) -> str:
         return client.get_experiment_by_name(experiment).experiment_id
 
 
-def store_uri(cfg: DictConfig) -> str:
-    uri = str(cfg.tracking.uri)
-    if uri.startswith("sqlite:///"):
-        return "sqlite:///" + str(Path(uri.removeprefix("sqlite:///")).resolve())
-    return uri
+def _version(*distributions: str) -> str:
+    """The installed version of the first of ``distributions`` present (read from metadata: nothing imported)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    for name in distributions:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            continue
+    return "not installed"
 
 
+@functools.lru_cache(maxsize=1)
 def versions() -> dict:
-    import keras
-    import optuna
-    import tensorflow as tf
-
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
@@ -66,19 +71,20 @@ def versions() -> dict:
         commit = ""
     return {
         "git_commit": commit or "unknown",
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "optuna": optuna.__version__,
-        "mlflow": mlflow.__version__,
+        "tensorflow": _version("tensorflow", "tensorflow-cpu"),
+        "keras": _version("keras"),
+        "optuna": _version("optuna"),
+        "mlflow": _version("mlflow", "mlflow-skinny"),
         "python": platform.python_version(),
     }
 
 
 def machine_tags() -> dict:
     """What decides whether a rerun is bit-identical: CPU, instruction set, oneDNN, threads (``machine/*``)."""
+    from lossbench.devices import device
     from lossbench.runtime import machine
 
-    return {f"machine/{k}": v for k, v in machine().items()}
+    return {f"machine/{k}": v for k, v in machine().items()} | {"device": device()}
 
 
 def flat_params(cfg: DictConfig) -> dict:
@@ -93,7 +99,7 @@ def flat_params(cfg: DictConfig) -> dict:
             out[prefix[:-1]] = str(node)[:6000]
 
     walk(OmegaConf.to_container(cfg, resolve=True), "")
-    from lossbench.queue import redact
+    from lossbench.errors import redact
 
     return {k: redact(v) for k, v in out.items() if not k.startswith(("hydra", "sweep"))}
 
@@ -413,3 +419,71 @@ def tag_parent(info, tags: dict) -> None:
     client = MlflowClient(info.tracking_uri)
     for key, value in tags.items():
         client.set_tag(info.parent_run_id, key, str(value))
+
+
+def serve(cfg_yaml: str, name: str, conn) -> None:
+    """The MLflow side of one `lossbench.train`, in a process of its own (`Logger`).
+
+    It imports MLflow while the trainer imports TensorFlow, and opens the store and the run at the
+    first epoch, while the trainer trains (on a second core, that time is hidden); logs each epoch as it
+    comes, then the result, the plots, and closes the run. It answers ``("done", run_id)``.
+    """
+    from lossbench.audit import first_line
+
+    try:
+        cfg = OmegaConf.create(cfg_yaml)
+        run, epochs = None, 0
+        while True:
+            kind, payload = conn.recv()
+            if kind == "abort":  # the trial never started: no store is touched
+                return
+            run = run or TrialRun(cfg, name, setup(cfg, cfg.name))
+            if kind == "epoch":
+                run.log_epoch(*payload)
+                epochs += 1
+            else:
+                run.log_result(payload, epochs)
+                run.close(payload.state)
+                conn.send(("done", run.run_id))
+                return
+    except Exception as error:  # the trainer prints it; the trial's figures are still printed
+        conn.send(("error", first_line(error)))
+
+
+class Logger:
+    """The trainer's end of `serve`: send epochs and the result, wait for the run id.
+
+    Only where this process may use a second core: on one core the logging process would take
+    its imports' time from the training, and `lossbench.train` logs in its own process instead.
+    """
+
+    def __init__(self, cfg: DictConfig, name: str):
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        self.conn, child = context.Pipe()
+        self.process = context.Process(
+            target=serve, args=(OmegaConf.to_yaml(cfg, resolve=True), name, child), daemon=True
+        )
+        self.process.start()
+
+    def epoch(self, epoch: int, row: dict) -> None:
+        self.conn.send(("epoch", (epoch, row)))
+
+    def result(self, result) -> str:
+        """Send the result (plain attributes: the logger never imports TensorFlow) and return the run id."""
+        from types import SimpleNamespace
+
+        self.conn.send(("result", SimpleNamespace(**vars(result))))
+        while not self.conn.poll(1.0):
+            if not self.process.is_alive():
+                raise UserError("the MLflow logging process ended without logging the run - run again")
+        kind, value = self.conn.recv()
+        self.process.join()
+        if kind == "error":
+            raise UserError(f"MLflow logging failed: {value} - check tracking.uri")
+        return value
+
+    def abort(self) -> None:
+        self.conn.send(("abort", None))
+        self.process.join()

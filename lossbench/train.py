@@ -5,6 +5,8 @@ python -m lossbench.train loss=dice activation=softmax class_weighting=median_fr
 
 from __future__ import annotations
 
+import os
+
 import hydra
 from omegaconf import DictConfig
 
@@ -31,30 +33,44 @@ def summary(name: str, result) -> str:
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    from lossbench import tracking, validate
-    from lossbench.queue import redact
+    from lossbench import validate
+    from lossbench.config import pairing_name, store_uri
+    from lossbench.errors import redact
     from lossbench.runtime import configure
 
     try:
         validate.check(cfg)  # before TensorFlow, a store or a folder
     except UserError as error:
         exit_with(error)
+    name = pairing_name(cfg)
+    logger = None
+    if len(os.sched_getaffinity(0)) > 1:  # MLflow's imports and store on another core, beside TensorFlow's
+        from lossbench.tracking import Logger
+
+        logger = Logger(cfg, name)
     configure(int(cfg.trainer.threads), bool(cfg.trainer.get("deterministic", False)))
-    from lossbench.trial import load_data, pairing_name, run_trial
+    from lossbench.trial import load_data, run_trial
 
     try:
         data = load_data(cfg)
         print(data.describe())
-        name = pairing_name(cfg)
-        result = run_trial(cfg, data=data)
+        result = run_trial(cfg, on_epoch=None if logger is None else lambda e, row, _: logger.epoch(e, row), data=data)
     except UserError as error:
+        if logger is not None:
+            logger.abort()
         exit_with(error)
-    experiment_id = tracking.setup(cfg, cfg.name)
-    run_id = tracking.log_trial(cfg, result, name, experiment_id)
+    try:
+        if logger is None:
+            from lossbench import tracking
+
+            run_id = tracking.log_trial(cfg, result, name, tracking.setup(cfg, cfg.name))
+        else:
+            run_id = logger.result(result)
+    except UserError as error:
+        print(summary(name, result))
+        exit_with(error)
     print(summary(name, result))
-    print(
-        f"  MLflow run {run_id} in experiment '{cfg.name}': mlflow ui --backend-store-uri {redact(tracking.store_uri(cfg))}"
-    )
+    print(f"  MLflow run {run_id} in experiment '{cfg.name}': mlflow ui --backend-store-uri {redact(store_uri(cfg))}")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,8 @@ CHOICES = {
     "sweep.pruner": ("median", "threshold", "hyperband", "none"),
     "data.label_encoding": ("auto", "sparse", "one_hot"),
     "data.normalise": ("none", "zscore"),
+    "trainer.precision": ("float32", "mixed_bfloat16", "mixed_float16"),
+    "trainer.jit_compile": ("auto", "True", "False", "true", "false"),
 }
 # setting -> (lowest allowed, fix); integers unless the lowest is a float
 RANGES = {
@@ -36,6 +38,7 @@ RANGES = {
     "data.image_size": (16, "use a side of at least 16 px, a multiple of 2**model.depth"),
     "data.num_classes": (2, "a segmentation has background and at least one class"),
     "sweep.n_workers": (1, "use 1 or more worker processes"),
+    "sweep.workers_per_gpu": (1, "use 1 or more worker processes per GPU"),
     "sweep.warmup_epochs": (0, "use 0 or more epochs"),
     "sweep.max_seeds": (0, "use 0 (no adaptive seeds) or more"),
     "sweep.n_trials": (1, "use null or a positive count of sampled trials"),
@@ -171,7 +174,7 @@ def check_reachable(tracking_uri: str, storage: str, timeout: float = 5.0) -> No
     """A tracking server must answer /health and a PostgreSQL storage must accept a connection."""
     import urllib.request
 
-    from lossbench.queue import redact
+    from lossbench.errors import redact
 
     if tracking_uri.startswith(("http://", "https://")):
         try:
@@ -235,7 +238,15 @@ def check(cfg: DictConfig, sp=None) -> None:
     check_values(cfg)
     if sp is not None:
         check_space(cfg, sp)
+        check_devices(cfg)
     check_places(cfg)
+
+
+def check_devices(cfg: DictConfig) -> None:
+    """``sweep.gpus`` against the GPUs this machine shows, and ``sweep.workers_per_gpu``."""
+    from lossbench import devices
+
+    devices.resolve(cfg.sweep.get("gpus", "auto"), devices.visible_gpus())
 
 
 def compose_or_exit(argv: list[str], config_name: str = "config") -> None:

@@ -1,0 +1,104 @@
+"""Which GPU each sweep worker trains on: one worker per GPU slot, each seeing only its own GPU.
+
+``sweep.gpus`` is ``auto`` (every visible GPU), a count (the first N) or a list of GPU indices;
+``sweep.workers_per_gpu`` puts several workers on one GPU (a 48x48 U-Net uses a sliver of it).
+With no GPU (or ``sweep.gpus=0``) nothing changes: ``sweep.n_workers`` CPU workers, as before.
+
+A worker's GPU is fixed by `pin` *before* TensorFlow, Keras or JAX is imported in its process:
+``CUDA_VISIBLE_DEVICES`` names its GPU only, TensorFlow grows its memory as needed
+(``TF_FORCE_GPU_ALLOW_GROWTH``) instead of taking the whole GPU, and JAX does not preallocate 75 %
+of it (``XLA_PYTHON_CLIENT_PREALLOCATE``), so several workers share one GPU.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+from lossbench.errors import UserError
+
+
+def visible_gpus() -> list[str]:
+    """GPU indices this process may use, without importing a framework.
+
+    ``CUDA_VISIBLE_DEVICES`` when set (empty or ``-1``: none), else what ``nvidia-smi`` lists
+    (none when it is missing or fails: a CPU machine).
+    """
+    listed = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if listed is not None:
+        return [g.strip() for g in listed.split(",") if g.strip() and g.strip() != "-1"]
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=index", "--format=csv,noheader"], capture_output=True, text=True, timeout=20
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return [line.strip() for line in out.stdout.splitlines() if line.strip()] if out.returncode == 0 else []
+
+
+def resolve(setting, available: list[str]) -> list[str]:
+    """The GPUs ``sweep.gpus`` asks for, checked against ``available``.
+
+    >>> resolve("auto", ["0", "1"]), resolve(1, ["0", "1"]), resolve([1], ["0", "1"]), resolve(0, ["0"])
+    (['0', '1'], ['0'], ['1'], [])
+    >>> resolve("auto", [])
+    []
+    """
+    usage = "use auto, a count (e.g. 2) or a list of GPU indices (e.g. [0,2])"
+    if setting is None or str(setting) == "auto":
+        return list(available)
+    if isinstance(setting, bool) or (isinstance(setting, str) and not setting.isdigit()):
+        raise UserError(f"sweep.gpus={setting!r} - {usage}")
+    if isinstance(setting, (int, str)):
+        count = int(setting)
+        if count > len(available):
+            raise UserError(
+                f"sweep.gpus={count} but {len(available)} GPU(s) are visible ({', '.join(available) or 'none'}) - "
+                f"use sweep.gpus=auto or at most {len(available)}"
+            )
+        return list(available[:count])
+    try:
+        wanted = [str(g) for g in setting]
+    except TypeError:
+        raise UserError(f"sweep.gpus={setting!r} - {usage}") from None
+    missing = [g for g in wanted if g not in available]
+    if missing:
+        raise UserError(
+            f"sweep.gpus lists GPU {', '.join(missing)} but the visible GPUs are {', '.join(available) or 'none'} - "
+            "list visible ones (nvidia-smi) or use sweep.gpus=auto"
+        )
+    return wanted
+
+
+def slots(gpus: list[str], workers_per_gpu: int, n_workers: int) -> list[str | None]:
+    """One entry per worker: its GPU, or None for a CPU worker.
+
+    With GPUs there are ``len(gpus) * workers_per_gpu`` workers, spread round-robin so the first
+    workers land on different GPUs; without, ``n_workers`` CPU workers.
+
+    >>> slots(["0", "1"], 2, n_workers=1)
+    ['0', '1', '0', '1']
+    >>> slots([], 4, n_workers=2)
+    [None, None]
+    """
+    if int(workers_per_gpu) < 1:
+        raise UserError(f"sweep.workers_per_gpu={workers_per_gpu} - use 1 or more")
+    if not gpus:
+        return [None] * int(n_workers)
+    return [gpu for _ in range(int(workers_per_gpu)) for gpu in gpus]
+
+
+def pin(gpu: str | None) -> None:
+    """Make ``gpu`` the only GPU this process sees (None: leave a CPU worker as it is). Call before any framework."""
+    if gpu is None:
+        return
+    os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu)
+    os.environ["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"
+    os.environ["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"
+    os.environ["LOSSBENCH_GPU"] = str(gpu)
+
+
+def device() -> str:
+    """What this process trains on, for the run's ``device`` tag: ``gpu:<index>`` or ``cpu``."""
+    gpu = os.environ.get("LOSSBENCH_GPU")
+    return f"gpu:{gpu}" if gpu is not None else "cpu"

@@ -1,0 +1,94 @@
+"""GPU slots for sweep workers (`lossbench.devices`), checked with made-up device lists: no GPU needed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from lossbench import devices
+from lossbench.errors import UserError
+
+
+@pytest.mark.parametrize(
+    "setting, available, expected",
+    [
+        ("auto", ["0", "1", "2"], ["0", "1", "2"]),
+        (None, ["0"], ["0"]),
+        ("auto", [], []),
+        (2, ["0", "1", "2"], ["0", "1"]),
+        ("1", ["3", "5"], ["3"]),
+        (0, ["0", "1"], []),
+        ([1, 2], ["0", "1", "2"], ["1", "2"]),
+        (["5"], ["3", "5"], ["5"]),
+    ],
+)
+def test_resolve_auto_a_count_or_a_list(setting, available, expected):
+    assert devices.resolve(setting, available) == expected
+
+
+@pytest.mark.parametrize(
+    "setting, available, words",
+    [
+        (3, ["0", "1"], "sweep.gpus=3 but 2 GPU(s) are visible (0, 1)"),
+        (1, [], "sweep.gpus=1 but 0 GPU(s) are visible (none)"),
+        ([0, 4], ["0", "1"], "sweep.gpus lists GPU 4 but the visible GPUs are 0, 1"),
+        ("all", ["0"], "sweep.gpus='all' - use auto, a count"),
+        (True, ["0"], "sweep.gpus=True - use auto"),
+    ],
+)
+def test_resolve_refuses_gpus_that_are_not_there_in_one_line(setting, available, words):
+    with pytest.raises(UserError) as error:
+        devices.resolve(setting, available)
+    assert words in str(error.value) and "\n" not in str(error.value)
+
+
+def test_slots_spread_workers_round_robin_over_gpus():
+    assert devices.slots(["0"], 2, n_workers=1) == ["0", "0"]  # two workers share one GPU
+    assert devices.slots(["0", "1"], 3, n_workers=1) == ["0", "1", "0", "1", "0", "1"]
+    assert devices.slots(["0", "1"], 1, n_workers=8) == ["0", "1"]  # with GPUs, n_workers is for CPU machines
+
+
+def test_a_cpu_machine_keeps_its_n_workers():
+    assert devices.slots([], 1, n_workers=2) == [None, None]
+    assert devices.slots([], 4, n_workers=1) == [None]
+
+
+def test_workers_per_gpu_must_be_positive():
+    with pytest.raises(UserError, match="sweep.workers_per_gpu=0"):
+        devices.slots(["0"], 0, n_workers=1)
+
+
+@pytest.mark.parametrize("listed, expected", [("0,1", ["0", "1"]), ("", []), ("-1", []), (" 2 ", ["2"])])
+def test_visible_gpus_honours_cuda_visible_devices(monkeypatch, listed, expected):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", listed)
+    assert devices.visible_gpus() == expected
+
+
+def test_visible_gpus_without_nvidia_smi_is_none(monkeypatch):
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert devices.visible_gpus() == []
+
+
+def test_pin_sets_the_gpu_and_memory_growth_before_any_framework_loads():
+    """In a fresh process: after `pin`, TensorFlow's and JAX's settings are in the environment, and no
+    framework has been imported by lossbench.devices itself."""
+    code = (
+        "import os, sys; from lossbench import devices; devices.pin('1');"
+        "print(os.environ['CUDA_VISIBLE_DEVICES'], os.environ['TF_FORCE_GPU_ALLOW_GROWTH'],"
+        " os.environ['XLA_PYTHON_CLIENT_PREALLOCATE'], devices.device(),"
+        " any(m in sys.modules for m in ('tensorflow', 'keras', 'jax')))"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("CUDA_VISIBLE_DEVICES", "LOSSBENCH_GPU")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
+    assert out.split() == ["1", "true", "false", "gpu:1", "False"]
+
+
+def test_a_cpu_worker_is_left_alone(monkeypatch):
+    monkeypatch.delenv("LOSSBENCH_GPU", raising=False)
+    before = dict(os.environ)
+    devices.pin(None)
+    assert dict(os.environ) == before and devices.device() == "cpu"
