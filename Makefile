@@ -5,18 +5,34 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help setup sweep test test-all format catalogue report thread2 thread1 real-hearts transfer reproducibility pruning-check budget-check mlflow dashboard bench bench-data bench-determinism lint clean
+.PHONY: help setup setup-gpu setup-py312 sweep test test-all format catalogue report thread2 thread1 real-hearts transfer reproducibility pruning-check budget-check mlflow dashboard bench bench-data bench-determinism lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
+EXTRAS ?= cpu,dev
+PY312  ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) $(shell command -v python3.12))
+
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[$(EXTRAS)]'
 	@touch $(STAMP)
 
-setup: $(STAMP)  ## create .venv and install lossbench with its dev tools
+setup: $(STAMP)  ## create .venv and install lossbench with its dev tools (TensorFlow for the CPU)
+
+setup-gpu:  ## .venv with TensorFlow + CUDA instead of the CPU build (exactly one TensorFlow installed)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	-$(BIN)/pip uninstall --quiet --yes tensorflow-cpu
+	$(BIN)/pip install --quiet -e '.[gpu,dev]'
+	@touch $(STAMP)
+
+setup-py312:  ## the same install in .venv312 with Python 3.12, then the fast tests there
+	$(PY312) -m venv .venv312
+	.venv312/bin/pip install --quiet --upgrade pip
+	.venv312/bin/pip install --quiet -e '.[cpu,dev]'
+	.venv312/bin/python -m pytest -q -m "not slow" -p no:cacheprovider
 
 sweep: $(STAMP)  ## the cmr sweep on the built-in synthetic cardiac MRI (3 seeds + adaptive seeds)
 	$(BIN)/python -m lossbench.sweep +experiment=cmr $(ARGS)

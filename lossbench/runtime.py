@@ -27,8 +27,39 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is impor
 ISA_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16")
 
 
-def configure(threads: int = 0, deterministic: bool = False) -> None:
-    """Set TensorFlow's threads (0 keeps its default) and, if asked, bit-for-bit determinism."""
+def configure(threads: int = 0, deterministic: bool = False, backend: str = "tensorflow") -> None:
+    """Choose Keras's backend, set its threads (0 keeps the default) and, if asked, bit-for-bit determinism.
+
+    ``backend`` is ``trainer.backend``: ``tensorflow`` or ``jax``. It must be chosen before Keras is
+    imported; on JAX, one thread is XLA's single-threaded CPU client, and the TensorFlow settings
+    do not apply (JAX's CPU kernels are deterministic).
+    """
+    if "keras" in sys.modules:
+        import keras
+
+        if keras.backend.backend() != backend:
+            raise RuntimeError(f"trainer.backend={backend} must be set before Keras is imported")
+    os.environ["KERAS_BACKEND"] = backend
+    if backend == "jax":
+        if "JAX_PLATFORMS" not in os.environ and "jax" not in sys.modules:
+            from lossbench.devices import visible_gpus
+
+            if not visible_gpus():  # a CPU machine: JAX need not probe for TPUs and GPUs (and say so)
+                os.environ["JAX_PLATFORMS"] = "cpu"
+        if threads == 1 and "jax" not in sys.modules:
+            flags = os.environ.get("XLA_FLAGS", "")
+            os.environ["XLA_FLAGS"] = (
+                f"{flags} --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1".strip()
+            )
+        if deterministic:
+            os.environ["LOSSBENCH_DETERMINISTIC"] = "1"
+        try:
+            import jax  # noqa: F401
+        except ImportError:
+            from lossbench.errors import UserError, exit_with
+
+            exit_with(UserError("trainer.backend=jax but JAX is not installed - pip install -e '.[jax]'"))
+        return
     if deterministic:
         if "tensorflow" in sys.modules and os.environ.get("TF_ENABLE_ONEDNN_OPTS") != "0":
             raise RuntimeError("trainer.deterministic must be set before TensorFlow is imported")
@@ -48,6 +79,14 @@ def configure(threads: int = 0, deterministic: bool = False) -> None:
         os.environ["LOSSBENCH_DETERMINISTIC"] = "1"  # inherited by spawned workers, read by `machine`
 
 
+def configure_from(cfg) -> None:
+    """`configure` with a composed config's ``trainer.threads``, ``trainer.deterministic``, ``trainer.backend``."""
+    trainer = cfg.trainer
+    configure(
+        int(trainer.threads), bool(trainer.get("deterministic", False)), str(trainer.get("backend", "tensorflow"))
+    )
+
+
 def quiet_import():
     """Import TensorFlow with its C++ start-up lines (absl, oneDNN notices) kept off the console."""
     if "tensorflow" in sys.modules:
@@ -56,6 +95,14 @@ def quiet_import():
     os.dup2(devnull, 2)
     try:
         import tensorflow
+    except ImportError:
+        from lossbench.errors import UserError, exit_with
+
+        exit_with(
+            UserError(
+                "TensorFlow is not installed - pip install -e '.[cpu]' (or '.[gpu]' on an NVIDIA GPU); make setup does it"
+            )
+        )
     finally:
         os.dup2(saved, 2)
         os.close(saved)
@@ -77,16 +124,32 @@ def machine() -> dict:
                     break
     except OSError:
         pass
-    tf = quiet_import()
-
-    onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1" if platform.machine() in ("x86_64", "AMD64") else "0")
-    return {
+    facts = {
         "cpu": model,
         "cpu_count": str(os.cpu_count()),
         "isa": " ".join(f for f in ISA_FLAGS if f in flags) or "-",
+        "backend": os.environ.get("KERAS_BACKEND", "tensorflow"),
+        "op_determinism": "on" if os.environ.get("LOSSBENCH_DETERMINISTIC") == "1" else "off",
+    }
+    if facts["backend"] == "jax":
+        import jax
+
+        flags = os.environ.get("XLA_FLAGS", "")
+        facts["jax_threads"] = "1" if "intra_op_parallelism_threads=1" in flags else "default"
+        facts["gpus"] = str(sum(device.platform == "gpu" for device in jax.devices()))
+        return facts
+    tf = quiet_import()
+    onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1" if platform.machine() in ("x86_64", "AMD64") else "0")
+    return facts | {
         "onednn": "on" if onednn not in ("0", "false", "False") else "off",
         "tf_threads": f"{tf.config.threading.get_intra_op_parallelism_threads()}/"
         f"{tf.config.threading.get_inter_op_parallelism_threads()}",
-        "op_determinism": "on" if os.environ.get("LOSSBENCH_DETERMINISTIC") == "1" else "off",
         "gpus": str(len(tf.config.list_physical_devices("GPU"))),
     }
+
+
+def machine_tags() -> dict:
+    """`machine` as MLflow tags (``machine/*``) plus the ``device`` the trial trains on."""
+    from lossbench.devices import device
+
+    return {f"machine/{k}": v for k, v in machine().items()} | {"device": device()}

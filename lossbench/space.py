@@ -173,6 +173,7 @@ SINCE_ADDED = [
     ("optimizer", "label", ANY),
     ("trainer", "precision", "float32"),
     ("trainer", "jit_compile", "auto"),
+    ("trainer", "backend", "tensorflow"),
 ]
 
 

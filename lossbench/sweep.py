@@ -176,7 +176,7 @@ def worker(
     from lossbench.runtime import configure
 
     cfg = OmegaConf.create(cfg_yaml)
-    configure(threads, bool(cfg.trainer.get("deterministic", False)))
+    configure(threads, bool(cfg.trainer.get("deterministic", False)), str(cfg.trainer.get("backend", "tensorflow")))
     init_hydra()
     sp = space.load_space(cfg.sweep.space, cfg.sweep.seeds)
     optuna_study = queue.load(info, seed=index)
@@ -289,7 +289,7 @@ def adaptive_round(cfg: DictConfig, sp, info: study.StudyInfo, apply: bool = Tru
 def sweep(cfg: DictConfig, task: list[str], points: list[dict] | None = None) -> study.StudyInfo | None:
     """Prepare the study, run it (base seeds, then adaptive seeds), record, report; its `StudyInfo`."""
     from lossbench import validate
-    from lossbench.runtime import configure
+    from lossbench.runtime import configure_from
 
     sp = space.load_space(cfg.sweep.space, cfg.sweep.seeds)  # bad input fails before TensorFlow loads
     validate.check(cfg, sp)  # ... and before any store, file or folder is created
@@ -299,7 +299,7 @@ def sweep(cfg: DictConfig, task: list[str], points: list[dict] | None = None) ->
         check_sections(cfg.sweep.get("report_sections"))
     from lossbench import tracking
 
-    configure(int(cfg.trainer.threads), bool(cfg.trainer.get("deterministic", False)))
+    configure_from(cfg)
     info = study.prepare(cfg, sp, task, points)
     if cfg.sweep.dry_run:
         print(progress.describe(info, sp))

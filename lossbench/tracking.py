@@ -23,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from lossbench import plots
 from lossbench.config import store_uri  # noqa: F401  (lossbench.tracking.store_uri, as before)
 from lossbench.errors import UserError
+from lossbench.runtime import machine_tags
 
 CHOICES = ("loss", "activation", "class_weighting", "optimizer")
 
@@ -79,14 +80,6 @@ def versions() -> dict:
     }
 
 
-def machine_tags() -> dict:
-    """What decides whether a rerun is bit-identical: CPU, instruction set, oneDNN, threads (``machine/*``)."""
-    from lossbench.devices import device
-    from lossbench.runtime import machine
-
-    return {f"machine/{k}": v for k, v in machine().items()} | {"device": device()}
-
-
 def flat_params(cfg: DictConfig) -> dict:
     """The resolved config as ``a.b.c -> value`` strings (MLflow params)."""
     out = {}
@@ -134,10 +127,17 @@ class TrialRun:
     """
 
     def __init__(
-        self, cfg, run_name: str, experiment_id: str, parent_run_id: str | None = None, extra_tags: dict | None = None
+        self,
+        cfg,
+        run_name: str,
+        experiment_id: str,
+        parent_run_id: str | None = None,
+        extra_tags: dict | None = None,
+        machine: dict | None = None,
     ):
         self.client, self.cfg, self.name = MlflowClient(), cfg, run_name
-        tags = choice_tags(cfg) | versions() | machine_tags() | {"mlflow.runName": run_name, "state": "running"}
+        machine = machine_tags() if machine is None else machine  # the trainer's, when logged from elsewhere
+        tags = choice_tags(cfg) | versions() | machine | {"mlflow.runName": run_name, "state": "running"}
         if parent_run_id:
             tags["mlflow.parentRunId"] = parent_run_id
         tags |= extra_tags or {}
@@ -432,12 +432,15 @@ def serve(cfg_yaml: str, name: str, conn) -> None:
 
     try:
         cfg = OmegaConf.create(cfg_yaml)
-        run, epochs = None, 0
+        run, epochs, machine = None, 0, None
         while True:
             kind, payload = conn.recv()
             if kind == "abort":  # the trial never started: no store is touched
                 return
-            run = run or TrialRun(cfg, name, setup(cfg, cfg.name))
+            if kind == "machine":  # the trainer's machine facts: this process never loads TensorFlow
+                machine = payload
+                continue
+            run = run or TrialRun(cfg, name, setup(cfg, cfg.name), machine=machine)
             if kind == "epoch":
                 run.log_epoch(*payload)
                 epochs += 1
@@ -466,6 +469,9 @@ class Logger:
             target=serve, args=(OmegaConf.to_yaml(cfg, resolve=True), name, child), daemon=True
         )
         self.process.start()
+
+    def machine(self, tags: dict) -> None:
+        self.conn.send(("machine", tags))
 
     def epoch(self, epoch: int, row: dict) -> None:
         self.conn.send(("epoch", (epoch, row)))

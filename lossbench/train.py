@@ -36,7 +36,7 @@ def main(cfg: DictConfig) -> None:
     from lossbench import validate
     from lossbench.config import pairing_name, store_uri
     from lossbench.errors import redact
-    from lossbench.runtime import configure
+    from lossbench.runtime import configure_from
 
     try:
         validate.check(cfg)  # before TensorFlow, a store or a folder
@@ -48,7 +48,11 @@ def main(cfg: DictConfig) -> None:
         from lossbench.tracking import Logger
 
         logger = Logger(cfg, name)
-    configure(int(cfg.trainer.threads), bool(cfg.trainer.get("deterministic", False)))
+    configure_from(cfg)
+    if logger is not None:
+        from lossbench.runtime import machine_tags
+
+        logger.machine(machine_tags())
     from lossbench.trial import load_data, run_trial
 
     try:

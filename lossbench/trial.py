@@ -130,7 +130,7 @@ def levels(loss, labels: np.ndarray, shares: np.ndarray, encoding: str, num_clas
 
 
 def compiled_pass(model, loss):
-    """``fn(x, y) -> (outputs, loss)`` for one batch, compiled as Keras's test step is (graph mode).
+    """``fn(x, y) -> (outputs, loss)`` for one batch, compiled as Keras's test step is (graph mode; jit on JAX).
 
     One forward pass gives both what the model outputs and the loss Keras would report for the batch:
     in graph mode a Keras softmax/sigmoid output still carries its logits, so the loss reads them
@@ -147,9 +147,17 @@ def compiled_pass(model, loss):
 
         return step
 
-    def step(x, y):  # other backends have no logits shortcut: the nominal loss on the output is what they train
-        outputs = model(x, training=False)
+    import jax  # the JAX backend: one jitted, stateless call; JAX has no logits shortcut (results/backends/)
+
+    @jax.jit
+    def stateless(trainable, non_trainable, x, y):
+        outputs, _ = model.stateless_call(trainable, non_trainable, x, training=False)
         return outputs, loss(y, outputs)
+
+    def step(x, y):
+        return stateless(
+            [v.value for v in model.trainable_variables], [v.value for v in model.non_trainable_variables], x, y
+        )
 
     return step
 

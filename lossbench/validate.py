@@ -26,6 +26,7 @@ CHOICES = {
     "data.label_encoding": ("auto", "sparse", "one_hot"),
     "data.normalise": ("none", "zscore"),
     "trainer.precision": ("float32", "mixed_bfloat16", "mixed_float16"),
+    "trainer.backend": ("tensorflow", "jax"),
     "trainer.jit_compile": ("auto", "True", "False", "true", "false"),
 }
 # setting -> (lowest allowed, fix); integers unless the lowest is a float

@@ -1,0 +1,76 @@
+"""The installs the README gives resolve to exactly one TensorFlow, on Python 3.11 and 3.12.
+
+``tensorflow`` and ``tensorflow-cpu`` are two distributions of the same ``tensorflow/`` package:
+installed together, one overwrites the other's files and removing either breaks the other. Each
+test asks pip what it *would* install (``--dry-run --report``, nothing is downloaded but metadata)
+for a fresh environment (``--ignore-installed``). They need the package index, as ``make setup`` does.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def would_install(python: str, extras: str, tmp_path: Path) -> dict[str, str]:
+    report = tmp_path / f"report-{extras}.json"
+    done = subprocess.run(
+        [python, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet", "--report", str(report)]
+        + [f"{ROOT}[{extras}]"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    items = json.loads(report.read_text())["install"]
+    return {re.sub(r"[-_.]+", "-", i["metadata"]["name"]).lower(): i["metadata"]["version"] for i in items}
+
+
+def tensorflows(names: dict[str, str]) -> list[str]:
+    return sorted(n for n in names if n in ("tensorflow", "tensorflow-cpu", "tensorflow-gpu", "tf-nightly"))
+
+
+@pytest.mark.slow
+def test_the_gpu_install_gives_one_tensorflow_with_its_cuda_libraries(tmp_path):
+    names = would_install(sys.executable, "gpu", tmp_path)
+    assert tensorflows(names) == ["tensorflow"]
+    assert any(n.startswith("nvidia-cudnn") for n in names)  # tensorflow[and-cuda]
+
+
+@pytest.mark.slow
+def test_the_cpu_install_gives_one_tensorflow(tmp_path):
+    names = would_install(sys.executable, "cpu,dev", tmp_path)
+    assert tensorflows(names) == ["tensorflow-cpu"]
+
+
+@pytest.mark.slow
+def test_the_base_install_has_no_tensorflow_and_says_how_to_get_one(tmp_path):
+    assert tensorflows(would_install(sys.executable, "dev", tmp_path)) == []
+    from lossbench import runtime
+
+    assert "pip install -e '.[cpu]'" in Path(runtime.__file__).read_text()
+
+
+def python312() -> str | None:
+    """A Python 3.12 interpreter on this machine (PATH, then pyenv's versions), or None."""
+    candidates = [shutil.which("python3.12"), *sorted(Path.home().glob(".pyenv/versions/3.12*/bin/python3.12"))]
+    for candidate in filter(None, candidates):
+        if subprocess.run([str(candidate), "--version"], capture_output=True).returncode == 0:
+            return str(candidate)
+    return None
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(python312() is None, reason="no Python 3.12 interpreter on this machine")
+def test_python_312_resolves_the_whole_install(tmp_path):
+    names = would_install(python312(), "cpu,dev", tmp_path)
+    assert tensorflows(names) == ["tensorflow-cpu"]
+    assert {"keras", "optuna", "mlflow", "hydra-core"} <= set(names)
