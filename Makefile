@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help setup setup-gpu setup-py312 sweep test test-all format catalogue report thread2 thread1 real-hearts transfer reproducibility pruning-check budget-check mlflow dashboard bench bench-data bench-determinism lint clean
+.PHONY: help setup setup-gpu setup-py312 gpu-check gpu-wheels sweep test test-all format catalogue report thread2 thread1 real-hearts transfer reproducibility pruning-check budget-check mlflow dashboard bench bench-data bench-determinism lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -82,6 +82,16 @@ dashboard: $(STAMP)  ## optuna-dashboard on http://127.0.0.1:8080 (EXP=cmr)
 
 bench: $(STAMP)  ## what lossbench adds to plain Keras (in-process and whole-process ratios), a trial's split, roofline
 	$(BIN)/python benchmarks/bench_overhead.py $(ARGS)
+
+gpu-check: $(STAMP)  ## on a GPU: devices, a trial on GPU vs CPU, 1 vs 4 workers per GPU, thread2_full timing (results/gpu/)
+	$(BIN)/python benchmarks/gpu_check.py --backend $(or $(BACKEND),jax) $(ARGS)
+
+gpu-wheels:  ## wheels for a Python 3.12 + JAX GPU machine with no package index (.gpu-wheels/, see benchmarks/gpu_offline.sh)
+	rm -rf .gpu-wheels
+	$(PY312) -m pip download --quiet --dest .gpu-wheels keras==3.15.1 'hydra-core==1.3.*' 'optuna>=5,<6' 'tqdm>=4.66'
+	$(PY312) -m pip wheel --quiet --no-deps --wheel-dir .gpu-wheels .gpu-wheels/antlr4-python3-runtime-*.tar.gz
+	rm -f .gpu-wheels/*.tar.gz .gpu-wheels/numpy-* .gpu-wheels/ml_dtypes-*
+	du -sh .gpu-wheels
 
 bench-data: $(STAMP)  ## data generation speed and class shares (both phantoms vs 50 ACDC patients)
 	$(BIN)/python benchmarks/bench_data.py

@@ -35,6 +35,7 @@ def pairing_name(cfg: DictConfig) -> str:
 
 
 def store_uri(cfg: DictConfig) -> str:
+    """``tracking.uri`` with a SQLite path made absolute (``none``: no MLflow, `lossbench.records`)."""
     uri = str(cfg.tracking.uri)
     if uri.startswith("sqlite:///"):
         return "sqlite:///" + str(Path(uri.removeprefix("sqlite:///")).resolve())

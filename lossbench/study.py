@@ -50,7 +50,7 @@ class StudyInfo:
 
     @classmethod
     def from_config(cls, cfg: DictConfig, sp, task_overrides: list[str] = ()) -> StudyInfo:
-        from lossbench import tracking
+        from lossbench.config import store_uri
 
         folder = Path(cfg.paths.results).resolve() / str(cfg.name)
         return cls(
@@ -58,7 +58,7 @@ class StudyInfo:
             study_name=f"{cfg.name}-{space.config_hash(cfg, sp)}",
             storage=str(cfg.sweep.get("storage") or folder / "optuna.journal"),
             folder=str(folder),
-            tracking_uri=tracking.store_uri(cfg),
+            tracking_uri=store_uri(cfg),
             pruner=str(cfg.sweep.pruner),
             prune_below=float(cfg.sweep.prune_below),
             warmup_epochs=int(cfg.sweep.warmup_epochs),
@@ -110,14 +110,15 @@ def prepare(cfg: DictConfig, sp, task_overrides: list[str], points: list[dict] |
     ``points`` replaces the space's own points (the budget check runs a chosen few)."""
     from hydra.utils import instantiate
 
-    from lossbench import tracking
     from lossbench.model import build_model
+    from lossbench.records import tracker
     from lossbench.trial import load_data
 
     data = load_data(cfg)  # bad data or a bad model fails here, before any store is opened
     print(data.describe())
     build_model(cfg.model, cfg.data.image_size, data.num_classes, instantiate(cfg.activation))
     info = StudyInfo.from_config(cfg, sp, task_overrides)
+    tracking = tracker(info.tracking_uri)  # MLflow, or JSON records for tracking=none
     if points is None:
         points = space.points(sp) if (sp.get("grid") or sp.get("trials")) else []
     with queue.locked(Path(info.folder) / "sweep.lock", info):
@@ -139,9 +140,12 @@ def prepare(cfg: DictConfig, sp, task_overrides: list[str], points: list[dict] |
             {split: [round(float(v), 5) for v in data.class_shares(split)] for split in ("train", "val", "test")},
         )
         if not cfg.sweep.dry_run:  # a dry run changes nothing: no failed trial, no closed run
-            pages = tracking.write_view(info.experiment_id)
-            base = str(cfg.tracking.get("ui_url") or "http://127.0.0.1:5000").rstrip("/")
-            print(f"MLflow (make mlflow): {base}{pages['lossbench']}")
+            if info.tracking_uri == "none":
+                print(f"tracking=none: every trial is recorded in {info.experiment_id}")
+            else:
+                pages = tracking.write_view(info.experiment_id)
+                base = str(cfg.tracking.get("ui_url") or "http://127.0.0.1:5000").rstrip("/")
+                print(f"MLflow (make mlflow): {base}{pages['lossbench']}")
             info.added = queue.sync_queue(study, points)
             fixed = tracking.reconcile(info, study)
             if any(fixed.values()):
@@ -182,9 +186,10 @@ def finish(info: StudyInfo, started: float, n_workers: int, command: str, interr
     """
     import socket
 
-    from lossbench import tracking
+    from lossbench.records import tracker
     from lossbench.runtime import machine
 
+    tracking = tracker(info.tracking_uri)
     study = queue.load(info)
     ended = time.time()
     if not any(k.startswith("interval:") for k in study.user_attrs) and study.user_attrs.get("wall_seconds"):

@@ -55,11 +55,12 @@ def objective(trial, cfg: DictConfig, sp, info: study.StudyInfo, epoch_bar=None)
     """
     import optuna
 
-    from lossbench import tracking
     from lossbench.config import compose
     from lossbench.errors import InvalidPairing
+    from lossbench.records import tracker
     from lossbench.trial import TrialResult, pairing_name, run_trial
 
+    tracking = tracker(info.tracking_uri)  # lossbench.tracking (MLflow), or lossbench.records for tracking=none
     trial.set_user_attr("worker", queue.worker_id())
     started, name, run = time.time(), f"trial {trial.number}", None
     live = {"stalled_rule": False, "epochs": 0}  # the stalled rule is for cross-entropies (set once the loss is known)
@@ -209,9 +210,9 @@ def next_trial(optuna_study, cfg, sp, info):
         time.sleep(info.heartbeat_seconds)
         with queue.locked(Path(info.folder) / "sweep.lock", info):
             if queue.sync_queue(optuna_study, space.points(sp) if (sp.get("grid") or sp.get("trials")) else []):
-                from lossbench import tracking
+                from lossbench.records import tracker
 
-                tracking.reconcile(info, optuna_study)  # the killed trial's run: KILLED and hidden
+                tracker(info.tracking_uri).reconcile(info, optuna_study)  # the killed trial's run: KILLED and hidden
 
 
 def worker_process(*args) -> None:
@@ -269,11 +270,11 @@ def run_workers(cfg: DictConfig, info: study.StudyInfo) -> int:
 
 def adaptive_round(cfg: DictConfig, sp, info: study.StudyInfo, apply: bool = True) -> list[str]:
     """Add seeds (up to ``sweep.max_seeds``) where they can change an answer; return the reasons."""
-    from lossbench import claims
-
     cap = int(cfg.sweep.get("max_seeds") or 0)
     if cap <= len(sp.seeds):
         return []
+    from lossbench import claims  # pandas: only when seeds may be added
+
     table = claims.trials_frame(queue.load(info))
     points, reasons = claims.adaptive_points(table, list(sp.seeds), cap, cfg.sweep.get("baseline"))
     points = [space.only_params(p, sp) for p in points]
@@ -297,10 +298,11 @@ def sweep(cfg: DictConfig, task: list[str], points: list[dict] | None = None) ->
         from lossbench.report import check_sections
 
         check_sections(cfg.sweep.get("report_sections"))
-    from lossbench import tracking
+    from lossbench.records import tracker
 
     configure_from(cfg)
     info = study.prepare(cfg, sp, task, points)
+    tracking = tracker(info.tracking_uri)
     if cfg.sweep.dry_run:
         print(progress.describe(info, sp))
         reasons = adaptive_round(cfg, sp, info, apply=False)

@@ -6,6 +6,7 @@ python -m lossbench.train loss=dice activation=softmax class_weighting=median_fr
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
@@ -43,8 +44,8 @@ def main(cfg: DictConfig) -> None:
     except UserError as error:
         exit_with(error)
     name = pairing_name(cfg)
-    logger = None
-    if len(os.sched_getaffinity(0)) > 1:  # MLflow's imports and store on another core, beside TensorFlow's
+    logger, uri = None, store_uri(cfg)
+    if uri != "none" and len(os.sched_getaffinity(0)) > 1:  # MLflow's imports and store on another core
         from lossbench.tracking import Logger
 
         logger = Logger(cfg, name)
@@ -64,17 +65,24 @@ def main(cfg: DictConfig) -> None:
             logger.abort()
         exit_with(error)
     try:
-        if logger is None:
-            from lossbench import tracking
-
-            run_id = tracking.log_trial(cfg, result, name, tracking.setup(cfg, cfg.name))
-        else:
+        if logger is not None:
             run_id = logger.result(result)
+        else:
+            from lossbench.records import tracker
+
+            tracking = tracker(uri)
+            run = tracking.TrialRun(cfg, name, tracking.setup(cfg, cfg.name))
+            run.log_result(result)
+            run.close(result.state)
+            run_id = run.run_id
     except UserError as error:
         print(summary(name, result))
         exit_with(error)
     print(summary(name, result))
-    print(f"  MLflow run {run_id} in experiment '{cfg.name}': mlflow ui --backend-store-uri {redact(store_uri(cfg))}")
+    if uri == "none":
+        print(f"  record {run_id} in {Path(cfg.paths.results) / str(cfg.name) / 'records.jsonl'} (tracking=none)")
+    else:
+        print(f"  MLflow run {run_id} in experiment '{cfg.name}': mlflow ui --backend-store-uri {redact(uri)}")
 
 
 if __name__ == "__main__":

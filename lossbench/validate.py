@@ -144,7 +144,9 @@ def check_places(cfg: DictConfig) -> None:
             "point paths.results at a folder you can write"
         )
     uri = str(cfg.tracking.uri)
-    if uri.startswith("sqlite:///"):
+    if uri == "none":
+        pass  # lossbench.records: a JSON-lines file under paths.results, checked writable above
+    elif uri.startswith("sqlite:///"):
         check_sqlite(Path(uri.removeprefix("sqlite:///")))
     elif not uri.startswith(("http://", "https://", "postgresql", "mysql")):
         raise UserError(f"tracking.uri={uri} is not a sqlite:/// path or an http(s):// MLflow server - fix it")
@@ -240,6 +242,11 @@ def check(cfg: DictConfig, sp=None) -> None:
     if sp is not None:
         check_space(cfg, sp)
         check_devices(cfg)
+        if str(cfg.tracking.uri) == "none" and cfg.sweep.report:
+            raise UserError(
+                "tracking=none keeps no MLflow runs to report from - add sweep.report=false "
+                "(every trial is in results/<name>/records.jsonl)"
+            )
     check_places(cfg)
 
 

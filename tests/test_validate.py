@@ -37,6 +37,10 @@ BAD_CONFIGS = [
     (["data.label_encoding=x"], "data.label_encoding=x is not one of auto, sparse, one_hot"),
     (["data.normalise=minmax"], "data.normalise=minmax is not one of none, zscore"),
     (["sweep.prune_below=2"], "sweep.prune_below=2 is not a Dice in [0, 1]"),
+    (["trainer.precision=float64"], "trainer.precision=float64 is not one of float32, mixed_bfloat16, mixed_float16"),
+    (["trainer.backend=torch"], "trainer.backend=torch is not one of tensorflow, jax"),
+    (["trainer.jit_compile=maybe"], "trainer.jit_compile=maybe is not one of auto"),
+    (["sweep.workers_per_gpu=0"], "sweep.workers_per_gpu=0 is out of range"),
     (["data=acdc"], "data.root is required for data=acdc - add data.root="),
     (["model=custom"], "model.builder is required for model=custom"),
     (["paths.results=/proc/lossbench"], "paths.results=/proc/lossbench: /proc is not a writable folder"),
@@ -68,6 +72,31 @@ def test_a_bad_setting_is_one_line(compose_cfg, tmp_path, overrides, says):
     assert says in str(error.value) and "\n" not in str(error.value) and " - " in str(error.value)
     assert "secret" not in str(error.value)  # a password in a URL is never printed
     assert not any(tmp_path.iterdir())  # nothing created
+
+
+@pytest.mark.parametrize(
+    ("overrides", "says"),
+    [
+        (["sweep.gpus=3"], "sweep.gpus=3 but 0 GPU(s) are visible (none) - use sweep.gpus=auto"),
+        (["sweep.gpus=[1]"], "sweep.gpus lists GPU 1 but the visible GPUs are none"),
+        (["sweep.gpus=all"], "sweep.gpus='all' - use auto, a count"),
+        (["tracking=none"], "tracking=none keeps no MLflow runs to report from - add sweep.report=false"),
+    ],
+    ids=["too-many-gpus", "absent-gpu", "gpus-word", "none-with-report"],
+)
+def test_a_bad_sweep_setting_is_one_line(compose_cfg, tmp_path, monkeypatch, overrides, says):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")  # a machine without GPUs, whatever this one has
+    cfg = compose_cfg(["+experiment=cmr", f"paths.results={tmp_path}", *overrides])
+    with pytest.raises(UserError) as error:
+        validate.check(cfg, space.load_space(str(cfg.sweep.space)))
+    assert says in str(error.value) and "\n" not in str(error.value)
+    assert not any(tmp_path.iterdir())
+
+
+def test_tracking_none_without_a_report_and_gpus_auto_on_a_cpu_pass(compose_cfg, tmp_path, monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    cfg = compose_cfg(["+experiment=cmr", f"paths.results={tmp_path}", "tracking=none", "sweep.report=false"])
+    validate.check(cfg, space.load_space(str(cfg.sweep.space)))
 
 
 @pytest.mark.parametrize(("text", "says"), BAD_SPACES, ids=[s for _, s in BAD_SPACES])
