@@ -88,7 +88,8 @@ def trial(backend: str, env: dict, tmp: Path, where: str) -> dict:
 def throughput(backend: str, env: dict, tmp: Path, per_gpu: int, gpus: bool) -> dict:
     space = tmp / "slice.yaml"
     space.write_text(SLICE)
-    workers = [f"sweep.workers_per_gpu={per_gpu}"] if gpus else [f"sweep.n_workers={min(per_gpu, os.cpu_count())}"]
+    count = per_gpu if gpus else min(per_gpu, os.cpu_count() or 1)  # a CPU gets at most one worker a core
+    workers = [f"sweep.workers_per_gpu={per_gpu}"] if gpus else [f"sweep.n_workers={count}"]
     seconds, _ = run(
         [sys.executable, "-m", "lossbench.sweep", "+experiment=cmr", f"sweep.space={space}", "trainer.epochs=4"]
         + ["sweep.max_seeds=0", "sweep.report=false", "sweep.prune_stalled=false", "tracking=none"]
@@ -98,7 +99,7 @@ def throughput(backend: str, env: dict, tmp: Path, per_gpu: int, gpus: bool) -> 
     )
     done = [r for r in records(Path(tmp) / f"slice-{per_gpu}" / "cmr") if r["event"] == "result"]
     return {
-        "workers_per_gpu" if gpus else "cpu_workers": per_gpu,
+        "workers_per_gpu" if gpus else "cpu_workers": count,
         "trials": len(done),
         "seconds": round(seconds, 1),
     } | {
