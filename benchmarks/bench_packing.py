@@ -12,6 +12,7 @@ softmax, 200 slices), each with its own weights, loss and input stream:
   the channels: one convolution per layer for all K members (K = 2 only, and 1 epoch: slow here).
 
 It prints seconds per epoch for each; packing pays where ``stacked`` or ``grouped`` beats ``separate``.
+``XLA`` is ``separate`` at K = 1 with ``jit_compile=True`` (what ``trainer.jit_compile=true`` does).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def member(seed: int, name: str):
     return net
 
 
-def separate(k: int, epochs: int) -> float:
+def separate(k: int, epochs: int, jit: bool = False) -> float:
     import keras
 
     x, y = data(k)
@@ -52,7 +53,7 @@ def separate(k: int, epochs: int) -> float:
     for i in range(k):
         net = member(i, f"m{i}")
         model = keras.Model(net.input, keras.layers.Softmax()(net.output))
-        model.compile(optimizer="adam", loss="categorical_crossentropy")
+        model.compile(optimizer="adam", loss="categorical_crossentropy", jit_compile=jit)
         model.fit(x[i], y[i], batch_size=BATCH, epochs=epochs, verbose=0)
     return (time.perf_counter() - started) / epochs
 
@@ -119,11 +120,12 @@ def main() -> None:
 
     configure(threads=1)
     print(f"{machine()['cpu']}, core {args.cpu}, 1 TensorFlow thread; seconds per epoch (build and trace included)")
-    print(f"{'K':>2} {'separate':>9} {'stacked':>9} {'grouped':>9}")
+    print(f"{'K':>2} {'separate':>9} {'stacked':>9} {'grouped':>9} {'XLA':>9}")
     for k in args.ks:
         sep, stk = separate(k, args.epochs), stacked(k, args.epochs)
         grp = f"{grouped(k, 1):9.1f}" if k == 2 else f"{'-':>9}"
-        print(f"{k:>2} {sep:9.1f} {stk:9.1f} {grp}", flush=True)
+        xla = f"{separate(k, args.epochs, jit=True):9.1f}" if k == 1 else f"{'-':>9}"
+        print(f"{k:>2} {sep:9.1f} {stk:9.1f} {grp} {xla}", flush=True)
 
 
 if __name__ == "__main__":

@@ -92,3 +92,33 @@ def test_a_cpu_worker_is_left_alone(monkeypatch):
     before = dict(os.environ)
     devices.pin(None)
     assert dict(os.environ) == before and devices.device() == "cpu"
+
+
+@pytest.mark.slow
+def test_two_workers_share_one_gpu_slot_and_record_it_without_mlflow(tmp_path):
+    """``sweep.workers_per_gpu=2`` on one visible GPU: two worker processes, both pinned to GPU 0 and
+    tagged ``gpu:0``, recorded with ``tracking=none`` (JSON lines, no MLflow store). On this CPU
+    machine ``CUDA_VISIBLE_DEVICES=0`` names a GPU that is not there, so TensorFlow trains on the CPU:
+    this checks the assignment and its records, not a GPU."""
+    import json
+
+    from test_sweep import study_of, sweep
+
+    grid = "grid:\n  loss: [categorical_crossentropy, dice]\nseeds: [0]\n"
+    done = sweep(
+        tmp_path,
+        grid,
+        "tracking=none",
+        "sweep.report=false",
+        "sweep.workers_per_gpu=2",
+        "sweep.max_seeds=0",
+        env={"CUDA_VISIBLE_DEVICES": "0"},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = [json.loads(line) for line in (tmp_path / "results" / "tiny" / "records.jsonl").read_text().splitlines()]
+    starts = [line for line in lines if line["event"] == "start"]
+    assert len(starts) == 2 and {s["tags"]["device"] for s in starts} == {"gpu:0"}
+    assert sorted(line["event"] for line in lines).count("end") == 2
+    assert "with 2 worker(s)" in done.stdout  # one process per GPU slot
+    assert all(t.user_attrs["state"] == "complete" for t in study_of(tmp_path).trials)
+    assert not (tmp_path / "results" / "mlflow.db").exists()
