@@ -3,7 +3,7 @@
     python -m lossbench.backends            # results/backends/summary.md and audit.csv, ~3 min on a CPU
 
 Keras's cross-entropies read the logits behind a Keras softmax/sigmoid, but only on the TensorFlow
-backend (FACTS #2): there, binary CE on a softmax trains C independent sigmoids on the logits. On
+backend (FACTS #2, #14): there, binary CE on a softmax trains C independent sigmoids on the logits. On
 JAX the same config computes the loss on the probabilities it is given. This runs `audit_pairing`
 (the trial's own audit, on its compiled pass) for every option of ``conf/loss`` x ``conf/activation``
 on a small U-Net, once per backend, each in a process of its own (a process has one backend), and

@@ -1,6 +1,6 @@
 """Keras on JAX (``trainer.backend=jax``): a trial runs end to end, and the audit says what JAX trains.
 
-FACTS #2's logits shortcut lives in Keras's TensorFlow backend: on TensorFlow, binary CE on a Keras
+FACTS #2's logits shortcut lives in Keras's TensorFlow backend (FACTS #14): on TensorFlow, binary CE on a Keras
 softmax trains one sigmoid per class on the logits (``logits_substituted``); on JAX the same config
 trains binary CE on the softmax probabilities (``nominal``). `lossbench.backends` tabulates every
 pairing (results/backends/summary.md); these tests pin the two ends of that table on a real trial.
