@@ -1,6 +1,7 @@
-"""Trials per hour of the cmr sweep's settings with 1 and 2 worker processes on this machine.
+"""Trials per hour of the cmr sweep's settings: 1 and 2 worker processes, and trials packed per program.
 
-    python benchmarks/bench_workers.py            # prints one line per worker count
+    python benchmarks/bench_workers.py                          # 1 and 2 workers, each trial alone
+    python benchmarks/bench_workers.py --workers 2 --pack 1 2 4 8   # 2 workers, sweep.pack = 1, 2, 4, 8
 
 Runs the same 12-point slice of the cmr grid (categorical CE, binary CE, Dice x
 SGD-seed, Adam x seeds 0, 1; the stalled-trial pruning as in the sweep) into a
@@ -22,7 +23,7 @@ seeds: [0, 1]
 """
 
 
-def run(workers: int) -> float:
+def run(workers: int, pack: int = 1) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         space = Path(tmp) / "bench.yaml"
         space.write_text(GRID)
@@ -36,6 +37,8 @@ def run(workers: int) -> float:
                 f"sweep.space={space}",
                 f"paths.results={tmp}/results",
                 f"sweep.n_workers={workers}",
+                f"sweep.pack={pack}",
+                "sweep.max_seeds=0",
                 "sweep.report=false",
                 "tracking.plots=true",
             ],
@@ -46,7 +49,18 @@ def run(workers: int) -> float:
 
 
 if __name__ == "__main__":
-    points = GRID.count("\n") and 12
-    for workers in (1, 2):
-        seconds = run(workers)
-        print(f"{workers} worker(s): {points} trials in {seconds:.0f} s = {points * 3600 / seconds:.0f} trials/hour")
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--pack", type=int, nargs="+", default=[1])
+    args = parser.parse_args()
+    points = 12
+    for workers in args.workers:
+        for pack in args.pack:
+            seconds = run(workers, pack)
+            print(
+                f"{workers} worker(s), pack {pack}: {points} trials in {seconds:.0f} s = "
+                f"{points * 3600 / seconds:.0f} trials/hour",
+                flush=True,
+            )

@@ -169,6 +169,34 @@ def take_waiting(study: optuna.Study, allow_new: bool = False):
     return study.ask() if allow_new else None
 
 
+def pack_point(point: dict) -> str:
+    """What a trial's point says about its pack: every swept value but the loss, activation, weighting, seed.
+
+    >>> pack_point({"loss": "dice", "optimizer": "adam", "seed": 1}) == pack_point({"loss": "bce", "optimizer": "adam"})
+    True
+    """
+    free = ("loss", "activation", "class_weighting", "seed", "data.label_encoding", "data.reshape_mismatch")
+    kept = {
+        k: v
+        for k, v in point.items()
+        if k not in free and not k.startswith(("loss.", "activation.", "class_weighting."))
+    }
+    return repr(sorted(kept.items()))
+
+
+def take_packmates(study: optuna.Study, first, n: int) -> list:
+    """Claim up to ``n`` more waiting trials that can train in one pack with ``first`` (`pack_point`)."""
+    if n <= 0:
+        return []
+    want, taken = pack_point(params(study._storage.get_trial(first._trial_id))), []
+    for t in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+        if len(taken) == n:
+            break
+        if pack_point(params(t)) == want and study._storage.set_trial_state_values(t._trial_id, TrialState.RUNNING):
+            taken.append(optuna.Trial(study, t._trial_id))
+    return taken
+
+
 def sampled_left(study, n_trials, sp) -> int:
     """How many new trials a pure ``sample:`` space still asks Optuna for (0 for enumerated spaces)."""
     if sp.get("grid") or sp.get("trials") or not sp.get("sample"):

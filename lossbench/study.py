@@ -207,7 +207,20 @@ def finish(info: StudyInfo, started: float, n_workers: int, command: str, interr
     tracking.close_parent(
         info, wall, n_workers, counts, status="KILLED" if interrupted else "FINISHED" if done else None
     )
+    budget, trained = epochs_spent(study, info.epochs)
+    if budget:
+        study.set_user_attr("epochs_avoided", budget - trained)
     print(
         f"sweep {info.study_name}: {(ended - started) / 60:.1f} min wall with {n_workers} worker(s) "
-        f"({wall / 60:.1f} min over every run); " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+        f"({wall / 60:.1f} min over every run); "
+        + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+        + (f"; pruning avoided {budget - trained} of {budget} trial-epochs" if budget else "")
     )
+
+
+def epochs_spent(study, epochs: int) -> tuple[int, int]:
+    """(the trial-epochs the trained trials were budgeted, the ones they really trained): their difference
+    is what pruning saved (a pruned member of a pack trains on with its pack, so it saves nothing)."""
+    done = [t for t in study.get_trials(deepcopy=False) if "epochs_trained" in t.user_attrs]
+    trained = [int(t.user_attrs["epochs_trained"]) for t in done if t.user_attrs.get("state") in ("complete", "pruned")]
+    return epochs * len(trained), sum(trained)

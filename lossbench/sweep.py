@@ -47,112 +47,180 @@ def fault(stage: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def objective(trial, cfg: DictConfig, sp, info: study.StudyInfo, epoch_bar=None):
-    """Run one Optuna trial end to end: compose, open its live MLflow run, train, record, tell Optuna, close.
+class Job:
+    """One Optuna trial's run lifecycle around its training, in three steps.
 
-    The order is the run lifecycle of `lossbench.tracking.TrialRun`: the run exists (RUNNING) before
-    training, gets each epoch's curves, then the result; Optuna is told; only then is the run closed.
+    `begin`: compose the trial's config and open its live run (RUNNING, before training); `on_epoch`:
+    log the epoch's curves, report to Optuna, say whether to stop; `end`: record the result, log it,
+    tell Optuna, and only then close the run (`lossbench.tracking.TrialRun`).
     """
-    import optuna
 
-    from lossbench.config import compose
-    from lossbench.errors import InvalidPairing
-    from lossbench.records import tracker
-    from lossbench.trial import TrialResult, pairing_name, run_trial
+    def __init__(self, trial, cfg: DictConfig, sp, info: study.StudyInfo, epoch_bar=None):
+        from lossbench.records import tracker
 
-    tracking = tracker(info.tracking_uri)  # lossbench.tracking (MLflow), or lossbench.records for tracking=none
-    trial.set_user_attr("worker", queue.worker_id())
-    started, name, run = time.time(), f"trial {trial.number}", None
-    live = {"stalled_rule": False, "epochs": 0}  # the stalled rule is for cross-entropies (set once the loss is known)
+        self.trial, self.cfg, self.sp, self.info, self.epoch_bar = trial, cfg, sp, info, epoch_bar
+        self.tracking = tracker(info.tracking_uri)  # lossbench.tracking (MLflow), or lossbench.records (none)
+        self.started, self.run, self.trial_cfg = time.time(), None, None
+        self.stalled_rule, self.epochs = False, 0  # the stalled rule is for cross-entropies only
 
-    def on_epoch(epoch, row, levels):
-        if run is not None:
-            queue.retry(lambda: run.log_epoch(epoch, row))
-            live["epochs"] = epoch + 1
-        if epoch_bar is not None:
-            epoch_bar.update(1)
-            epoch_bar.set_postfix_str(f"val Dice {row['val/foreground_dice']:.2f}")
-        fault("training")
-        trial.report(row["val/foreground_dice"], epoch)
-        if epoch + 1 < cfg.sweep.warmup_epochs:
-            return False
-        if (
-            live["stalled_rule"]
-            and row["val/foreground_dice"] < DICE_CONVERGED
-            and stalled(row["val/loss"], levels["chance_loss"], levels["prior_loss"])
-        ):
-            return "stopped_early"  # nothing segmented and the loss still near a uniform guess
-        return trial.should_prune()
+    def begin(self) -> None:
+        from lossbench.config import compose
+        from lossbench.trial import pairing_name
 
-    result, state = TrialResult(state="failed"), optuna.trial.TrialState.FAIL
-    try:
-        params = space.suggest(trial, sp)
-        trial_cfg = compose(info.overrides + space.overrides(params, sp))
-        name = pairing_name(trial_cfg)
+        trial, info = self.trial, self.info
+        trial.set_user_attr("worker", queue.worker_id())
+        params = space.suggest(trial, self.sp)
+        self.trial_cfg = compose(info.overrides + space.overrides(params, self.sp))
+        name = pairing_name(self.trial_cfg)
         if "trials" in params:  # an explicit trial of a `trials:` space: say which one
             name = f"{params['trials']}: {name}"
         trial.set_user_attr("pairing", name)
         trial.set_user_attr(
             "choices",
-            {g: str(trial_cfg[g].name) for g in ("loss", "activation", "class_weighting", "optimizer")}
-            | {"learning_rate": float(trial_cfg.optimizer.learning_rate)},
+            {g: str(self.trial_cfg[g].name) for g in ("loss", "activation", "class_weighting", "optimizer")}
+            | {"learning_rate": float(self.trial_cfg.optimizer.learning_rate)},
         )
-        live["stalled_rule"] = bool(cfg.sweep.prune_stalled) and stalled_rule_applies(trial_cfg)
-        run = queue.retry(
-            lambda: tracking.TrialRun(
-                trial_cfg,
+        self.stalled_rule = bool(self.cfg.sweep.prune_stalled) and stalled_rule_applies(self.trial_cfg)
+        self.run = queue.retry(
+            lambda: self.tracking.TrialRun(
+                self.trial_cfg,
                 name,
                 info.experiment_id,
                 info.parent_run_id,
                 {"optuna_trial": str(trial.number), "study": info.study_name},
             )
         )
-        trial.set_user_attr("mlflow_run_id", run.run_id)
-        trial.set_user_attr("mlflow_run_url", tracking.run_url(cfg, info.experiment_id, run.run_id))
-        from optuna.storages._heartbeat import get_heartbeat_thread
+        trial.set_user_attr("mlflow_run_id", self.run.run_id)
+        trial.set_user_attr("mlflow_run_url", self.tracking.run_url(self.cfg, info.experiment_id, self.run.run_id))
 
-        with get_heartbeat_thread(trial._trial_id, trial.study._storage):  # RDB: beats while it trains
-            result = run_trial(trial_cfg, on_epoch=on_epoch)
-        if result.state == "pruned" and result.stopped_by == "stopped_early":
-            state = optuna.trial.TrialState.COMPLETE  # decided, not cut by a ranking: it counts in importance
-            trial.set_user_attr("stopped_early", True)
-        else:
-            state = {"complete": optuna.trial.TrialState.COMPLETE, "pruned": optuna.trial.TrialState.PRUNED}[
-                result.state
-            ]
-    except InvalidPairing as error:
-        result = TrialResult(state="invalid", verdict="invalid", reason=str(error))
-    except KeyboardInterrupt:
-        result.state, result.verdict, result.reason = "killed", "", "interrupted (Ctrl-C or kill)"
-        raise
-    except Exception as error:  # one failing trial never stops the sweep
+    def on_epoch(self, epoch, row, levels):
+        queue.retry(lambda: self.run.log_epoch(epoch, row))
+        self.epochs = epoch + 1
+        if self.epoch_bar is not None:
+            self.epoch_bar.update(1)
+            self.epoch_bar.set_postfix_str(f"val Dice {row['val/foreground_dice']:.2f}")
+        fault("training")
+        self.trial.report(row["val/foreground_dice"], epoch)
+        if epoch + 1 < self.cfg.sweep.warmup_epochs:
+            return False
+        if (
+            self.stalled_rule
+            and row["val/foreground_dice"] < DICE_CONVERGED
+            and stalled(row["val/loss"], levels["chance_loss"], levels["prior_loss"])
+        ):
+            return "stopped_early"  # nothing segmented and the loss still near a uniform guess
+        return self.trial.should_prune()
+
+    def end(self, outcome):
+        """Record ``outcome`` (a `TrialResult`, or the exception that ended the trial), tell Optuna, close."""
+        import optuna
+
         from lossbench.audit import first_line
+        from lossbench.errors import InvalidPairing
+        from lossbench.trial import TrialResult
 
-        result = TrialResult(state="failed", verdict="", reason=first_line(error))
-    finally:
+        trial, state = self.trial, optuna.trial.TrialState.FAIL
+        if isinstance(outcome, InvalidPairing):
+            result = TrialResult(state="invalid", verdict="invalid", reason=str(outcome))
+        elif isinstance(outcome, KeyboardInterrupt):
+            result = TrialResult(state="killed", verdict="", reason="interrupted (Ctrl-C or kill)")
+        elif isinstance(outcome, BaseException):  # one failing trial never stops the sweep
+            result = TrialResult(state="failed", verdict="", reason=first_line(outcome))
+        else:
+            result = outcome
+            if result.state == "pruned" and result.stopped_by == "stopped_early":
+                state = optuna.trial.TrialState.COMPLETE  # decided, not cut by a ranking: it counts in importance
+                trial.set_user_attr("stopped_early", True)
+            else:
+                state = {"complete": optuna.trial.TrialState.COMPLETE, "pruned": optuna.trial.TrialState.PRUNED}[
+                    result.state
+                ]
         trial.set_user_attr("state", result.state)
         trial.set_user_attr("verdict", result.verdict)
         trial.set_user_attr("reason", result.reason[:500])
         trial.set_user_attr("audit", result.audit.tag if result.audit else "")
-        trial.set_user_attr("seconds", round(time.time() - started, 1))
+        trial.set_user_attr("seconds", round(time.time() - self.started, 1))
         trial.set_user_attr("pruned_at", result.pruned_at)
+        trial.set_user_attr("epochs_trained", result.epochs_trained)
+        if result.pack_size > 1:
+            trial.set_user_attr("pack_size", result.pack_size)
         if "test/foreground_dice" in result.final:  # what the claims need, without opening MLflow
             trial.set_user_attr("test_dice", round(float(result.final["test/foreground_dice"]), 5))
             trial.set_user_attr(
                 "subject_dice",
                 {k.split("/")[2]: round(float(v), 5) for k, v in result.final.items() if k.startswith("test/subject/")},
             )
-        if run is not None:
-            queue.retry(lambda: run.log_result(result, live["epochs"]))
+        if self.run is not None:
+            queue.retry(lambda: self.run.log_result(result, self.epochs))
         fault("logged")
         if state == optuna.trial.TrialState.COMPLETE:
             trial.study.tell(trial, result.objective)
         else:
             trial.study.tell(trial, state=state)
         fault("told")
-        if run is not None:
-            queue.retry(lambda: run.close(result.state))
-    return result
+        if self.run is not None:
+            queue.retry(lambda: self.run.close(result.state))
+        return result
+
+
+def run_jobs(jobs: list[Job]) -> list:
+    """Begin every job, train the ready ones (alone, or as packs of one `lossbench.pack.pack_key`), end each.
+
+    A job that fails to begin ends at once; a pack that fails ends each of its jobs with the error; Ctrl-C
+    ends every job not yet ended as killed, then stops the worker.
+    """
+    import contextlib
+
+    from optuna.storages._heartbeat import get_heartbeat_thread
+
+    from lossbench.trial import run_trial
+
+    results, ready = {}, []
+    for job in jobs:
+        try:
+            job.begin()
+            ready.append(job)
+        except KeyboardInterrupt as error:
+            for other in jobs:
+                if other not in results:
+                    results[other] = other.end(error)
+            raise
+        except Exception as error:  # an invalid pairing or a failure: recorded, the sweep goes on
+            results[job] = job.end(error)
+    groups: dict[str, list[Job]] = {}
+    if len(ready) > 1:
+        from lossbench.pack import pack_key
+
+        for job in ready:
+            groups.setdefault(pack_key(job.trial_cfg), []).append(job)
+    else:
+        groups = {"": ready} if ready else {}
+    for group in groups.values():
+        try:
+            with contextlib.ExitStack() as beats:  # RDB storage: every trial of the group beats while it trains
+                for job in group:
+                    beats.enter_context(get_heartbeat_thread(job.trial._trial_id, job.trial.study._storage))
+                if len(group) == 1:
+                    outcomes = [run_trial(group[0].trial_cfg, on_epoch=group[0].on_epoch)]
+                else:
+                    from lossbench.pack import run_pack
+
+                    outcomes = run_pack([j.trial_cfg for j in group], [j.on_epoch for j in group])
+        except KeyboardInterrupt as error:
+            for job in jobs:
+                if job not in results:
+                    results[job] = job.end(error)
+            raise
+        except Exception as error:  # noqa: BLE001  (the pairing's own failure, recorded for each of its trials)
+            outcomes = [error] * len(group)
+        for job, outcome in zip(group, outcomes, strict=True):
+            results[job] = job.end(outcome)
+    return [results[job] for job in jobs]
+
+
+def objective(trial, cfg: DictConfig, sp, info: study.StudyInfo, epoch_bar=None):
+    """Run one Optuna trial end to end: compose, open its live run, train, record, tell Optuna, close."""
+    return run_jobs([Job(trial, cfg, sp, info, epoch_bar)])[0]
 
 
 def stalled_rule_applies(cfg: DictConfig) -> bool:
@@ -181,19 +249,23 @@ def worker(
     init_hydra()
     sp = space.load_space(cfg.sweep.space, cfg.sweep.seeds)
     optuna_study = queue.load(info, seed=index)
+    pack = max(1, int(cfg.sweep.get("pack") or 1))
     while (trial := next_trial(optuna_study, cfg, sp, info)) is not None:
+        trials = [trial, *queue.take_packmates(optuna_study, trial, pack - 1)]  # sweep.pack: up to K trials
         bar = tqdm(total=int(cfg.trainer.epochs), desc="  epochs", leave=False, position=1, disable=not show_epochs)
         try:
-            result = objective(trial, cfg, sp, info, bar)
-        except KeyboardInterrupt:  # the trial is already marked killed; rerunning resumes it
+            jobs = [Job(t, cfg, sp, info, bar if len(trials) == 1 else None) for t in trials]
+            results = run_jobs(jobs)
+        except KeyboardInterrupt:  # the trials are already marked killed; rerunning resumes them
             raise
         finally:
             bar.close()
-        tqdm.write(
-            f"#{trial.number:<4d} {trial.user_attrs.get('pairing', '')[:70]:70s} "
-            f"{result.state:9s} {result.verdict or result.reason[:60]:25s} "
-            f"val Dice {result.objective:.3f}  {trial.user_attrs.get('seconds', 0):5.1f}s"
-        )
+        for t, result in zip(trials, results, strict=True):
+            tqdm.write(
+                f"#{t.number:<4d} {t.user_attrs.get('pairing', '')[:70]:70s} "
+                f"{result.state:9s} {result.verdict or result.reason[:60]:25s} "
+                f"val Dice {result.objective:.3f}  {t.user_attrs.get('seconds', 0):5.1f}s"
+            )
 
 
 def next_trial(optuna_study, cfg, sp, info):

@@ -43,6 +43,9 @@ class TrialResult:
     seconds: dict = field(default_factory=dict)
     predictions: dict = field(default_factory=dict)
     pruned_at: int = 0  # the epoch after which pruning stopped the trial (0: it ran its budget)
+    binary: bool = False  # the loss is per channel (binary CE): its metrics threshold each channel
+    pack_size: int = 1  # trials trained together in one compiled program (sweep.pack)
+    epochs_trained: int = 0  # epochs of compute spent (a pruned member of a pack trains on with the pack)
     stopped_by: str = ""  # what stopped it early: "stopped_early" (the stalled rule) or "pruner"
 
     @property
@@ -172,46 +175,50 @@ def evaluate(fn, x: np.ndarray, y: np.ndarray, batch: int) -> tuple[np.ndarray, 
     return np.concatenate(outputs), total / len(x)
 
 
-class _EpochWatcher(keras.callbacks.Callback):
-    """After every epoch: one pass over the validation split (outputs and loss), the curves, ``on_epoch``."""
+def record_epoch(result: TrialResult, epoch: int, train_loss: float, val_loss: float, outputs, data, cfg, on_epoch):
+    """One epoch of a trial from its validation outputs: the curves, the overlay slices, ``on_epoch``.
 
-    def __init__(self, trial, val, y_val, fn, binary, logits_out, class_names, batch_size, on_epoch):
+    Returns None to go on, ``"diverged"`` when a loss is no longer finite, or the rule that stopped
+    the trial (``result`` is then marked pruned after this epoch).
+    """
+    names, binary = list(data.class_names), bool(getattr(result, "binary", False))
+    figures = metrics.summarise(data.val.labels, outputs, len(names), binary, bool(cfg.activation.logits_out))
+    result.predictions = {
+        "images": data.val.images[:4],
+        "truth": data.val.labels[:4],
+        "pred": metrics.predicted_labels(outputs[:4]),
+        "class_names": names,
+    }
+    row = {"train/loss": float(train_loss), "val/loss": float(val_loss)}
+    row |= {f"val/{k}": v for k, v in figures.items() if k != "per_class_dice"}
+    for name, value in zip(names[1:], figures["per_class_dice"][1:], strict=True):
+        row[f"val/dice/{name}"] = float(np.nan_to_num(value))
+    for key, value in row.items():
+        result.curves.setdefault(key, []).append(value)
+    stop = on_epoch(epoch, row, result.final) if on_epoch is not None else False
+    if stop:
+        result.state = "pruned"
+        result.stopped_by = stop if isinstance(stop, str) else "pruner"
+        result.pruned_at = epoch + 1
+        return result.stopped_by
+    if not (math.isfinite(row["train/loss"]) and math.isfinite(row["val/loss"])):
+        return "diverged"
+    return None
+
+
+class _EpochWatcher(keras.callbacks.Callback):
+    """After every epoch: one pass over the validation split (outputs and loss), then `record_epoch`."""
+
+    def __init__(self, result, data, cfg, y_val, fn, batch_size, on_epoch):
         super().__init__()
-        self.trial, self.val, self.y_val, self.fn, self.binary, self.logits_out = (
-            trial,
-            val,
-            y_val,
-            fn,
-            binary,
-            logits_out,
-        )
-        self.class_names, self.batch_size, self.on_epoch = class_names, batch_size, on_epoch
-        self.seconds = 0.0
+        self.result, self.data, self.cfg, self.y_val, self.fn = result, data, cfg, y_val, fn
+        self.batch_size, self.on_epoch, self.seconds = batch_size, on_epoch, 0.0
 
     def on_epoch_end(self, epoch, logs=None):
         t0 = time.perf_counter()
-        outputs, val_loss = evaluate(self.fn, self.val.images, self.y_val, self.batch_size)
-        figures = metrics.summarise(self.val.labels, outputs, len(self.class_names), self.binary, self.logits_out)
-        self.trial.predictions = {
-            "images": self.val.images[:4],
-            "truth": self.val.labels[:4],
-            "pred": metrics.predicted_labels(outputs[:4]),
-            "class_names": list(self.class_names),
-        }
+        outputs, val_loss = evaluate(self.fn, self.data.val.images, self.y_val, self.batch_size)
         self.seconds += time.perf_counter() - t0
-        row = {"train/loss": float(logs["loss"]), "val/loss": val_loss}
-        row |= {f"val/{k}": v for k, v in figures.items() if k != "per_class_dice"}
-        for name, value in zip(self.class_names[1:], figures["per_class_dice"][1:], strict=True):
-            row[f"val/dice/{name}"] = float(np.nan_to_num(value))
-        for key, value in row.items():
-            self.trial.curves.setdefault(key, []).append(value)
-        if not (math.isfinite(row["train/loss"]) and math.isfinite(row["val/loss"])):
-            self.model.stop_training = True
-        stop = self.on_epoch(epoch, row, self.trial.final) if self.on_epoch is not None else False
-        if stop:
-            self.trial.state = "pruned"
-            self.trial.stopped_by = stop if isinstance(stop, str) else "pruner"
-            self.trial.pruned_at = epoch + 1
+        if record_epoch(self.result, epoch, logs["loss"], val_loss, outputs, self.data, self.cfg, self.on_epoch):
             self.model.stop_training = True
 
 
@@ -228,13 +235,13 @@ def _freeze_imports() -> None:
         gc.freeze()
 
 
-def run_trial(cfg: DictConfig, on_epoch=None, data: SegmentationData | None = None) -> TrialResult:
-    """Train and evaluate the pairing ``cfg`` describes. Raises `InvalidPairing` before training."""
-    started = time.perf_counter()
+def pairing(cfg: DictConfig, data: SegmentationData):
+    """A fresh `TrialResult` with the trial's class weights, its loss and label encoding.
+
+    Raises `InvalidPairing` when the loss refuses the weighting (e.g. a Dice without class weights).
+    """
     result = TrialResult()
-    data = data or load_data(cfg)
-    C, names = data.num_classes, list(data.class_names)
-    weights = instantiate(cfg.class_weighting)(data.train.labels, C)
+    weights = instantiate(cfg.class_weighting)(data.train.labels, data.num_classes)
     result.class_weights = None if weights is None else [float(w) for w in weights]
     try:
         loss = instantiate(cfg.loss, class_weights=result.class_weights)
@@ -242,16 +249,30 @@ def run_trial(cfg: DictConfig, on_epoch=None, data: SegmentationData | None = No
         if isinstance(error.__cause__, UserError):
             raise InvalidPairing(f"{cfg.loss.name} with {cfg.class_weighting.name}: {error.__cause__}") from None
         raise
-    encoding = label_encoding(cfg, loss)
-    binary = bool(getattr(loss, "per_channel", False))
-    _freeze_imports()
-    keras.backend.clear_session()  # its garbage collection now walks one trial's objects, not every module's
+    result.binary = bool(getattr(loss, "per_channel", False))
+    return result, loss, label_encoding(cfg, loss), weights
+
+
+def network(cfg: DictConfig, num_classes: int):
+    """The trial's model under its seed and ``trainer.precision`` (the activation stays float32)."""
     keras.utils.set_random_seed(int(cfg.trainer.seed))
     keras.mixed_precision.set_global_policy(str(cfg.trainer.get("precision", "float32")))
     try:
-        model = build_model(cfg.model, cfg.data.image_size, C, instantiate(cfg.activation))
+        return build_model(cfg.model, cfg.data.image_size, num_classes, instantiate(cfg.activation))
     finally:
         keras.mixed_precision.set_global_policy("float32")
+
+
+def run_trial(cfg: DictConfig, on_epoch=None, data: SegmentationData | None = None) -> TrialResult:
+    """Train and evaluate the pairing ``cfg`` describes. Raises `InvalidPairing` before training."""
+    started = time.perf_counter()
+    data = data or load_data(cfg)
+    C = data.num_classes
+    result, loss, encoding, weights = pairing(cfg, data)
+    binary = result.binary
+    _freeze_imports()
+    keras.backend.clear_session()  # its garbage collection now walks one trial's objects, not every module's
+    model = network(cfg, C)
     jit = cfg.trainer.get("jit_compile", "auto")
     model.compile(
         optimizer=build_optimizer(cfg.optimizer),
@@ -274,9 +295,7 @@ def run_trial(cfg: DictConfig, on_epoch=None, data: SegmentationData | None = No
     }
     result.seconds["audit"] = time.perf_counter() - started - result.seconds["setup"]
 
-    watcher = _EpochWatcher(
-        result, data.val, y_val, fn, binary, bool(cfg.activation.logits_out), names, batch, on_epoch
-    )
+    watcher = _EpochWatcher(result, data, cfg, y_val, fn, batch, on_epoch)
     fitting = time.perf_counter()
     try:
         model.fit(
@@ -291,6 +310,7 @@ def run_trial(cfg: DictConfig, on_epoch=None, data: SegmentationData | None = No
     finally:
         result.seconds["validation"] = watcher.seconds
         result.seconds["fit"] = time.perf_counter() - fitting - watcher.seconds
+        result.epochs_trained = len(result.curves.get("train/loss", []))
         finish(result, fn, data, cfg, binary, batch, encode(data.test.labels, encoding, C))
     return result
 
@@ -299,6 +319,12 @@ def finish(result: TrialResult, fn, data: SegmentationData, cfg, binary: bool, b
     """Evaluate on the test split (per subject) and give the verdict; runs even when pruned."""
     t0 = time.perf_counter()
     outputs, _ = evaluate(fn, data.test.images, y_test, batch)
+    judge_test(result, outputs, data, cfg, binary)
+    result.seconds["test"] = time.perf_counter() - t0
+
+
+def judge_test(result: TrialResult, outputs, data: SegmentationData, cfg, binary: bool) -> None:
+    """The test figures (per class, per subject) from the test split's outputs, then the verdict."""
     figures = metrics.summarise(
         data.test.labels,
         outputs,
@@ -320,4 +346,3 @@ def finish(result: TrialResult, fn, data: SegmentationData, cfg, binary: bool, b
     )
     if result.pruned_at:
         result.reason += f" (decided by pruning after epoch {result.pruned_at})"
-    result.seconds["test"] = time.perf_counter() - t0

@@ -40,6 +40,7 @@ RANGES = {
     "data.num_classes": (2, "a segmentation has background and at least one class"),
     "sweep.n_workers": (1, "use 1 or more worker processes"),
     "sweep.workers_per_gpu": (1, "use 1 or more worker processes per GPU"),
+    "sweep.pack": (1, "use 1 (each trial alone) or more trials per compiled program"),
     "sweep.warmup_epochs": (0, "use 0 or more epochs"),
     "sweep.max_seeds": (0, "use 0 (no adaptive seeds) or more"),
     "sweep.n_trials": (1, "use null or a positive count of sampled trials"),
