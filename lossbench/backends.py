@@ -70,15 +70,9 @@ def audit_all(backend: str) -> list[dict]:
 
 
 def versions() -> dict:
-    from importlib.metadata import PackageNotFoundError, version
+    from lossbench.runtime import version
 
-    found = {}
-    for name in ("keras", "tensorflow-cpu", "tensorflow", "jax", "jaxlib"):
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            pass
-    return found
+    return {"keras": version("keras"), "tensorflow": version("tensorflow", "tensorflow-cpu"), "jax": version("jax")}
 
 
 def write(rows: list[dict], folder: Path) -> Path:
@@ -99,8 +93,8 @@ def write(rows: list[dict], folder: Path) -> Path:
     lines = [
         "# The same config on Keras's TensorFlow and JAX backends: what each really trains",
         "",
-        f"Command: `{COMMAND}` (this file and `audit.csv`). Keras {v.get('keras', '?')}, TensorFlow "
-        f"{v.get('tensorflow-cpu') or v.get('tensorflow', '?')}, JAX {v.get('jax', '?')}; CPU.",
+        f"Command: `{COMMAND}` (this file and `audit.csv`). Keras {v['keras']}, TensorFlow "
+        f"{v['tensorflow']}, JAX {v['jax']}; CPU.",
         "",
         "Every loss in `conf/loss/` with every activation in `conf/activation/` (no class weights), audited "
         "as a trial audits itself: the loss Keras computes on the compiled path (a `tf.function` on "

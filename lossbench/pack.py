@@ -28,10 +28,12 @@ from omegaconf import OmegaConf
 
 from lossbench.audit import audit_pairing
 from lossbench.errors import InvalidPairing
+from lossbench.queue import PACK_FREE
 from lossbench.trial import (
     _freeze_imports,
     as_targets,
     build_optimizer,
+    compiled_call,
     compiled_pass,
     encode,
     judge_test,
@@ -43,47 +45,27 @@ from lossbench.trial import (
     record_epoch,
 )
 
-SWEPT_IN_A_PACK = ("loss", "activation", "class_weighting", "name")
-
 
 def pack_key(cfg) -> str:
-    """What members of one pack must share: everything but the loss, activation, weighting, seed and targets."""
+    """What members of one pack must share: everything but `lossbench.queue.PACK_FREE` and the seed."""
     resolved = OmegaConf.to_container(cfg, resolve=True)
-    for key in SWEPT_IN_A_PACK:
-        resolved.pop(key, None)
-    resolved.get("trainer", {}).pop("seed", None)
-    for key in ("label_encoding", "reshape_mismatch"):  # how a member's targets are made: its own
-        resolved.get("data", {}).pop(key, None)
+    for key in (*PACK_FREE, "trainer.seed", "name"):
+        *parents, leaf = key.split(".")
+        node = resolved
+        for parent in parents:
+            node = node.get(parent, {})
+        node.pop(leaf, None)
     return json.dumps(resolved, sort_keys=True, default=str)
 
 
 def packed_pass(model, losses):
     """``fn(xs, ys) -> (outputs, losses)`` of every member in one compiled call of the packed model."""
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
 
-        @tf.function(reduce_retracing=True)
-        def step(xs, ys):
-            outputs = model(list(xs), training=False)
-            outputs = list(outputs) if isinstance(outputs, list | tuple) else [outputs]  # a pack of one
-            return outputs, [loss(y, out) for loss, y, out in zip(losses, ys, outputs, strict=True)]
-
-        return step
-
-    import jax  # the JAX backend: one jitted stateless call, as `lossbench.trial.compiled_pass`
-
-    @jax.jit
-    def stateless(trainable, non_trainable, xs, ys):
-        outputs, _ = model.stateless_call(trainable, non_trainable, list(xs), training=False)
-        outputs = list(outputs) if isinstance(outputs, list | tuple) else [outputs]
+    def head(outputs, ys):
+        outputs = list(outputs) if isinstance(outputs, list | tuple) else [outputs]  # a pack of one
         return outputs, [loss(y, out) for loss, y, out in zip(losses, ys, outputs, strict=True)]
 
-    def step(xs, ys):
-        return stateless(
-            [v.value for v in model.trainable_variables], [v.value for v in model.non_trainable_variables], xs, ys
-        )
-
-    return step
+    return compiled_call(model, head)
 
 
 def evaluate_all(fn, x: np.ndarray, ys: list[np.ndarray], batch: int):

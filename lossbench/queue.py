@@ -169,6 +169,10 @@ def take_waiting(study: optuna.Study, allow_new: bool = False):
     return study.ask() if allow_new else None
 
 
+# what the members of one pack (sweep.pack) may differ in, besides the seed: the rest they share
+PACK_FREE = ("loss", "activation", "class_weighting", "data.label_encoding", "data.reshape_mismatch")
+
+
 def pack_point(point: dict) -> str:
     """What a trial's point says about its pack: every swept value but the loss, activation, weighting, seed.
 

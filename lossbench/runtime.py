@@ -96,6 +96,12 @@ def quiet_import():
     try:
         import tensorflow
     except ImportError:
+        tensorflow = None
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+    if tensorflow is None:  # said after stderr is back
         from lossbench.errors import UserError, exit_with
 
         exit_with(
@@ -103,10 +109,6 @@ def quiet_import():
                 "TensorFlow is not installed - pip install -e '.[cpu]' (or '.[gpu]' on an NVIDIA GPU); make setup does it"
             )
         )
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
     return tensorflow
 
 
@@ -153,3 +155,16 @@ def machine_tags() -> dict:
     from lossbench.devices import device
 
     return {f"machine/{k}": v for k, v in machine().items()} | {"device": device()}
+
+
+def version(*distributions: str) -> str:
+    """The installed version of the first of ``distributions`` present (read from metadata: nothing imported)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    for name in distributions:
+        try:
+            return installed(name)
+        except PackageNotFoundError:
+            continue
+    return "not installed"

@@ -23,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from lossbench import plots
 from lossbench.config import store_uri  # noqa: F401  (lossbench.tracking.store_uri, as before)
 from lossbench.errors import UserError
-from lossbench.runtime import machine_tags
+from lossbench.runtime import machine_tags, version
 
 CHOICES = ("loss", "activation", "class_weighting", "optimizer")
 
@@ -46,18 +46,6 @@ def setup(cfg: DictConfig, experiment: str) -> str:
         return client.get_experiment_by_name(experiment).experiment_id
 
 
-def _version(*distributions: str) -> str:
-    """The installed version of the first of ``distributions`` present (read from metadata: nothing imported)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    for name in distributions:
-        try:
-            return version(name)
-        except PackageNotFoundError:
-            continue
-    return "not installed"
-
-
 @functools.lru_cache(maxsize=1)
 def versions() -> dict:
     try:
@@ -72,10 +60,10 @@ def versions() -> dict:
         commit = ""
     return {
         "git_commit": commit or "unknown",
-        "tensorflow": _version("tensorflow", "tensorflow-cpu"),
-        "keras": _version("keras"),
-        "optuna": _version("optuna"),
-        "mlflow": _version("mlflow", "mlflow-skinny"),
+        "tensorflow": version("tensorflow", "tensorflow-cpu"),
+        "keras": version("keras"),
+        "optuna": version("optuna"),
+        "mlflow": version("mlflow", "mlflow-skinny"),
         "python": platform.python_version(),
     }
 

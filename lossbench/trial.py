@@ -140,22 +140,30 @@ def compiled_pass(model, loss):
     exactly as in ``fit`` and ``evaluate`` (FACTS #2). Every evaluation of a trial goes through it (the
     audit, the first batch, each epoch's validation, the test split), so a trial traces it once.
     """
+    return compiled_call(model, lambda outputs, y: (outputs, loss(y, outputs)))
+
+
+def compiled_call(model, head):
+    """``fn(x, y) -> head(model(x), y)``, compiled: a ``tf.function`` on TensorFlow, a jitted stateless call on JAX.
+
+    On JAX there is no logits shortcut (results/backends/); the variables are passed in, so the jitted
+    function sees the weights as they are now, not as they were traced.
+    """
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
         @tf.function(reduce_retracing=True)
         def step(x, y):
-            outputs = model(x, training=False)
-            return outputs, loss(y, outputs)
+            return head(model(x, training=False), y)
 
         return step
 
-    import jax  # the JAX backend: one jitted, stateless call; JAX has no logits shortcut (results/backends/)
+    import jax
 
     @jax.jit
     def stateless(trainable, non_trainable, x, y):
         outputs, _ = model.stateless_call(trainable, non_trainable, x, training=False)
-        return outputs, loss(y, outputs)
+        return head(outputs, y)
 
     def step(x, y):
         return stateless(
