@@ -40,27 +40,15 @@ TRIAL = [
 
 
 def bare_keras(cfg, data) -> float:
-    """The same trial in plain Keras (what ``benchmarks/plain_keras.py`` does), timed from the build."""
-    import keras
+    """The same trial in plain Keras (`plain_keras.train`) on the same arrays, timed from the build."""
     import numpy as np
-
-    from lossbench.model import unet
+    from plain_keras import train
 
     started = time.perf_counter()
     one_hot = np.eye(data.num_classes, dtype=np.float32)
-    keras.utils.set_random_seed(0)
-    net = unet((cfg.data.image_size, cfg.data.image_size, 1), data.num_classes, base=cfg.model.base)
-    model = keras.Model(net.input, keras.layers.Softmax()(net.output))
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=keras.losses.CategoricalCrossentropy())
-    model.fit(
-        data.train.images,
-        one_hot[data.train.labels],
-        batch_size=cfg.trainer.batch_size,
-        epochs=cfg.trainer.epochs,
-        validation_data=(data.val.images, one_hot[data.val.labels]),
-        verbose=0,
-    )
-    model.predict(data.test.images, batch_size=cfg.trainer.batch_size, verbose=0)
+    x = {"train": data.train.images, "val": data.val.images, "test": data.test.images}
+    y = {"train": one_hot[data.train.labels], "val": one_hot[data.val.labels]}
+    train(x, y, cfg.data.image_size, cfg.model.base, cfg.trainer.batch_size, cfg.trainer.epochs, data.num_classes)
     return time.perf_counter() - started
 
 

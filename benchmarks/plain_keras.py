@@ -15,28 +15,35 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
+def train(x: dict, y: dict, size: int = 48, base: int = 8, batch: int = 4, epochs: int = 8, classes: int = 4) -> None:
+    """Build, compile, fit with ``validation_data``, predict the test split: the trial in plain Keras."""
+    import keras
+
+    from lossbench.model import unet
+
+    keras.utils.set_random_seed(0)
+    net = unet((size, size, 1), classes, base=base, depth=4)
+    model = keras.Model(net.input, keras.layers.Softmax()(net.output))
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=keras.losses.CategoricalCrossentropy())
+    model.fit(x["train"], y["train"], batch_size=batch, epochs=epochs, validation_data=(x["val"], y["val"]), verbose=0)
+    model.predict(x["test"], batch_size=batch, verbose=0)
+
+
 def main(threads: int = 1) -> float:
     started = time.perf_counter()
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(threads)
-    import keras
     import numpy as np
 
     from lossbench.data import zscore
     from lossbench.data.phantom import load
-    from lossbench.model import unet
 
     data = load(n_subjects={"train": 20, "val": 6, "test": 8}, slices_per_subject=10, image_size=48, seed=2024)
     x = {name: zscore(split.images) for name, split in (("train", data.train), ("val", data.val), ("test", data.test))}
     y = {name: np.eye(4, dtype=np.float32)[split.labels] for name, split in (("train", data.train), ("val", data.val))}
-    keras.utils.set_random_seed(0)
-    net = unet((48, 48, 1), 4, base=8, depth=4)
-    model = keras.Model(net.input, keras.layers.Softmax()(net.output))
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=keras.losses.CategoricalCrossentropy())
-    model.fit(x["train"], y["train"], batch_size=4, epochs=8, validation_data=(x["val"], y["val"]), verbose=0)
-    model.predict(x["test"], batch_size=4, verbose=0)
+    train(x, y)
     return time.perf_counter() - started
 
 
