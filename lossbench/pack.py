@@ -32,6 +32,7 @@ from lossbench.queue import PACK_FREE
 from lossbench.trial import (
     _freeze_imports,
     as_targets,
+    batches,
     build_optimizer,
     compiled_call,
     compiled_pass,
@@ -119,6 +120,7 @@ def run_pack(cfgs: list, on_epochs: list, data=None) -> list:
     cfg0, batch, C = cfgs[0], int(cfgs[0].trainer.batch_size), data.num_classes
     packed = keras.Model([m.model.inputs[0] for m in members], [m.model.outputs[0] for m in members])
     packed.compile(optimizer=build_optimizer(cfg0.optimizer), loss=[m.loss for m in members])
+    packed.optimizer.build(packed.trainable_variables)  # as in run_trial: the step traced once, not twice
     fn = packed_pass(packed, [m.loss for m in members])
     setup = time.perf_counter() - started
 
@@ -159,12 +161,14 @@ def run_pack(cfgs: list, on_epochs: list, data=None) -> list:
         t0 = time.perf_counter()
         order = [m.rng.permutation(len(data.train)) for m in members]  # each member shuffles its own way
         logs = packed.fit(
-            [data.train.images[o] for o in order],
-            [m.y["train"][o] for m, o in zip(members, order, strict=True)],
-            batch_size=batch,
+            **batches(
+                [data.train.images[o] for o in order],
+                [m.y["train"][o] for m, o in zip(members, order, strict=True)],
+                batch,
+                shuffle=False,
+            ),
             epochs=epoch + 1,
             initial_epoch=epoch,
-            shuffle=False,
             verbose=0,
         ).history
         t1 = time.perf_counter()

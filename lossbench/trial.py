@@ -183,6 +183,28 @@ def evaluate(fn, x: np.ndarray, y: np.ndarray, batch: int) -> tuple[np.ndarray, 
     return np.concatenate(outputs), total / len(x)
 
 
+def batches(x, y, batch: int, shuffle: bool) -> dict:
+    """The arguments that make ``model.fit(**batches(...))`` see what ``fit(x, y, batch, shuffle)`` sees, faster.
+
+    On the TensorFlow backend Keras turns arrays into a tf.data pipeline whose parallel map and
+    prefetch are autotuned; tearing that pipeline down when an epoch ends takes about 0.45 s on
+    one core, a third of a cmr epoch (docs/facts.md #16). This is Keras's own pipeline (the same
+    batches in the same order: tests/test_batches.py) with tf.data's autotuning off. Other
+    backends get the arrays as they are.
+    """
+    if keras.backend.backend() != "tensorflow":
+        return {"x": x, "y": y, "batch_size": batch, "shuffle": shuffle}
+    import tensorflow as tf
+    from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter
+
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    steps = math.ceil(len(x[0] if isinstance(x, list | tuple) else x) / batch)
+    dataset = ArrayDataAdapter(x, y, batch_size=batch, shuffle=shuffle).get_tf_dataset()
+    dataset = dataset.with_options(options).apply(tf.data.experimental.assert_cardinality(steps))
+    return {"x": dataset, "shuffle": False}  # it shuffles itself (shuffle=True would only warn)
+
+
 def record_epoch(result: TrialResult, epoch: int, train_loss: float, val_loss: float, outputs, data, cfg, on_epoch):
     """One epoch of a trial from its validation outputs: the curves, the overlay slices, ``on_epoch``.
 
@@ -288,6 +310,7 @@ def run_trial(cfg: DictConfig, on_epoch=None, data: SegmentationData | None = No
         steps_per_execution=int(cfg.trainer.steps_per_execution),
         jit_compile=jit if jit == "auto" else bool(jit),
     )
+    model.optimizer.build(model.trainable_variables)  # now: built inside fit, the step is traced twice (1.6 s)
     y_train = encode(as_targets(data.train.labels, cfg), encoding, C)
     y_val = encode(as_targets(data.val.labels, cfg), encoding, C)
     batch = int(cfg.trainer.batch_size)
@@ -307,11 +330,8 @@ def run_trial(cfg: DictConfig, on_epoch=None, data: SegmentationData | None = No
     fitting = time.perf_counter()
     try:
         model.fit(
-            data.train.images,
-            y_train,
-            batch_size=batch,
+            **batches(data.train.images, y_train, batch, shuffle=True),
             epochs=int(cfg.trainer.epochs),
-            shuffle=True,
             verbose=0,
             callbacks=[watcher],
         )
