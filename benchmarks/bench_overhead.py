@@ -6,7 +6,8 @@ Everything runs pinned to one CPU core (``--cpu``) with one TensorFlow thread, t
 (48x48 phantom, U-Net base 8, batch 4, 8 epochs, categorical CE + softmax, Adam, no weighting):
 
 1. In one process, alternately: bare Keras (build, compile, ``fit`` with ``validation_data``,
-   predict the test split) and a lossbench trial as the sweep runs it (its MLflow run opened
+   predict the test split), the same with lossbench's two changes to how Keras trains
+   (docs/facts.md #19, #21), and a lossbench trial as the sweep runs it (its MLflow run opened
    first, every epoch's curves logged live, then the result, the plots and the close), on the same
    data. Ratio = bare / lossbench (best of ``--repeats`` each), and the lossbench trial's split.
 2. The sweep's own cost per trial: composing the trial's config, and Optuna's ask, user attributes
@@ -39,7 +40,7 @@ TRIAL = [
 ]
 
 
-def bare_keras(cfg, data) -> float:
+def bare_keras(cfg, data, tuned: bool = False) -> float:
     """The same trial in plain Keras (`plain_keras.train`) on the same arrays, timed from the build."""
     import numpy as np
     from plain_keras import train
@@ -48,7 +49,9 @@ def bare_keras(cfg, data) -> float:
     one_hot = np.eye(data.num_classes, dtype=np.float32)
     x = {"train": data.train.images, "val": data.val.images, "test": data.test.images}
     y = {"train": one_hot[data.train.labels], "val": one_hot[data.val.labels]}
-    train(x, y, cfg.data.image_size, cfg.model.base, cfg.trainer.batch_size, cfg.trainer.epochs, data.num_classes)
+    train(
+        x, y, cfg.data.image_size, cfg.model.base, cfg.trainer.batch_size, cfg.trainer.epochs, data.num_classes, tuned
+    )
     return time.perf_counter() - started
 
 
@@ -164,19 +167,25 @@ def main() -> None:
     )
 
     bare_keras(cfg.copy(), data)  # warm-up: TensorFlow's first graphs and kernels, not counted
-    bare, ours, split = [], [], None
+    bare, tuned, ours, split = [], [], [], None
     for _ in range(args.repeats):
         bare.append(bare_keras(cfg, data))
+        tuned.append(bare_keras(cfg, data, tuned=True))
         seconds, parts = lossbench_trial(cfg, data, experiment_id)
         if not ours or seconds < min(ours):
             split = parts
         ours.append(seconds)
     print(f"\n1. in one process (best of {args.repeats})")
     print(f"   bare Keras       {min(bare):6.2f} s   (all: {', '.join(f'{s:.2f}' for s in bare)})")
+    print(
+        f"   bare Keras, tuned{min(tuned):6.2f} s   (all: {', '.join(f'{s:.2f}' for s in tuned)})"
+        "   optimizer built before fit, no tf.data autotuning (docs/facts.md #19, #21)"
+    )
     print(f"   lossbench trial  {min(ours):6.2f} s   (all: {', '.join(f'{s:.2f}' for s in ours)})")
     for name, value in split.items():
         print(f"     {name:<16} {value:6.2f} s")
     print(f"   in-process ratio bare / lossbench = {min(bare) / min(ours):.3f}   (goal >= 0.95)")
+    print(f"   tuned bare / lossbench = {min(tuned) / min(ours):.3f}   (what the trial adds beyond those two changes)")
 
     print("\n2. the sweep's own cost per trial")
     for name, value in sweep_cost(tmp).items():

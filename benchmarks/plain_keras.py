@@ -15,8 +15,14 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
-def train(x: dict, y: dict, size: int = 48, base: int = 8, batch: int = 4, epochs: int = 8, classes: int = 4) -> None:
-    """Build, compile, fit with ``validation_data``, predict the test split: the trial in plain Keras."""
+def train(
+    x: dict, y: dict, size: int = 48, base: int = 8, batch: int = 4, epochs: int = 8, classes: int = 4, tuned=False
+) -> None:
+    """Build, compile, fit with ``validation_data``, predict the test split: the trial in plain Keras.
+
+    ``tuned``: with the two changes lossbench makes to how Keras trains (docs/facts.md #19, #21): the
+    optimizer built before ``fit`` and the training arrays fed without tf.data autotuning.
+    """
     import keras
 
     from lossbench.model import unet
@@ -25,7 +31,14 @@ def train(x: dict, y: dict, size: int = 48, base: int = 8, batch: int = 4, epoch
     net = unet((size, size, 1), classes, base=base, depth=4)
     model = keras.Model(net.input, keras.layers.Softmax()(net.output))
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=keras.losses.CategoricalCrossentropy())
-    model.fit(x["train"], y["train"], batch_size=batch, epochs=epochs, validation_data=(x["val"], y["val"]), verbose=0)
+    if tuned:
+        from lossbench.trial import batches
+
+        model.optimizer.build(model.trainable_variables)
+        fed = batches(x["train"], y["train"], batch, shuffle=True)
+    else:
+        fed = {"x": x["train"], "y": y["train"], "batch_size": batch}
+    model.fit(**fed, epochs=epochs, validation_data=(x["val"], y["val"]), verbose=0)
     model.predict(x["test"], batch_size=batch, verbose=0)
 
 

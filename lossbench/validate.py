@@ -258,9 +258,10 @@ def check_devices(cfg: DictConfig) -> None:
     devices.resolve(cfg.sweep.get("gpus", "auto"), devices.visible_gpus())
 
 
-def compose_or_exit(argv: list[str], config_name: str = "config") -> None:
-    """Compose the command line's overrides once, as Hydra will: an unknown group option, experiment or key
-    becomes one line with the valid choices and exit code 2 (Hydra itself prints a block and exits 1)."""
+def compose_or_exit(argv: list[str], config_name: str = "config"):
+    """Compose the command line's overrides once, as Hydra will, and return the config: an unknown group
+    option, experiment or key becomes one line with the valid choices and exit code 2 (Hydra itself
+    prints a block and exits 1)."""
     import re
 
     from hydra.core.global_hydra import GlobalHydra
@@ -271,7 +272,7 @@ def compose_or_exit(argv: list[str], config_name: str = "config") -> None:
 
     overrides = [a for a in argv if not a.startswith("-")]
     try:
-        compose(overrides)
+        return compose(overrides)
     except MissingConfigException as error:
         found = re.search(r"Could not find '([\w-]+)/([^']+)'", str(error))
         if found and (CONF / found.group(1)).is_dir():
