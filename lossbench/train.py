@@ -95,7 +95,7 @@ if __name__ == "__main__":
     from lossbench.validate import compose_or_exit
 
     composed = compose_or_exit(sys.argv[1:])
-    if any(arg.startswith("-") for arg in sys.argv[1:]):  # Hydra's own flags: --help, --cfg job, --multirun
+    if composed is None:  # Hydra's own flags: --help, --cfg job, --multirun
         main()
     else:
         train(composed)  # composed once (Hydra's app would compose it again: 0.4 s)

@@ -259,9 +259,9 @@ def check_devices(cfg: DictConfig) -> None:
 
 
 def compose_or_exit(argv: list[str], config_name: str = "config"):
-    """Compose the command line's overrides once, as Hydra will, and return the config: an unknown group
-    option, experiment or key becomes one line with the valid choices and exit code 2 (Hydra itself
-    prints a block and exits 1)."""
+    """Compose the command line's overrides once, as Hydra will, and return the config (None when the
+    line holds Hydra's own flags): an unknown group option, experiment or key becomes one line with
+    the valid choices and exit code 2 (Hydra itself prints a block and exits 1)."""
     import re
 
     from hydra.core.global_hydra import GlobalHydra
@@ -270,9 +270,10 @@ def compose_or_exit(argv: list[str], config_name: str = "config"):
     from lossbench.config import compose
     from lossbench.errors import exit_with
 
-    overrides = [a for a in argv if not a.startswith("-")]
+    if any(a.startswith("-") for a in argv):  # Hydra's own flags (--cfg job, --help, -m): Hydra parses the line
+        return None
     try:
-        return compose(overrides)
+        return compose(argv)
     except MissingConfigException as error:
         found = re.search(r"Could not find '([\w-]+)/([^']+)'", str(error))
         if found and (CONF / found.group(1)).is_dir():
