@@ -161,9 +161,33 @@ def sync_queue(study: optuna.Study, points: list[dict]) -> int:
     return added
 
 
-def take_waiting(study: optuna.Study, allow_new: bool = False):
-    """Claim one waiting trial atomically (None when the queue is empty and no new trial is wanted)."""
-    for t in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+def seedless(point: dict) -> str:
+    """A point without its seed: trials that share it differ only in the seed.
+
+    >>> seedless({"loss": "dice", "seed": 0}) == seedless({"seed": 2, "loss": "dice"})
+    True
+    """
+    return repr(sorted((k, v) for k, v in point.items() if k != "seed"))
+
+
+def take_waiting(study: optuna.Study, allow_new: bool = False, last: str | None = None):
+    """Claim one waiting trial atomically (None when the queue is empty and no new trial is wanted).
+
+    First choice: a trial whose `seedless` point is ``last``, this worker's previous one (it reuses that
+    trial's compiled model: `lossbench.trial`); then one whose point no other worker is running (so
+    the workers do not split one pairing's seeds between them); then the oldest. Which worker runs a
+    trial, and when, changes no result.
+    """
+    waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+    if len(waiting) > 1:
+        running = {seedless(params(t)) for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
+
+        def rank(t) -> int:
+            point = seedless(params(t))
+            return 0 if point == last else 1 if point not in running else 2
+
+        waiting = sorted(waiting, key=rank)  # stable: the queue's order within a rank
+    for t in waiting:
         if study._storage.set_trial_state_values(t._trial_id, TrialState.RUNNING):
             return optuna.Trial(study, t._trial_id)
     return study.ask() if allow_new else None

@@ -250,8 +250,11 @@ def worker(
     sp = space.load_space(cfg.sweep.space, cfg.sweep.seeds)
     optuna_study = queue.load(info, seed=index)
     pack = max(1, int(cfg.sweep.get("pack") or 1))
-    while (trial := next_trial(optuna_study, cfg, sp, info)) is not None:
+    last = None  # the point of this worker's previous trial, without its seed
+    while (trial := next_trial(optuna_study, cfg, sp, info, last)) is not None:
         trials = [trial, *queue.take_packmates(optuna_study, trial, pack - 1)]  # sweep.pack: up to K trials
+        frozen = optuna_study._storage.get_trial(trial._trial_id)
+        last = queue.seedless(queue.params(frozen)) if len(trials) == 1 else None
         bar = tqdm(total=int(cfg.trainer.epochs), desc="  epochs", leave=False, position=1, disable=not show_epochs)
         try:
             jobs = [Job(t, cfg, sp, info, bar if len(trials) == 1 else None) for t in trials]
@@ -268,13 +271,15 @@ def worker(
             )
 
 
-def next_trial(optuna_study, cfg, sp, info):
-    """The next waiting trial; on an RDB, while other machines' trials still run, wait for them to end or to
-    go stale (their heartbeat stops), so a killed trial's point is rerun before the workers leave."""
+def next_trial(optuna_study, cfg, sp, info, last=None):
+    """The next waiting trial (preferring ``last``'s point under another seed: `queue.take_waiting`); on an
+    RDB, while other machines' trials still run, wait for them to end or to go stale (their heartbeat
+    stops), so a killed trial's point is rerun before the workers leave."""
     import optuna
 
     while True:
-        trial = queue.take_waiting(optuna_study, allow_new=queue.sampled_left(optuna_study, cfg.sweep.n_trials, sp) > 0)
+        left = queue.sampled_left(optuna_study, cfg.sweep.n_trials, sp)
+        trial = queue.take_waiting(optuna_study, allow_new=left > 0, last=last)
         if trial is not None or not queue.is_rdb(info):
             return trial
         if not optuna_study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):

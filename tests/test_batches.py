@@ -95,3 +95,29 @@ def test_the_faster_way_trains_bit_for_bit_as_keras():
 
     for slow, fast in zip(trained(False), trained(True), strict=True):
         np.testing.assert_array_equal(slow, fast)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd_seed"])
+def test_a_trial_reusing_the_last_compiled_model_trains_as_a_fresh_one(tmp_path, optimizer):
+    from conftest import tiny
+
+    from lossbench import trial
+    from lossbench.config import compose
+
+    def run(seed: int):
+        cfg = compose([*tiny(tmp_path), "trainer.epochs=2", f"optimizer={optimizer}", f"trainer.seed={seed}"])
+        return trial.run_trial(cfg)
+
+    trial._warm.clear()
+    first = run(0)
+    model = trial._warm[0].model
+    reused = run(1)  # only the seed differs: the same compiled model, reset
+    assert trial._warm[0].model is model
+    trial._warm.clear()
+    fresh = run(1)
+    assert trial._warm[0].model is not model
+    assert (reused.curves, reused.final, reused.audit) == (fresh.curves, fresh.final, fresh.audit)
+    assert reused.curves != first.curves
+    run(1)
+    other = trial.run_trial(compose([*tiny(tmp_path), "trainer.epochs=2", "loss=dice", f"optimizer={optimizer}"]))
+    assert trial._warm[0].model is not model and other.state == "complete"  # another loss: built anew

@@ -54,6 +54,21 @@ def test_each_waiting_trial_is_claimed_by_one_worker(study):
     assert queue.take_waiting(study, allow_new=True) is not None  # a `sample:` space asks for one
 
 
+def test_a_worker_keeps_to_its_pairing_and_leaves_the_others_pairing_alone(study):
+    a, b = {"loss": "dice", "optimizer": "adam"}, {"loss": "focal", "optimizer": "adam"}
+    queue.sync_queue(study, [a | {"seed": s} for s in (0, 1, 2)] + [b | {"seed": s} for s in (0, 1)])
+
+    def claim_next(last=None):
+        return queue.params(study._storage.get_trial(queue.take_waiting(study, last=last)._trial_id))
+
+    assert claim_next() == a | {"seed": 0}  # worker 1
+    assert claim_next() == b | {"seed": 0}  # worker 2: not the pairing worker 1 runs
+    assert claim_next(queue.seedless(a)) == a | {"seed": 1}  # each goes on with its own pairing
+    assert claim_next(queue.seedless(b)) == b | {"seed": 1}
+    assert claim_next(queue.seedless(b)) == a | {"seed": 2}  # none of its own left: the oldest
+    assert queue.take_waiting(study, last=queue.seedless(a)) is None
+
+
 def test_a_dead_workers_trial_is_failed_as_killed_and_its_point_enqueued_again(study):
     queue.sync_queue(study, POINTS[:1])
     trial = claim(study, f"{socket.gethostname()}:{dead_pid()}")
