@@ -48,18 +48,23 @@ def member(seed: int, name: str):
 def separate(k: int, epochs: int, jit: bool = False) -> float:
     import keras
 
+    from lossbench.trial import batches
+
     x, y = data(k)
     started = time.perf_counter()
     for i in range(k):
         net = member(i, f"m{i}")
         model = keras.Model(net.input, keras.layers.Softmax()(net.output))
         model.compile(optimizer="adam", loss="categorical_crossentropy", jit_compile=jit)
-        model.fit(x[i], y[i], batch_size=BATCH, epochs=epochs, verbose=0)
+        model.optimizer.build(model.trainable_variables)  # as run_trial trains (FACTS #19, #21)
+        model.fit(**batches(x[i], y[i], BATCH, shuffle=True), epochs=epochs, verbose=0)
     return (time.perf_counter() - started) / epochs
 
 
 def stacked(k: int, epochs: int) -> float:
     import keras
+
+    from lossbench.trial import batches
 
     x, y = data(k)
     started = time.perf_counter()
@@ -67,13 +72,16 @@ def stacked(k: int, epochs: int) -> float:
     outputs = [keras.layers.Softmax(name=f"out{i}")(member(i, f"m{i}")(inputs[i])) for i in range(k)]
     model = keras.Model(inputs, outputs)
     model.compile(optimizer="adam", loss=["categorical_crossentropy"] * k)
-    model.fit(x, y, batch_size=BATCH, epochs=epochs, verbose=0)
+    model.optimizer.build(model.trainable_variables)
+    model.fit(**batches(x, y, BATCH, shuffle=True), epochs=epochs, verbose=0)
     return (time.perf_counter() - started) / epochs
 
 
 def grouped(k: int, epochs: int) -> float:
     import keras
     import numpy as np
+
+    from lossbench.trial import batches
 
     def double(t, filters):
         for _ in range(2):
@@ -105,7 +113,8 @@ def grouped(k: int, epochs: int) -> float:
     ]
     model = keras.Model(inp, outs)
     model.compile(optimizer="adam", loss=["categorical_crossentropy"] * k)
-    model.fit(np.concatenate(x, axis=-1), y, batch_size=BATCH, epochs=epochs, verbose=0)
+    model.optimizer.build(model.trainable_variables)
+    model.fit(**batches(np.concatenate(x, axis=-1), y, BATCH, shuffle=True), epochs=epochs, verbose=0)
     return (time.perf_counter() - started) / epochs
 
 

@@ -311,7 +311,7 @@ def _compiled_model(cfg: DictConfig, C: int, loss, weights) -> _Compiled:
     """The trial's model compiled with ``loss``, ready for ``fit``: built anew, or the last trial's reset.
 
     A trial that differs from the previous one in this process only in ``trainer.seed`` reuses its
-    compiled model and traced functions (1.5 s of a cmr trial): it gets the weights a fresh build
+    compiled model and traced functions (1.4 s of a cmr trial): it gets the weights a fresh build
     under its own seed gives, and the optimizer's variables as they were before the first step.
     It trains bit for bit as a fresh build (tests/test_batches.py).
     """
@@ -337,7 +337,7 @@ def _compiled_model(cfg: DictConfig, C: int, loss, weights) -> _Compiled:
         steps_per_execution=int(cfg.trainer.steps_per_execution),
         jit_compile=jit if jit == "auto" else bool(jit),
     )
-    model.optimizer.build(model.trainable_variables)  # now: built inside fit, the step is traced twice (1.6 s)
+    model.optimizer.build(model.trainable_variables)  # now: built inside fit, the step is traced twice (1.2 s)
     start = [np.array(v.numpy()) for v in model.optimizer.variables]
     _warm.append(_Compiled(key, model, loss, compiled_pass(model, loss), start))
     return _warm[0]
