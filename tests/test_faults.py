@@ -83,7 +83,7 @@ def test_a_sweep_killed_at_any_stage_resumes_to_one_run_per_point(tmp_path, stag
 
 
 def test_ctrl_c_marks_the_trial_and_the_parent_killed_exits_130_and_writes_no_report(tmp_path):
-    proc = run_sweep(tmp_path, "trainer.epochs=12", wait=False)
+    proc = run_sweep(tmp_path, "trainer.epochs=40", wait=False)  # trials long enough to be caught mid-run
     deadline = time.time() + 300
     while time.time() < deadline:  # wait until a trial is training
         try:
@@ -106,7 +106,7 @@ def test_ctrl_c_marks_the_trial_and_the_parent_killed_exits_130_and_writes_no_re
     killed = [t for t in study_of(tmp_path).get_trials() if t.state == optuna.trial.TrialState.FAIL]
     assert [t.user_attrs["state"] for t in killed] == ["killed"]
 
-    again = run_sweep(tmp_path, "trainer.epochs=12")  # the same command resumes the same study
+    again = run_sweep(tmp_path, "trainer.epochs=40")  # the same command resumes the same study
     assert again.returncode == 0, again.stdout + again.stderr
     check_exactly_once(tmp_path)
     assert (tmp_path / "results" / "tiny" / "summary.md").exists()

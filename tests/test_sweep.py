@@ -114,7 +114,7 @@ def test_two_workers_run_every_point_exactly_once(tmp_path):
 
 @pytest.mark.slow
 def test_killed_sweep_resumes_without_repeating_finished_points(tmp_path):
-    proc = sweep(tmp_path, GOOD_GRID, "trainer.epochs=3", wait=False)
+    proc = sweep(tmp_path, GOOD_GRID, "trainer.epochs=20", wait=False)  # trials long enough to kill mid-sweep
     deadline = time.time() + 300
     journal = tmp_path / "results" / "tiny" / "optuna.journal"
     while time.time() < deadline:
@@ -126,7 +126,7 @@ def test_killed_sweep_resumes_without_repeating_finished_points(tmp_path):
     finished_before = points_done(study_of(tmp_path))
     assert 1 <= len(finished_before) < 4
 
-    again = sweep(tmp_path, GOOD_GRID, "trainer.epochs=3")
+    again = sweep(tmp_path, GOOD_GRID, "trainer.epochs=20")
     assert again.returncode == 0, again.stdout + again.stderr
     study = study_of(tmp_path)
     done = points_done(study)
