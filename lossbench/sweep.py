@@ -30,6 +30,32 @@ from lossbench import (
 from lossbench.errors import UserError, exit_with
 from lossbench.verdict import DICE_CONVERGED, stalled
 
+_ctrl_c = []  # a Ctrl-C seen in this process (its KeyboardInterrupt may have been swallowed)
+
+
+def _on_ctrl_c(signum, frame):
+    _ctrl_c.append(signum)
+    raise KeyboardInterrupt
+
+
+def catch_ctrl_c() -> None:
+    """Remember every Ctrl-C, so that one Python swallowed is raised again by `raise_ctrl_c`.
+
+    A KeyboardInterrupt raised while a finalizer or weakref callback runs (e.g. SQLAlchemy's, during
+    the garbage collection before a trial) is printed as "Exception ignored" and lost: the sweep would
+    go on as if no Ctrl-C had come. Main thread only.
+    """
+    import signal
+
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _on_ctrl_c)
+
+
+def raise_ctrl_c() -> None:
+    """Raise KeyboardInterrupt if a Ctrl-C came (called after each epoch and before each trial)."""
+    if _ctrl_c:
+        raise KeyboardInterrupt
+
 
 def fault(stage: str) -> None:
     """Test hook: ``LOSSBENCH_FAULT=STAGE:FILE`` SIGKILLs this process once at ``STAGE`` (FILE marks it done).
@@ -94,6 +120,7 @@ class Job:
         trial.set_user_attr("mlflow_run_url", self.tracking.run_url(self.cfg, info.experiment_id, self.run.run_id))
 
     def on_epoch(self, epoch, row, levels):
+        raise_ctrl_c()
         queue.retry(lambda: self.run.log_epoch(epoch, row))
         self.epochs = epoch + 1
         if self.epoch_bar is not None:
@@ -251,7 +278,8 @@ def worker(
     optuna_study = queue.load(info, seed=index)
     pack = max(1, int(cfg.sweep.get("pack") or 1))
     last = None  # the point of this worker's previous trial, without its seed
-    while (trial := next_trial(optuna_study, cfg, sp, info, last)) is not None:
+    catch_ctrl_c()
+    while raise_ctrl_c() or (trial := next_trial(optuna_study, cfg, sp, info, last)) is not None:
         trials = [trial, *queue.take_packmates(optuna_study, trial, pack - 1)]  # sweep.pack: up to K trials
         frozen = optuna_study._storage.get_trial(trial._trial_id)
         last = queue.seedless(queue.params(frozen)) if len(trials) == 1 else None
@@ -329,7 +357,9 @@ def run_workers(cfg: DictConfig, info: study.StudyInfo) -> int:
             for p in procs:
                 p.start()
             try:
+                catch_ctrl_c()
                 while any(p.is_alive() for p in procs):
+                    raise_ctrl_c()
                     watch.refresh()
                     time.sleep(1.0)
             except KeyboardInterrupt:

@@ -251,3 +251,19 @@ def test_a_missing_model_builder_is_one_line_before_any_store(tmp_path):
         .startswith("lossbench: error: model.builder=nowhere.models:build: cannot import nowhere.models")
     )
     assert not (tmp_path / "results").exists()
+
+
+def test_a_ctrl_c_that_a_finalizer_swallowed_is_raised_again():
+    from lossbench import sweep as sweep_module
+
+    class Finalized:
+        def __del__(self):  # a Ctrl-C handled here is printed as "Exception ignored" and lost
+            sweep_module._on_ctrl_c(signal.SIGINT, None)
+
+    sweep_module._ctrl_c.clear()
+    sweep_module.raise_ctrl_c()  # no Ctrl-C yet: nothing to raise
+    item = Finalized()
+    del item
+    with pytest.raises(KeyboardInterrupt):
+        sweep_module.raise_ctrl_c()
+    sweep_module._ctrl_c.clear()
