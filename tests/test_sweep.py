@@ -47,8 +47,16 @@ def sweep_args(tmp_path, grid: str, *extra: str, model: bool = True) -> list[str
 def sweep(tmp_path, grid: str, *extra: str, wait: bool = True, env: dict | None = None, model: bool = True):
     args = sweep_args(tmp_path, grid, *extra, model=model)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **(env or {}))
-    if not wait:
-        return subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if not wait:  # a sweep to interrupt: it takes SIGINT as Ctrl-C even where this runner ignores it (a job run with &)
+        return subprocess.Popen(
+            args,
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
     return subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
 
 
