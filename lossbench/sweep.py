@@ -279,7 +279,7 @@ def worker(
     pack = max(1, int(cfg.sweep.get("pack") or 1))
     last = None  # the point of this worker's previous trial, without its seed
     catch_ctrl_c()
-    while raise_ctrl_c() or (trial := next_trial(optuna_study, cfg, sp, info, last)) is not None:
+    while (trial := next_trial(optuna_study, cfg, sp, info, last)) is not None:
         trials = [trial, *queue.take_packmates(optuna_study, trial, pack - 1)]  # sweep.pack: up to K trials
         frozen = optuna_study._storage.get_trial(trial._trial_id)
         last = queue.seedless(queue.params(frozen)) if len(trials) == 1 else None
@@ -306,6 +306,7 @@ def next_trial(optuna_study, cfg, sp, info, last=None):
     import optuna
 
     while True:
+        raise_ctrl_c()  # one that Python swallowed since the last trial
         left = queue.sampled_left(optuna_study, cfg.sweep.n_trials, sp)
         trial = queue.take_waiting(optuna_study, allow_new=left > 0, last=last)
         if trial is not None or not queue.is_rdb(info):

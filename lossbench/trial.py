@@ -188,7 +188,7 @@ def batches(x, y, batch: int, shuffle: bool) -> dict:
 
     On the TensorFlow backend Keras turns arrays into a tf.data pipeline whose parallel map and
     prefetch are autotuned; tearing that pipeline down when an epoch ends takes about 0.45 s on
-    one core, a third of a cmr epoch (docs/facts.md #16). This is Keras's own pipeline (the same
+    one core, against 0.8 s of train steps in a cmr epoch (docs/facts.md #19). This is Keras's own pipeline (the same
     batches in the same order: tests/test_batches.py) with tf.data's autotuning off. Other
     backends get the arrays as they are.
     """
