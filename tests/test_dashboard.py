@@ -48,8 +48,9 @@ def test_the_grouped_view_shows_every_pairing_its_run_count_and_the_curves_first
     png = tmp_path / "dashboard.png"
     with serve_mlflow(store, results / "mlartifacts", free_port()) as url:
         assert url.startswith("http://127.0.0.1:")
-        dom = html.unescape(render(url + page, png, width=1800, height=1000, budget_ms=40000))
-        choices = html.unescape(render(url + runs_page(client, children[0].info.experiment_id, "lossbench-choices")))
+        dom = html.unescape(render(url + page, png, width=1800, height=1000, budget_ms=40000, expect="Group: "))
+        choices = runs_page(client, children[0].info.experiment_id, "lossbench-choices")
+        choices = html.unescape(render(url + choices, budget_ms=30000, expect="Parallel Coordinates"))
 
     assert "Group by: group" in dom and "lossbench: curves and test Dice per pairing" in dom, dom[-3000:]
     for chart in ("val/foreground_dice", "val/loss", "test/foreground_dice", "converged"):
@@ -95,6 +96,10 @@ def test_optuna_dashboard_shows_the_named_objective_and_no_seed_parameter(swept,
     assert all("seed" not in t.params and "seed" in t.user_attrs for t in study.get_trials())
     png = tmp_path / "optuna-dashboard.png"
     with optuna_dashboard(swept / "results" / "tiny" / "optuna.journal", free_port()) as url:
-        dom = html.unescape(render(f"{url}/dashboard/studies/{study._study_id}", png, width=1600, height=1000))
+        dom = html.unescape(
+            render(
+                f"{url}/dashboard/studies/{study._study_id}", png, width=1600, height=1000, expect="val_foreground_dice"
+            )
+        )
     assert study.study_name in dom and "val_foreground_dice" in dom, dom[-3000:]
     assert png.stat().st_size > 10_000
