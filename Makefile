@@ -13,10 +13,14 @@ help:  ## list the targets
 EXTRAS ?= cpu,dev
 PY312  ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) $(shell command -v python3.12))
 
+# uv installs what pip would (pip's indexes, links and constraints: tools/uv_args.py; the best match across
+# the indexes, as pip picks) in 10 s instead of 59 s here; pip itself if uv cannot be had.
+PIP_INSTALL = ($(BIN)/pip install --quiet uv && $(BIN)/uv pip install --quiet --python $(BIN)/python \
+	--index-strategy unsafe-best-match $$($(BIN)/python tools/uv_args.py) $(1)) || $(BIN)/pip install --quiet $(1)
+
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[$(EXTRAS)]'
+	$(call PIP_INSTALL,-e '.[$(EXTRAS)]')
 	@touch $(STAMP)
 
 setup: $(STAMP)  ## create .venv and install lossbench with its dev tools (TensorFlow for the CPU)
@@ -100,12 +104,12 @@ bench-determinism: $(STAMP)  ## what trainer.deterministic=true costs, and what 
 	$(BIN)/python benchmarks/bench_determinism.py
 
 lint: $(STAMP)  ## ruff check and ruff format --check
-	$(BIN)/ruff check lossbench tests benchmarks examples
-	$(BIN)/ruff format --check lossbench tests benchmarks examples
+	$(BIN)/ruff check lossbench tests benchmarks examples tools
+	$(BIN)/ruff format --check lossbench tests benchmarks examples tools
 
 format: $(STAMP)  ## ruff format and the fixable ruff checks
-	$(BIN)/ruff format lossbench tests benchmarks examples
-	$(BIN)/ruff check --fix lossbench tests benchmarks examples
+	$(BIN)/ruff format lossbench tests benchmarks examples tools
+	$(BIN)/ruff check --fix lossbench tests benchmarks examples tools
 
 clean:  ## remove the venv (the results stay)
 	rm -rf $(VENV)

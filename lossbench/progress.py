@@ -40,14 +40,15 @@ def bar(info):
 
     study = queue.load(info)
 
-    def done() -> int:  # finished points: a killed attempt is not one (its point is run again)
-        return sum(
-            1
+    def counted() -> tuple[int, int]:  # finished points, and all points: a killed attempt is not one (it reruns)
+        points = [
+            t
             for t in study.get_trials(deepcopy=False)
-            if t.state.is_finished() and not (t.state.name == "FAIL" and t.user_attrs.get("state") == "killed")
-        )
+            if not (t.state.name == "FAIL" and t.user_attrs.get("state") == "killed")
+        ]
+        return sum(1 for t in points if t.state.is_finished()), len(points)
 
-    start = done()
+    start, _ = counted()
     shown = tqdm(
         total=max(info.total, start), initial=start, desc=info.study_name, unit="trial", position=0, dynamic_ncols=True
     )
@@ -56,7 +57,10 @@ def bar(info):
     class Watch:
         @staticmethod
         def refresh():
-            shown.update(done() - shown.n)
+            done, points = counted()
+            if points > shown.total:  # adaptive seeds that the workers added
+                shown.total = points
+            shown.update(done - shown.n)
 
     def loop():
         while not stop.wait(1.0):

@@ -127,6 +127,11 @@ def stale(trial) -> bool:
         return True
 
 
+def alive_here(trial) -> bool:
+    """A RUNNING trial of a live worker process on this machine (`stale` says the opposite)."""
+    return str(trial.user_attrs.get("worker", "")).partition(":")[0] == host() and not stale(trial)
+
+
 def sync_queue(study: optuna.Study, points: list[dict]) -> int:
     """Fail stale running trials, then enqueue every point not done, waiting or running. Returns #added."""
     from optuna.storages._heartbeat import is_heartbeat_enabled

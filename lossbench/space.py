@@ -190,6 +190,8 @@ def config_hash(cfg: DictConfig, space: DictConfig) -> str:
             resolved[group].pop(key, None)
     resolved.get("trainer", {}).pop("seed", None)
     resolved.get("trainer", {}).pop("threads", None)
+    if "steps_per_execution" in resolved.get("trainer", {}):  # how fast, not what: the same weights (FACTS #22);
+        resolved["trainer"]["steps_per_execution"] = 1  # hashed as the value studies before it were made with
     for key in swept:
         parent, *rest = key.split(".")
         if not rest:

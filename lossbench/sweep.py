@@ -300,25 +300,37 @@ def worker(
 
 
 def next_trial(optuna_study, cfg, sp, info, last=None):
-    """The next waiting trial (preferring ``last``'s point under another seed: `queue.take_waiting`); on an
-    RDB, while other machines' trials still run, wait for them to end or to go stale (their heartbeat
-    stops), so a killed trial's point is rerun before the workers leave."""
+    """The next waiting trial (preferring ``last``'s point under another seed: `queue.take_waiting`).
+
+    When none is waiting, the worker waits for the trials still running (on an RDB, other machines'
+    too, until they end or go stale: a killed trial's point is rerun before the workers leave), then
+    adds the adaptive seeds those results call for (`adaptive_round`) and goes on with them, in the
+    same process and with its compiled model; None when there is nothing left to add.
+    """
     import optuna
 
+    rdb = queue.is_rdb(info)
     while True:
         raise_ctrl_c()  # one that Python swallowed since the last trial
         left = queue.sampled_left(optuna_study, cfg.sweep.n_trials, sp)
         trial = queue.take_waiting(optuna_study, allow_new=left > 0, last=last)
-        if trial is not None or not queue.is_rdb(info):
+        if trial is not None:
             return trial
-        if not optuna_study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-            return None
-        time.sleep(info.heartbeat_seconds)
-        with queue.locked(Path(info.folder) / "sweep.lock", info):
-            if queue.sync_queue(optuna_study, space.points(sp) if (sp.get("grid") or sp.get("trials")) else []):
-                from lossbench.records import tracker
+        running = optuna_study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+        if not rdb and any(queue.alive_here(t) for t in running):
+            time.sleep(0.5)  # this machine's other workers: their results may call for more seeds
+            continue
+        if rdb and running:
+            time.sleep(info.heartbeat_seconds)
+            with queue.locked(Path(info.folder) / "sweep.lock", info):
+                if queue.sync_queue(optuna_study, space.points(sp) if (sp.get("grid") or sp.get("trials")) else []):
+                    from lossbench.records import tracker
 
-                tracker(info.tracking_uri).reconcile(info, optuna_study)  # the killed trial's run: KILLED and hidden
+                    tracker(info.tracking_uri).reconcile(info, optuna_study)  # the killed trial's run: KILLED, hidden
+            continue
+        adaptive_round(cfg, sp, info)  # under the sweep lock: each point once, whichever worker adds it
+        if not optuna_study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,)):
+            return None
 
 
 def worker_process(*args) -> None:

@@ -307,7 +307,17 @@ class _Compiled:
 _warm: list[_Compiled] = []  # at most one
 
 
-def _compiled_model(cfg: DictConfig, C: int, loss, weights) -> _Compiled:
+def steps_per_execution(cfg: DictConfig, n_train: int) -> int:
+    """``trainer.steps_per_execution``: a count, or ``epoch`` = every step of an epoch in one compiled call.
+
+    Fewer calls spend less time in Python between steps (0.3 s of a cmr trial) and train the same
+    weights (docs/facts.md #22; tests/test_batches.py).
+    """
+    steps = cfg.trainer.get("steps_per_execution", 1)
+    return math.ceil(n_train / int(cfg.trainer.batch_size)) if steps == "epoch" else int(steps)
+
+
+def _compiled_model(cfg: DictConfig, C: int, loss, weights, n_train: int) -> _Compiled:
     """The trial's model compiled with ``loss``, ready for ``fit``: built anew, or the last trial's reset.
 
     A trial that differs from the previous one in this process only in ``trainer.seed`` reuses its
@@ -336,7 +346,7 @@ def _compiled_model(cfg: DictConfig, C: int, loss, weights) -> _Compiled:
     model.compile(
         optimizer=build_optimizer(cfg.optimizer),
         loss=loss,
-        steps_per_execution=int(cfg.trainer.steps_per_execution),
+        steps_per_execution=steps_per_execution(cfg, n_train),
         jit_compile=jit if jit == "auto" else bool(jit),
     )
     model.optimizer.build(model.trainable_variables)  # now: built inside fit, the step is traced twice (1.2 s)
@@ -353,7 +363,7 @@ def run_trial(cfg: DictConfig, on_epoch=None, data: SegmentationData | None = No
     result, loss, encoding, weights = pairing(cfg, data)
     binary = result.binary
     _freeze_imports()
-    compiled = _compiled_model(cfg, C, loss, weights)
+    compiled = _compiled_model(cfg, C, loss, weights, len(data.train.images))
     model, loss, fn = compiled.model, compiled.loss, compiled.fn
     y_train = encode(as_targets(data.train.labels, cfg), encoding, C)
     y_val = encode(as_targets(data.val.labels, cfg), encoding, C)

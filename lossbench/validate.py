@@ -33,7 +33,7 @@ CHOICES = {
 RANGES = {
     "trainer.epochs": (1, "train at least one epoch"),
     "trainer.batch_size": (1, "use a batch of at least one slice"),
-    "trainer.steps_per_execution": (1, "use 1 (the default) or more"),
+    "trainer.steps_per_execution": (1, "use epoch (the default: one compiled call per epoch) or 1 or more steps"),
     "trainer.threads": (0, "use 0 (TensorFlow's default) or a positive count"),
     "trainer.seed": (0, "use a non-negative integer"),
     "data.image_size": (16, "use a side of at least 16 px, a multiple of 2**model.depth"),
@@ -60,7 +60,7 @@ def check_values(cfg: DictConfig) -> None:
     """Ranges and enumerated values of the composed config."""
     for key, (lowest, fix) in RANGES.items():
         value = _get(cfg, key)
-        if value is None:
+        if value is None or (key == "trainer.steps_per_execution" and value == "epoch"):
             continue
         integer = isinstance(lowest, int)
         if isinstance(value, bool) or not isinstance(value, int | float) or (integer and not float(value).is_integer()):

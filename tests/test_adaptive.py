@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import optuna
 from omegaconf import OmegaConf
 
 from lossbench import progress, queue, space
 from lossbench.study import StudyInfo
-from lossbench.sweep import adaptive_round
+from lossbench.sweep import adaptive_round, next_trial
 
 SPACE = OmegaConf.create(
     {"grid": {"loss": ["dice", "categorical_crossentropy"], "optimizer": ["adam", "sgd_seed"]}, "seeds": [0, 1, 2]}
 )
 
 
-def planted_study(tmp_path):
-    """A finished 3-seed grid: dice+adam is 'sometimes', the rest always (adam) or never (sgd)."""
+def planted_study(tmp_path, running: tuple | None = None):
+    """A finished 3-seed grid: dice+adam is 'sometimes', the rest always (adam) or never (sgd).
+
+    ``running``: the (loss, optimizer, seed) of a point still running in this process (no result yet)."""
     info = StudyInfo(
         name="planted",
         study_name="planted",
@@ -31,6 +36,16 @@ def planted_study(tmp_path):
     }
     for point in space.points(SPACE):
         good = point["optimizer"] == "adam" and not (point["loss"] == "dice" and point["seed"] == 1)
+        if running == (point["loss"], point["optimizer"], point["seed"]):
+            study.add_trial(
+                optuna.trial.create_trial(
+                    state=optuna.trial.TrialState.RUNNING,
+                    params=point,
+                    distributions=dists,
+                    user_attrs={"worker": queue.worker_id()},
+                )
+            )
+            continue
         study.add_trial(
             optuna.trial.create_trial(
                 params=point,
@@ -68,3 +83,32 @@ def test_no_adaptive_seeds_when_the_cap_is_the_base(tmp_path):
     assert adaptive_round(OmegaConf.create({"sweep": {"max_seeds": 3}}), SPACE, info) == []
     assert adaptive_round(OmegaConf.create({"sweep": {"max_seeds": 5}}), SPACE, info, apply=False)
     assert not queue.load(info).get_trials(states=(optuna.trial.TrialState.WAITING,))
+
+
+def test_a_worker_with_nothing_waiting_waits_for_the_running_trial_then_runs_the_adaptive_seeds(tmp_path):
+    """The workers add the adaptive seeds themselves and go on, in the same process (no restart)."""
+    info = planted_study(tmp_path, running=("dice", "adam", 1))
+    study = queue.load(info)
+    cfg = OmegaConf.create({"sweep": {"max_seeds": 5, "baseline": None, "n_trials": None}})
+    (pending,) = study.get_trials(states=(optuna.trial.TrialState.RUNNING,))
+
+    def finish():  # the other worker's trial ends: dice+adam seed 1 stalls, so dice+adam is 'sometimes'
+        attrs = {"state": "complete", "verdict": "stalled_at_chance", "test_dice": 0.0, "subject_dice": {"a": 0.0}}
+        for key, value in attrs.items():
+            study._storage.set_trial_user_attr(pending._trial_id, key, value)
+        study._storage.set_trial_state_values(pending._trial_id, optuna.trial.TrialState.COMPLETE, [0.0])
+
+    timer = threading.Timer(1.5, finish)
+    timer.start()
+    started = time.monotonic()
+    trial = next_trial(study, cfg, SPACE, info)
+    timer.join()
+    assert time.monotonic() - started >= 1.5  # it waited for the running trial's result
+    point = queue.params(study._storage.get_trial(trial._trial_id))
+    assert (point["loss"], point["optimizer"], point["seed"]) in {("dice", "adam", 3), ("dice", "adam", 4)}
+
+
+def test_a_worker_leaves_when_no_seed_is_to_be_added(tmp_path):
+    info = planted_study(tmp_path)
+    cfg = OmegaConf.create({"sweep": {"max_seeds": 3, "baseline": None, "n_trials": None}})
+    assert next_trial(queue.load(info), cfg, SPACE, info) is None

@@ -1,8 +1,9 @@
-"""FACTS #19-#21: how a trial feeds `fit`, and that the faster way trains exactly as Keras's own.
+"""FACTS #19-#22: how a trial feeds `fit`, and that the faster way trains exactly as Keras's own.
 
 `trial.batches` is Keras's array pipeline with tf.data's autotuning off (its teardown costs a
 third of a cmr epoch on one core), and `run_trial` builds the optimizer before `fit` (else the
-step is traced twice). Neither may change a single weight: checked here bit for bit.
+step is traced twice), and runs an epoch's steps in one compiled call (FACTS #22: no Python between
+steps). None of them may change a single weight: checked here bit for bit.
 """
 
 import keras
@@ -76,7 +77,8 @@ def test_optimizer_built_before_fit_traces_the_step_once():
     assert Recorder.traces == 1
 
 
-def test_the_faster_way_trains_bit_for_bit_as_keras():
+@pytest.mark.parametrize("steps", [1, 2, 5])  # 5 = the epoch's steps (18 rows at batch 4); 2 leaves one over
+def test_the_faster_way_trains_bit_for_bit_as_keras(steps):
     x = np.random.default_rng(0).normal(size=(18, 8, 8, 1)).astype(np.float32)
     y = np.eye(3, dtype=np.float32)[np.random.default_rng(1).integers(0, 3, size=(18, 8, 8))]
 
@@ -85,7 +87,11 @@ def test_the_faster_way_trains_bit_for_bit_as_keras():
         inputs = keras.Input((8, 8, 1))
         hidden = keras.layers.Conv2D(4, 3, padding="same", activation="relu")(inputs)
         model = keras.Model(inputs, keras.layers.Softmax()(keras.layers.Conv2D(3, 1)(hidden)))
-        model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="categorical_crossentropy")
+        model.compile(
+            optimizer=keras.optimizers.Adam(1e-2),
+            loss="categorical_crossentropy",
+            steps_per_execution=steps if fast else 1,
+        )
         if fast:
             model.optimizer.build(model.trainable_variables)
             model.fit(**batches(x, y, 4, shuffle=True), epochs=3, verbose=0)
@@ -121,3 +127,19 @@ def test_a_trial_reusing_the_last_compiled_model_trains_as_a_fresh_one(tmp_path,
     run(1)
     other = trial.run_trial(compose([*tiny(tmp_path), "trainer.epochs=2", "loss=dice", f"optimizer={optimizer}"]))
     assert trial._warm[0].model is not model and other.state == "complete"  # another loss: built anew
+
+
+def test_one_compiled_call_per_epoch_gives_the_trial_of_one_call_per_step(tmp_path):
+    from conftest import tiny
+
+    from lossbench import trial
+    from lossbench.config import compose
+
+    results = []
+    for steps in ("1", "epoch"):
+        trial._warm.clear()
+        cfg = compose([*tiny(tmp_path), "trainer.epochs=2", f"trainer.steps_per_execution={steps}"])
+        results.append(trial.run_trial(cfg))
+        per_epoch = -(-len(trial.load_data(cfg).train.images) // 4)
+        assert trial._warm[0].model.steps_per_execution == (1 if steps == "1" else per_epoch) and per_epoch > 1
+    assert (results[0].curves, results[0].final) == (results[1].curves, results[1].final)
