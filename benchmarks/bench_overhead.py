@@ -6,8 +6,8 @@ Everything runs pinned to one CPU core (``--cpu``) with one TensorFlow thread, t
 (48x48 phantom, U-Net base 8, batch 4, 8 epochs, categorical CE + softmax, Adam, no weighting):
 
 1. In one process, alternately: bare Keras (build, compile, ``fit`` with ``validation_data``,
-   predict the test split), the same with lossbench's three changes to how Keras trains
-   (docs/facts.md #19, #21, #22), and a lossbench trial as the sweep runs it (its MLflow run opened
+   predict the test split), the same with lossbench's two changes to how Keras trains
+   (docs/facts.md #19, #21), and a lossbench trial as the sweep runs it (its MLflow run opened
    first, every epoch's curves logged live, then the result, the plots and the close), on the same
    data, built and compiled from scratch as bare Keras is. Ratio = bare / lossbench (best of
    ``--repeats`` each), and the lossbench trial's split. Then the same pairing's next seed as a
@@ -196,7 +196,7 @@ def main() -> None:
     print(f"   bare Keras       {min(bare):6.2f} s   (all: {', '.join(f'{s:.2f}' for s in bare)})")
     print(
         f"   bare Keras, tuned{min(tuned):6.2f} s   (all: {', '.join(f'{s:.2f}' for s in tuned)})"
-        "   optimizer built before fit, no tf.data autotuning, one call per epoch (docs/facts.md #19, #21, #22)"
+        "   optimizer built before fit, no tf.data autotuning (docs/facts.md #19, #21)"
     )
     print(f"   lossbench trial  {min(ours):6.2f} s   (all: {', '.join(f'{s:.2f}' for s in ours)})")
     for name, value in split.items():
@@ -207,9 +207,7 @@ def main() -> None:
     )
     print("     " + " / ".join(f"{name} {value:.2f}" for name, value in warm_split.items()))
     print(f"   in-process ratio bare / lossbench = {min(bare) / min(ours):.3f}   (goal >= 0.95)")
-    print(
-        f"   tuned bare / lossbench = {min(tuned) / min(ours):.3f}   (what the trial adds beyond those three changes)"
-    )
+    print(f"   tuned bare / lossbench = {min(tuned) / min(ours):.3f}   (what the trial adds beyond those two changes)")
 
     print("\n2. the sweep's own cost per trial")
     for name, value in sweep_cost(tmp).items():
