@@ -310,7 +310,7 @@ _warm: list[_Compiled] = []  # at most one
 def steps_per_execution(cfg: DictConfig, n_train: int) -> int:
     """``trainer.steps_per_execution``: a count, or ``epoch`` = every step of an epoch in one compiled call.
 
-    Fewer calls spend less time in Python between steps (0.3 s of a cmr trial) and train the same
+    Fewer calls spend less time in Python between steps (0.4-0.8 s of a cmr trial) and train the same
     weights (docs/facts.md #22; tests/test_batches.py).
     """
     steps = cfg.trainer.get("steps_per_execution", 1)

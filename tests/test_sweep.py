@@ -261,6 +261,7 @@ def test_a_missing_model_builder_is_one_line_before_any_store(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the swallowed one, on purpose
 def test_a_ctrl_c_that_a_finalizer_swallowed_is_raised_again():
     from lossbench import sweep as sweep_module
 
