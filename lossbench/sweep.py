@@ -440,11 +440,9 @@ def sweep(cfg: DictConfig, task: list[str], points: list[dict] | None = None) ->
     if todo or adaptive_round(cfg, sp, info, apply=False):
         tracking.open_parent(info)
         try:
-            workers = run_workers(cfg, info)
-            for _ in range(3):  # each round can only add seeds up to the cap, so this ends
-                if not adaptive_round(cfg, sp, info):
-                    break
-                workers = max(workers, run_workers(cfg, info))
+            if not todo:  # only adaptive seeds are left (a sweep stopped between its rounds): add them first
+                adaptive_round(cfg, sp, info)
+            workers = run_workers(cfg, info)  # the workers add the later rounds themselves (`next_trial`)
         except KeyboardInterrupt:
             study.finish(info, started, max(workers, int(cfg.sweep.n_workers)), command, interrupted=True)
             raise

@@ -12,8 +12,7 @@ import shlex
 import subprocess
 import sys
 
-FLAGS = {"index-url": "--index-url", "extra-index-url": "--extra-index-url", "find-links": "--find-links"}
-FLAGS |= {"constraint": "--constraint"}
+SOURCES = ("index-url", "extra-index-url", "find-links", "constraint")  # pip's settings, uv's flags of the same name
 
 
 def uv_args(pip_config: str) -> list[str]:
@@ -24,16 +23,13 @@ def uv_args(pip_config: str) -> list[str]:
     >>> uv_args("global.extra-index-url='file:///a file:///b'")
     ['--extra-index-url', 'file:///a', '--extra-index-url', 'file:///b']
     """
-    args: list[str] = []
+    pairs: dict[tuple[str, str], None] = {}  # in order, each once
     for line in pip_config.splitlines():
         key, _, value = line.partition("=")
-        flag = FLAGS.get(key.rpartition(".")[2])
-        if flag is None or not value:
-            continue
-        for source in ast.literal_eval(value).split():
-            if [flag, source] not in [args[i : i + 2] for i in range(0, len(args), 2)]:
-                args += [flag, source]
-    return args
+        name = key.rpartition(".")[2]
+        if name in SOURCES and value:
+            pairs |= {(f"--{name}", source): None for source in ast.literal_eval(value).split()}
+    return [part for pair in pairs for part in pair]
 
 
 if __name__ == "__main__":
