@@ -4,6 +4,18 @@ A loader is a plain function named in `conf/data/<name>.yaml` under
 ``loader._target_``; Hydra instantiates it. It returns images scaled per slice,
 integer label maps and the subject of every slice, already split by subject
 (never by slice) into train, validation and test.
+
+Two conventions every part of lossbench shares:
+
+- **Void pixels** ("no label here", a data set's ``ignore_index``) are stored as
+  `VOID` (255) in the uint8 label maps, whatever value the data set used; a
+  loader that reads an ``ignore_index`` maps it to `VOID`. They count in no
+  loss, metric, class share or verdict; one-hot labels mark them with an
+  all-zero row (`lossbench.trial.encode`).
+- **Background**: ``SegmentationData.background`` is the class index of the
+  background (0 for the cardiac data) or ``None`` for a data set where every
+  class counts (street scenes); the summary metric is then the mean over all
+  classes and the verdicts that speak of background do not apply.
 """
 
 from __future__ import annotations
@@ -13,9 +25,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
+VOID = 255  # the label value of void pixels inside lossbench (loaders map the data set's ignore_index to it)
+
+
 @dataclass
 class Split:
-    """One split: ``images`` (N, H, W, 1) float32, ``labels`` (N, H, W) uint8, ``subjects`` (N,) str."""
+    """One split: ``images`` (N, H, W, C) float32 (C = 1 grey, 3 RGB), ``labels`` (N, H, W) uint8, ``subjects`` (N,)."""
 
     images: np.ndarray
     labels: np.ndarray
@@ -34,10 +49,16 @@ class SegmentationData:
     test: Split
     class_names: list[str]
     info: dict = field(default_factory=dict)
+    background: int | None = 0  # the background class, or None when every class counts
+    ignore_index: int | None = None  # the data set's void label (stored as VOID), or None: no void pixels
 
     @property
     def num_classes(self) -> int:
         return len(self.class_names)
+
+    @property
+    def channels(self) -> int:
+        return int(self.train.images.shape[-1])
 
     def describe(self) -> str:
         """One line per split: slices, subjects and class shares."""
@@ -49,16 +70,17 @@ class SegmentationData:
         return "\n".join(lines)
 
     def class_shares(self, split: str = "train") -> np.ndarray:
-        """Fraction of the pixels of ``split`` that carry each class."""
+        """Fraction of the labelled (non-void) pixels of ``split`` that carry each class."""
         labels = getattr(self, split).labels
-        counts = np.bincount(labels.ravel(), minlength=self.num_classes)
+        counts = np.bincount(labels.ravel(), minlength=self.num_classes)[: self.num_classes]
         return counts / counts.sum()
 
 
 def zscore(images: np.ndarray) -> np.ndarray:
-    """Per-slice z-score (zero mean, unit standard deviation), as nnU-Net normalises MRI."""
-    mean = images.mean(axis=(1, 2, 3), keepdims=True)
-    std = images.std(axis=(1, 2, 3), keepdims=True)
+    """Per-slice, per-channel z-score (zero mean, unit standard deviation), as nnU-Net normalises MRI."""
+    axes = (1, 2, 3) if images.shape[-1] == 1 else (1, 2)  # one channel: the reduction as it always was
+    mean = images.mean(axis=axes, keepdims=True)
+    std = images.std(axis=axes, keepdims=True)
     return ((images - mean) / np.maximum(std, 1e-6)).astype(np.float32)
 
 
