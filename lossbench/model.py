@@ -3,7 +3,9 @@
 ``conf/model/<name>.yaml`` names a ``builder`` (``package.module:function``)
 and its options; every key but ``name`` and ``builder`` is passed to it:
 
-    builder(input_shape=(H, W, 1), num_classes=C, **options) -> keras.Model
+    builder(input_shape=(H, W, C_in), num_classes=C, **options) -> keras.Model
+
+``C_in`` is the data's channel count (1 for the cardiac data, 3 for RGB).
 
 The model it returns must end in a *linear* ``Conv2D`` / ``Dense`` (no
 activation) that gives the logits, ``(None, H, W, C)``; name it ``logits`` if
@@ -47,23 +49,23 @@ def _double_conv(x, filters: int, name: str, batch_norm: bool):
 
 
 def unet(input_shape, num_classes: int, base: int = 16, depth: int = 4, batch_norm: bool = False) -> keras.Model:
-    """Thread 2's U-Net, mapping (H, W, 1) images to (H, W, C) logits.
+    """Thread 2's U-Net, mapping (H, W, C_in) images to (H, W, C) logits.
 
     Four down blocks (two 3x3 ReLU convolutions, 2x2 max-pool), a bottleneck,
     four up blocks (2x2 up-sampling, concatenation with the skip, two 3x3 ReLU
     convolutions) and a 1x1 convolution with no activation named ``logits``.
     Filters are ``base * [1, 2, 4, 8, 16]``: ``base=16`` is the thread's
     network. ``batch_norm`` puts a BatchNormalization between each convolution
-    (then without bias) and its ReLU. ``H`` must be divisible by ``2**depth``.
+    (then without bias) and its ReLU. ``H`` and ``W`` must be divisible by ``2**depth``.
     """
-    size = int(input_shape[0])
     if int(base) < 1 or int(depth) < 1:
         raise UserError(f"model.base={base}, model.depth={depth}: both must be at least 1")
-    if size % (2**depth):
-        raise UserError(
-            f"data.image_size={size} is not divisible by 2**model.depth = {2**depth} - "
-            f"use a multiple of {2**depth} or a smaller model.depth"
-        )
+    for size in {int(input_shape[0]), int(input_shape[1])}:
+        if size % (2**depth):
+            raise UserError(
+                f"data.image_size={size} is not divisible by 2**model.depth = {2**depth} - "
+                f"use a multiple of {2**depth} or a smaller model.depth"
+            )
     inputs = keras.Input(tuple(input_shape), name="image")
     skips, x = [], inputs
     for level in range(depth):
@@ -117,12 +119,25 @@ def _find_logits(net: keras.Model, spec: str):
     return layer
 
 
-def build_model(model_cfg, image_size: int, num_classes: int, activation) -> keras.Model:
+def input_shape_of(image_size) -> tuple[int, int, int]:
+    """(H, W, C_in) from a data shape (H, W, C), a side S (a grey S x S input) or [H, W] (grey).
+
+    >>> input_shape_of(48), input_shape_of([48, 64]), input_shape_of((48, 64, 3))
+    ((48, 48, 1), (48, 64, 1), (48, 64, 3))
+    """
+    if isinstance(image_size, int | float | str):
+        return int(image_size), int(image_size), 1
+    dims = [int(d) for d in image_size]
+    return (dims[0], dims[1], dims[2] if len(dims) > 2 else 1)
+
+
+def build_model(model_cfg, image_size, num_classes: int, activation) -> keras.Model:
     """The trial's network: ``model_cfg.builder`` with its options, then ``activation`` on its logits.
 
+    ``image_size`` is the data's (H, W, C_in), or a side / [H, W] for a grey input (`input_shape_of`);
     ``activation`` is an `lossbench.activations.Activation` (or its option name).
     Raises `UserError` (one line) when the builder is missing, fails, or its
-    output does not match ``(None, image_size, image_size, num_classes)``.
+    output does not match ``(None, H, W, num_classes)``.
     """
     from omegaconf import OmegaConf
 
@@ -135,7 +150,8 @@ def build_model(model_cfg, image_size: int, num_classes: int, activation) -> ker
     options.pop("name", None)
     builder = load_builder(spec)
     try:
-        net = builder(input_shape=(int(image_size), int(image_size), 1), num_classes=int(num_classes), **options)
+        shape = input_shape_of(image_size)
+        net = builder(input_shape=shape, num_classes=int(num_classes), **options)
     except UserError:
         raise
     except Exception as error:
@@ -146,12 +162,12 @@ def build_model(model_cfg, image_size: int, num_classes: int, activation) -> ker
     if not isinstance(net, keras.Model):
         raise UserError(f"model.builder={spec} returned a {type(net).__name__}, not a keras.Model - return one")
     layer = _find_logits(net, spec)
-    want = (None, int(image_size), int(image_size), int(num_classes))
+    want = (None, shape[0], shape[1], int(num_classes))
     got = tuple(layer.output.shape)
     if got != want:
         raise UserError(
             f"model.builder={spec}: its logits have shape {got}, the data needs {want} "
-            "(data.image_size, data.image_size, data.num_classes) - fix the builder"
+            "(image height, width, data.num_classes) - fix the builder"
         )
     logits, policy = layer.output, keras.mixed_precision.global_policy()
     if policy.compute_dtype != "float32":  # mixed precision: the activation and the loss see float32 logits

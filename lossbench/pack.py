@@ -92,7 +92,7 @@ class _Member:
             split: encode(as_targets(getattr(data, split).labels, cfg), self.encoding, C) for split in ("train", "val")
         }
         self.y["test"] = encode(data.test.labels, self.encoding, C)
-        self.model = network(cfg, C)
+        self.model = network(cfg, C, data.train.images.shape[1:])
         for layer in self.model.layers:  # unique names in the packed model
             layer.name = f"m{index}_{layer.name}"
         self.model.logits_name = f"m{index}_{self.model.logits_name}"

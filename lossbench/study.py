@@ -24,6 +24,7 @@ METRIC_NAMES = ["val_foreground_dice"]  # the objective: validation foreground D
 DATA_LABELS = {
     "cmr_synthetic": "the built-in cardiac phantom",
     "acdc": "real ACDC cardiac MRI",
+    "camvid": "CamVid street scenes (RGB, 11 classes + void)",
     "shapes": "thread 1's seven-class shapes scene",
 }
 
@@ -116,7 +117,7 @@ def prepare(cfg: DictConfig, sp, task_overrides: list[str], points: list[dict] |
 
     data = load_data(cfg)  # bad data or a bad model fails here, before any store is opened
     print(data.describe())
-    build_model(cfg.model, cfg.data.image_size, data.num_classes, instantiate(cfg.activation))
+    build_model(cfg.model, data.train.images.shape[1:], data.num_classes, instantiate(cfg.activation))
     info = StudyInfo.from_config(cfg, sp, task_overrides)
     tracking = tracker(info.tracking_uri)  # MLflow, or JSON records for tracking=none
     if points is None:
@@ -126,15 +127,22 @@ def prepare(cfg: DictConfig, sp, task_overrides: list[str], points: list[dict] |
         study = optuna.create_study(
             study_name=info.study_name, storage=queue.storage(info), direction="maximize", load_if_exists=True
         )
-        if study.metric_names != METRIC_NAMES:
-            study.set_metric_names(METRIC_NAMES)
+        objective = str(cfg.sweep.get("objective") or "foreground_dice")
+        metric_names = METRIC_NAMES if objective == "foreground_dice" else [f"val_{objective}"]
+        if study.metric_names != metric_names:
+            study.set_metric_names(metric_names)
         info.parent_run_id = tracking.parent_run(study, info, cfg)
         tracking.tag_parent(info, {"data": data.describe()})
         study.set_user_attr("class_names", list(data.class_names))
         study.set_user_attr("max_seeds", int(cfg.sweep.get("max_seeds") or 0))
         study.set_user_attr("data_label", DATA_LABELS.get(str(cfg.data.name), str(cfg.data.name)))
         study.set_user_attr("baseline", cfg.sweep.get("baseline"))
-        study.set_user_attr("test_background_share", float(data.class_shares("test")[0]))
+        # the class a do-nothing net predicts everywhere: background, or the commonest class where none is
+        common = data.background if data.background is not None else int(data.class_shares("train").argmax())
+        study.set_user_attr("test_background_share", float(data.class_shares("test")[common]))
+        study.set_user_attr("background", data.background)
+        study.set_user_attr("commonest_class", data.class_names[common])
+        study.set_user_attr("ignore_index", data.ignore_index)
         study.set_user_attr(
             "class_shares",
             {split: [round(float(v), 5) for v in data.class_shares(split)] for split in ("train", "val", "test")},

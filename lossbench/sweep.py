@@ -127,7 +127,7 @@ class Job:
             self.epoch_bar.update(1)
             self.epoch_bar.set_postfix_str(f"val Dice {row['val/foreground_dice']:.2f}")
         fault("training")
-        self.trial.report(row["val/foreground_dice"], epoch)
+        self.trial.report(row[f"val/{self.cfg.sweep.get('objective') or 'foreground_dice'}"], epoch)
         if epoch + 1 < self.cfg.sweep.warmup_epochs:
             return False
         if (

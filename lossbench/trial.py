@@ -23,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from lossbench import metrics
 from lossbench.audit import Audit, audit_pairing
 from lossbench.config import pairing_name  # noqa: F401  (lossbench.trial.pairing_name, as before)
-from lossbench.data import SegmentationData, zscore
+from lossbench.data import VOID, SegmentationData, zscore
 from lossbench.errors import DataError, InvalidPairing, UserError
 from lossbench.model import build_model
 from lossbench.verdict import judge
@@ -48,10 +48,12 @@ class TrialResult:
     epochs_trained: int = 0  # epochs of compute spent (a pruned member of a pack trains on with the pack)
     stopped_by: str = ""  # what stopped it early: "stopped_early" (the stalled rule) or "pruner"
 
+    objective_key: str = "val/foreground_dice"  # sweep.objective: what Optuna is told
+
     @property
     def objective(self) -> float:
-        dice = self.curves.get("val/foreground_dice", [])
-        return float(dice[-1]) if dice else 0.0
+        values = self.curves.get(self.objective_key, [])
+        return float(values[-1]) if values else 0.0
 
 
 @lru_cache(maxsize=2)
@@ -85,9 +87,17 @@ def build_optimizer(optimizer_cfg):
 
 
 def encode(labels: np.ndarray, encoding: str, num_classes: int) -> np.ndarray:
-    """Integer label maps as the loss is given them: ``sparse`` (N,H,W) or ``one_hot`` (N,H,W,C)."""
+    """Integer label maps as the loss is given them: ``sparse`` (N,H,W) or ``one_hot`` (N,H,W,C).
+
+    Void pixels (`VOID`) stay `VOID` in sparse labels and become an all-zero row in one-hot ones.
+
+    >>> encode(np.array([[0, 1, VOID]]), "one_hot", 2).tolist()
+    [[[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]]]
+    """
     if encoding == "sparse":
         return labels.astype(np.int32)
+    if labels.size and labels.max() >= num_classes:
+        return np.eye(num_classes + 1, dtype=np.float32)[np.minimum(labels, num_classes)][..., :num_classes]
     return np.eye(num_classes, dtype=np.float32)[labels]
 
 
@@ -122,7 +132,7 @@ def levels(loss, labels: np.ndarray, shares: np.ndarray, encoding: str, num_clas
     weighted loss: the best constant guess under those weights).
     """
     binary = bool(getattr(loss, "per_channel", False))
-    y = encode(labels, encoding, num_classes)
+    y = encode(labels, encoding, num_classes)  # void pixels: the loss leaves them out (its ignore_index)
     ones = np.ones(labels.shape + (num_classes,), np.float32)
     uniform = ones * (0.5 if binary else 1.0 / num_classes)
     per_pixel = weights is not None and getattr(loss, "family", "cross_entropy") == "cross_entropy"
@@ -212,7 +222,9 @@ def record_epoch(result: TrialResult, epoch: int, train_loss: float, val_loss: f
     the trial (``result`` is then marked pruned after this epoch).
     """
     names, binary = list(data.class_names), bool(getattr(result, "binary", False))
-    figures = metrics.summarise(data.val.labels, outputs, len(names), binary, bool(cfg.activation.logits_out))
+    figures = metrics.summarise(
+        data.val.labels, outputs, len(names), binary, bool(cfg.activation.logits_out), background=data.background
+    )
     result.predictions = {
         "images": data.val.images[:4],
         "truth": data.val.labels[:4],
@@ -220,9 +232,8 @@ def record_epoch(result: TrialResult, epoch: int, train_loss: float, val_loss: f
         "class_names": names,
     }
     row = {"train/loss": float(train_loss), "val/loss": float(val_loss)}
-    row |= {f"val/{k}": v for k, v in figures.items() if k != "per_class_dice"}
-    for name, value in zip(names[1:], figures["per_class_dice"][1:], strict=True):
-        row[f"val/dice/{name}"] = float(np.nan_to_num(value))
+    row |= {f"val/{k}": v for k, v in figures.items() if not k.startswith("per_class")}
+    row |= per_class_figures("val", figures, names, data.background)
     for key, value in row.items():
         result.curves.setdefault(key, []).append(value)
     stop = on_epoch(epoch, row, result.final) if on_epoch is not None else False
@@ -252,6 +263,20 @@ class _EpochWatcher(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+def per_class_figures(prefix: str, figures: dict, names: list, background) -> dict:
+    """``{prefix}/dice/<class>`` and ``{prefix}/iou/<class>`` for every scored class (all but the background).
+
+    A class absent from both truth and prediction scores 0.
+    """
+    row = {}
+    scored = metrics.scored_classes(len(names), background)
+    for c in scored:
+        row[f"{prefix}/dice/{names[c]}"] = float(np.nan_to_num(figures["per_class_dice"][c]))
+    for c in scored:
+        row[f"{prefix}/iou/{names[c]}"] = float(np.nan_to_num(figures["per_class_iou"][c]))
+    return row
+
+
 def _freeze_imports() -> None:
     """Move what the process holds before its first trial (modules, data) out of the garbage collector's sight.
 
@@ -270,12 +295,13 @@ def pairing(cfg: DictConfig, data: SegmentationData):
 
     Raises `InvalidPairing` when the loss refuses the weighting (e.g. a Dice without class weights).
     """
-    result = TrialResult()
+    result = TrialResult(objective_key=objective_key(cfg))
     weights = instantiate(cfg.class_weighting)(data.train.labels, data.num_classes)
     result.class_weights = None if weights is None else [float(w) for w in weights]
+    void = {} if data.ignore_index is None else {"ignore_index": VOID}  # the loss leaves void pixels out
     try:
-        loss = instantiate(cfg.loss, class_weights=result.class_weights)
-    except InstantiationException as error:  # the loss's own one-line refusal (e.g. no class weights)
+        loss = instantiate(cfg.loss, class_weights=result.class_weights, **void)
+    except InstantiationException as error:  # the loss's own one-line refusal (e.g. no class weights, no void)
         if isinstance(error.__cause__, UserError):
             raise InvalidPairing(f"{cfg.loss.name} with {cfg.class_weighting.name}: {error.__cause__}") from None
         raise
@@ -283,12 +309,22 @@ def pairing(cfg: DictConfig, data: SegmentationData):
     return result, loss, label_encoding(cfg, loss), weights
 
 
-def network(cfg: DictConfig, num_classes: int):
-    """The trial's model under its seed and ``trainer.precision`` (the activation stays float32)."""
+def objective_key(cfg: DictConfig) -> str:
+    """``sweep.objective`` as a validation curve: ``foreground_dice`` (default) or ``mean_iou``."""
+    name = str((cfg.get("sweep") or {}).get("objective") or "foreground_dice")
+    return f"val/{name}"
+
+
+def network(cfg: DictConfig, num_classes: int, input_shape=None):
+    """The trial's model under its seed and ``trainer.precision`` (the activation stays float32).
+
+    ``input_shape`` is the data's (H, W, C); without it, a square grey ``data.image_size`` input.
+    """
     keras.utils.set_random_seed(int(cfg.trainer.seed))
     keras.mixed_precision.set_global_policy(str(cfg.trainer.get("precision", "float32")))
+    shape = input_shape or cfg.data.image_size
     try:
-        return build_model(cfg.model, cfg.data.image_size, num_classes, instantiate(cfg.activation))
+        return build_model(cfg.model, shape, num_classes, instantiate(cfg.activation))
     finally:
         keras.mixed_precision.set_global_policy("float32")
 
@@ -317,7 +353,7 @@ def steps_per_execution(cfg: DictConfig, n_train: int) -> int:
     return math.ceil(n_train / int(cfg.trainer.batch_size)) if steps == "epoch" else int(steps)
 
 
-def _compiled_model(cfg: DictConfig, C: int, loss, weights, n_train: int) -> _Compiled:
+def _compiled_model(cfg: DictConfig, C: int, loss, weights, n_train: int, input_shape=None) -> _Compiled:
     """The trial's model compiled with ``loss``, ready for ``fit``: built anew, or the last trial's reset.
 
     A trial that differs from the previous one in this process only in ``trainer.seed`` reuses its
@@ -332,7 +368,7 @@ def _compiled_model(cfg: DictConfig, C: int, loss, weights, n_train: int) -> _Co
     key = repr((settings, weights if weights is None else [float(w) for w in weights]))
     if _warm and _warm[0].key == key and keras.backend.backend() == "tensorflow":
         warm = _warm[0]
-        fresh = network(cfg, C)  # the seed's initial weights, drawn as a fresh build draws them
+        fresh = network(cfg, C, input_shape)  # the seed's initial weights, drawn as a fresh build draws them
         if len(fresh.variables) == len(warm.model.variables):
             for target, source in zip(warm.model.variables, fresh.variables, strict=True):
                 target.assign(source)
@@ -341,7 +377,7 @@ def _compiled_model(cfg: DictConfig, C: int, loss, weights, n_train: int) -> _Co
             return warm
     _warm.clear()
     keras.backend.clear_session()  # its garbage collection now walks one trial's objects, not every module's
-    model = network(cfg, C)
+    model = network(cfg, C, input_shape)
     jit = cfg.trainer.get("jit_compile", "auto")
     model.compile(
         optimizer=build_optimizer(cfg.optimizer),
@@ -363,7 +399,7 @@ def run_trial(cfg: DictConfig, on_epoch=None, data: SegmentationData | None = No
     result, loss, encoding, weights = pairing(cfg, data)
     binary = result.binary
     _freeze_imports()
-    compiled = _compiled_model(cfg, C, loss, weights, len(data.train.images))
+    compiled = _compiled_model(cfg, C, loss, weights, len(data.train.images), data.train.images.shape[1:])
     model, loss, fn = compiled.model, compiled.loss, compiled.fn
     y_train = encode(as_targets(data.train.labels, cfg), encoding, C)
     y_val = encode(as_targets(data.val.labels, cfg), encoding, C)
@@ -406,6 +442,7 @@ def finish(result: TrialResult, fn, data: SegmentationData, cfg, binary: bool, b
 
 def judge_test(result: TrialResult, outputs, data: SegmentationData, cfg, binary: bool) -> None:
     """The test figures (per class, per subject) from the test split's outputs, then the verdict."""
+    background = data.background
     figures = metrics.summarise(
         data.test.labels,
         outputs,
@@ -413,17 +450,19 @@ def judge_test(result: TrialResult, outputs, data: SegmentationData, cfg, binary
         binary,
         bool(cfg.activation.logits_out),
         subjects=data.test.subjects,
+        background=background,
     )
-    result.final |= {f"test/{k}": v for k, v in figures.items() if k != "per_class_dice"}
-    for name, value in zip(data.class_names[1:], figures["per_class_dice"][1:], strict=True):
-        result.final[f"test/dice/{name}"] = float(np.nan_to_num(value))
+    result.final |= {f"test/{k}": v for k, v in figures.items() if not k.startswith("per_class")}
+    result.final |= per_class_figures("test", figures, data.class_names, background)
     pred = metrics.predicted_labels(outputs)
     for subject in np.unique(data.test.subjects):
         rows = data.test.subjects == subject
         per_class = metrics.dice_per_class(data.test.labels[rows], pred[rows], data.num_classes)
-        result.final[f"test/subject/{subject}/foreground_dice"] = metrics.foreground_dice(per_class)
+        result.final[f"test/subject/{subject}/foreground_dice"] = metrics.foreground_dice(per_class, background)
+    labelled = data.val.labels[data.val.labels < data.num_classes]
+    true_background = None if background is None else float(np.mean(labelled == background))
     result.verdict, result.reason = judge(
-        result.curves, result.final["chance_loss"], result.final["prior_loss"], float(np.mean(data.val.labels == 0))
+        result.curves, result.final["chance_loss"], result.final["prior_loss"], true_background
     )
     if result.pruned_at:
         result.reason += f" (decided by pruning after epoch {result.pruned_at})"

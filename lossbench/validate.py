@@ -23,6 +23,7 @@ CONF = Path(__file__).resolve().parents[1] / "conf"
 GROUPS = ("data", "model", "loss", "activation", "class_weighting", "optimizer", "trainer", "tracking", "paths")
 CHOICES = {
     "sweep.pruner": ("median", "threshold", "hyperband", "none"),
+    "sweep.objective": ("foreground_dice", "mean_iou"),
     "data.label_encoding": ("auto", "sparse", "one_hot"),
     "data.normalise": ("none", "zscore"),
     "trainer.precision": ("float32", "mixed_bfloat16", "mixed_float16"),
@@ -52,14 +53,26 @@ def _get(cfg: DictConfig, key: str):
     return OmegaConf.select(cfg, key, default=None, throw_on_missing=False)
 
 
+def _image_sides(cfg: DictConfig) -> list | None:
+    """``data.image_size`` as its sides: one side S (an S x S input) or [H, W]; one line when it is neither."""
+    size = _get(cfg, "data.image_size")
+    if size is None or isinstance(size, int | float | str | bool):
+        return None if size is None else [size]
+    sides = list(size)
+    if len(sides) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in sides):
+        raise UserError(f"data.image_size={sides} is not one side or [height, width] in pixels - e.g. [48, 64]")
+    return sides
+
+
 def options(group: str) -> list[str]:
     return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
 
 
 def check_values(cfg: DictConfig) -> None:
     """Ranges and enumerated values of the composed config."""
+    sides = _image_sides(cfg)
     for key, (lowest, fix) in RANGES.items():
-        value = _get(cfg, key)
+        value = _get(cfg, key) if key != "data.image_size" else (min(sides) if sides else None)
         if value is None or (key == "trainer.steps_per_execution" and value == "epoch"):
             continue
         integer = isinstance(lowest, int)
@@ -82,11 +95,12 @@ def check_values(cfg: DictConfig) -> None:
             )
         if not isinstance(base, int) or base < 1:
             raise UserError(f"model.base={base} is out of range - use 1 or more filters (16 is the thread's width)")
-        if isinstance(size, int) and size % 2**depth:
-            raise UserError(
-                f"data.image_size={size} is not divisible by 2**model.depth = {2**depth} - "
-                f"use a multiple of {2**depth} or a smaller model.depth"
-            )
+        for side in sides or []:
+            if side % 2**depth:
+                raise UserError(
+                    f"data.image_size={side if len(set(sides)) == 1 else list(sides)} is not divisible by "
+                    f"2**model.depth = {2**depth} - use a multiple of {2**depth} or a smaller model.depth"
+                )
     for key in ("data.root", "model.builder"):
         node, _, leaf = key.rpartition(".")
         try:

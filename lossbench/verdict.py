@@ -26,6 +26,14 @@ predicts the training class shares everywhere - it has learnt how common each
 class is and nothing about the image. "Nearer" compares the absolute distance
 of the last validation loss to each level. Per-class Dice comes from the
 curves ``val/dice/<class>``; a verdict looks at every class, not only the mean.
+
+A data set without a background class (``data.background: null``, e.g. street
+scenes: every class counts) has no "background there is" to compare with, so
+``degenerate`` and ``collapsed_to_background`` do not apply there and are never
+given. A net that labels everything as the commonest classes is caught by the
+per-class rule instead: ``class_dropped`` names every class it does not
+segment, or ``stalled_at_chance`` / ``inconclusive`` when the mean is low too.
+The mean is then over every class (the reasons say "mean Dice").
 """
 
 from __future__ import annotations
@@ -65,13 +73,14 @@ def class_dice(curves: dict) -> dict:
 
 
 def judge(
-    curves: dict, chance: float, prior: float, true_background_share: float, invalid_reason: str | None = None
+    curves: dict, chance: float, prior: float, true_background_share: float | None, invalid_reason: str | None = None
 ) -> tuple[str, str]:
     """Return ``(verdict, reason)`` for one trial.
 
     ``curves`` holds per-epoch lists ``train/loss``, ``val/loss``,
     ``val/foreground_dice``, ``val/predicted_background_share`` and
-    ``val/dice/<class>`` for each foreground class.
+    ``val/dice/<class>`` for each foreground class. ``true_background_share`` is None for a data set
+    without a background class: the background rules are skipped (module docstring).
     """
     if invalid_reason:
         return "invalid", f"the pairing cannot run: {invalid_reason}"
@@ -87,6 +96,8 @@ def judge(
     if train[-1] > EXPLODE * train[0] and train[-1] > chance:
         return "diverged", f"the training loss exploded from {train[0]:.3g} to {train[-1]:.3g}"
     loss, dice = val[-1], curves["val/foreground_dice"][-1]
+    if true_background_share is None:
+        return _judge_without_background(loss, dice, class_dice(curves), chance, prior)
     background = curves["val/predicted_background_share"][-1]
     per_class = class_dice(curves)
     if background < DEGENERATE_BACKGROUND * true_background_share:
@@ -121,4 +132,28 @@ def judge(
     return "inconclusive", (
         f"foreground Dice {dice:.2f}, loss {loss:.3g} (prior {prior:.3g}, chance {chance:.3g}), "
         f"{predicted:.2%} predicted foreground"
+    )
+
+
+def _judge_without_background(loss: float, dice: float, per_class: dict, chance: float, prior: float):
+    """The verdict when every class counts: converged, class_dropped, stalled_at_chance or inconclusive."""
+    dropped = {name: value for name, value in per_class.items() if value < CLASS_LEARNT}
+    if dice >= DICE_CONVERGED and loss < prior:
+        if not dropped:
+            return "converged", (
+                f"mean Dice {dice:.2f} (every class >= {CLASS_LEARNT}) with the loss "
+                f"{loss:.3g} below the prior level {prior:.3g}"
+            )
+        return "class_dropped", (
+            f"mean Dice {dice:.2f} but "
+            + ", ".join(f"{k} {v:.2f}" for k, v in dropped.items())
+            + f" below {CLASS_LEARNT}: the net does not segment {', '.join(dropped)}"
+        )
+    if stalled(loss, chance, prior):
+        return "stalled_at_chance", (
+            f"the loss {loss:.3g} stays nearer the chance level {chance:.3g} than the prior level {prior:.3g}"
+        )
+    return "inconclusive", (
+        f"mean Dice {dice:.2f}, loss {loss:.3g} (prior {prior:.3g}, chance {chance:.3g}); "
+        f"{len(dropped)} of {len(per_class)} classes below {CLASS_LEARNT}"
     )

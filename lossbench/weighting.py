@@ -1,7 +1,8 @@
 """Class-weighting schemes, computed from the training labels.
 
 Every scheme returns one weight per class, scaled so that the mean weight over
-the training pixels is 1 (``sum_c share_c * w_c = 1``): weighting changes the
+the labelled training pixels is 1 (void pixels, any label >= the number of
+classes, count nowhere) (``sum_c share_c * w_c = 1``): weighting changes the
 balance between classes, not the loss scale or the learning rate. The loss
 applies them, never ``fit(class_weight=...)`` (FACTS #5), in the way that makes
 sense for its family:
@@ -35,7 +36,7 @@ def none(labels: np.ndarray, num_classes: int) -> None:
 
 def inverse_frequency(labels: np.ndarray, num_classes: int) -> np.ndarray:
     """``w_c = 1 / share_c`` (a class absent from training gets weight 0)."""
-    counts = np.bincount(labels.ravel(), minlength=num_classes).astype(np.float64)
+    counts = np.bincount(labels.ravel(), minlength=num_classes)[:num_classes].astype(np.float64)
     weights = np.where(counts > 0, 1.0 / np.maximum(counts, 1), 0.0)
     return _normalise(weights, counts)
 
@@ -43,14 +44,14 @@ def inverse_frequency(labels: np.ndarray, num_classes: int) -> np.ndarray:
 def median_frequency(labels: np.ndarray, num_classes: int) -> np.ndarray:
     """Median-frequency balancing (Eigen & Fergus 2015): ``w_c = median(freq) / freq_c``.
 
-    ``freq_c`` is the pixels of class c divided by the pixels of the images
-    (slices) in which c appears.
+    ``freq_c`` is the pixels of class c divided by the labelled pixels of the
+    images (slices) in which c appears.
     """
     flat = labels.reshape(len(labels), -1)
-    per_image = np.stack([np.bincount(row, minlength=num_classes) for row in flat])
+    per_image = np.stack([np.bincount(row, minlength=num_classes)[:num_classes] for row in flat])
     counts = per_image.sum(axis=0).astype(np.float64)
     present = per_image > 0
-    pixels_where_present = (present * flat.shape[1]).sum(axis=0)
+    pixels_where_present = (present * per_image.sum(axis=1, keepdims=True)).sum(axis=0)
     freq = np.where(pixels_where_present > 0, counts / np.maximum(pixels_where_present, 1), 0.0)
     median = np.median(freq[freq > 0])
     weights = np.where(freq > 0, median / np.maximum(freq, 1e-12), 0.0)
@@ -59,7 +60,7 @@ def median_frequency(labels: np.ndarray, num_classes: int) -> np.ndarray:
 
 def effective_number(labels: np.ndarray, num_classes: int, beta: float = 0.9999) -> np.ndarray:
     """Class-balanced weights (Cui et al. 2019): ``w_c = (1 - beta) / (1 - beta ** n_c)``."""
-    counts = np.bincount(labels.ravel(), minlength=num_classes).astype(np.float64)
+    counts = np.bincount(labels.ravel(), minlength=num_classes)[:num_classes].astype(np.float64)
     effective = 1.0 - np.power(beta, counts)
     weights = np.where(counts > 0, (1.0 - beta) / np.maximum(effective, 1e-12), 0.0)
     return _normalise(weights, counts)

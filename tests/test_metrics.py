@@ -5,12 +5,15 @@ import math
 import numpy as np
 import pytest
 
+from lossbench.data import VOID
 from lossbench.metrics import (
     clipped_share,
     dice_per_class,
     foreground_dice,
+    iou_per_class,
     predicted_labels,
     reported_accuracy,
+    scored_classes,
     subject_dice,
     summarise,
 )
@@ -105,7 +108,9 @@ def test_summarise_reports_every_figure(all_background):
     figures = summarise(truth, outputs, 4, binary=True, logits_out=False)
     assert set(figures) == {
         "foreground_dice",
+        "mean_iou",
         "per_class_dice",
+        "per_class_iou",
         "pixel_accuracy",
         "reported_accuracy",
         "predicted_background_share",
@@ -142,3 +147,60 @@ def test_clipped_share_counts_true_class_probabilities_at_kerass_epsilon():
     assert clipped_share(truth, logits, binary=False, logits_out=True) == pytest.approx(0.25)
     # binary CE: channel entries clipped on the wrong side (label 1 at p = 0, label 0 at p = 1)
     assert clipped_share(truth, probs, binary=True, logits_out=False) == pytest.approx(2 / 12)
+
+
+def _scene(seed=0, void_share=0.2, classes=5):
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, classes, (3, 8, 8)).astype(np.uint8)
+    truth[rng.random(truth.shape) < void_share] = VOID
+    outputs = rng.random((3, 8, 8, classes)).astype(np.float32)
+    return truth, outputs
+
+
+def test_void_pixels_count_in_no_figure():
+    """Every figure with void pixels equals the figure over the labelled pixels alone (flattened)."""
+    truth, outputs = _scene()
+    kept = truth != VOID
+    with_void = summarise(truth, outputs, 5, binary=False, logits_out=False)
+    alone = summarise(truth[kept][None, None], outputs[kept][None, None], 5, binary=False, logits_out=False)
+    for key in ("foreground_dice", "mean_iou", "pixel_accuracy", "reported_accuracy", "predicted_background_share"):
+        assert with_void[key] == pytest.approx(alone[key]), key
+    np.testing.assert_allclose(with_void["per_class_iou"], alone["per_class_iou"])
+    binary = summarise(truth, outputs, 5, binary=True, logits_out=False)
+    assert binary["reported_accuracy"] == pytest.approx(
+        summarise(truth[kept][None, None], outputs[kept][None, None], 5, binary=True, logits_out=False)[
+            "reported_accuracy"
+        ]
+    )
+
+
+def test_iou_matches_keras_mean_iou_with_ignore_class():
+    """Keras's own void handling (``ignore_class``) on MeanIoU gives the mean of `iou_per_class` (docs/facts.md)."""
+    import keras
+
+    truth, outputs = _scene(seed=1)
+    pred = predicted_labels(outputs)
+    keras_iou = keras.metrics.MeanIoU(num_classes=5, ignore_class=VOID)
+    keras_iou.update_state(truth.astype("int32"), pred.astype("int32"))
+    ours = iou_per_class(truth, pred, 5)
+    assert float(keras_iou.result()) == pytest.approx(np.nanmean(ours), abs=1e-6)
+    assert summarise(truth, outputs, 5, False, False, background=None)["mean_iou"] == pytest.approx(np.nanmean(ours))
+
+
+def test_without_background_every_class_counts():
+    truth, outputs = _scene(seed=2, void_share=0.0)
+    pred = predicted_labels(outputs)
+    per_class = dice_per_class(truth, pred, 5)
+    figures = summarise(truth, outputs, 5, False, False, background=None)
+    assert figures["foreground_dice"] == pytest.approx(np.mean(per_class))  # the mean over all 5 classes
+    assert "predicted_background_share" not in figures
+    with_bg = summarise(truth, outputs, 5, False, False)
+    assert with_bg["foreground_dice"] == pytest.approx(np.mean(per_class[1:]))
+    assert scored_classes(4) == [1, 2, 3] and scored_classes(4, None) == [0, 1, 2, 3]
+
+
+def test_iou_by_hand():
+    truth, pred = np.array([[0, 0, 1, 1]]), np.array([[0, 1, 1, 1]])
+    # class 0: inter 1, union 2; class 1: inter 2, union 3
+    np.testing.assert_allclose(iou_per_class(truth, pred, 2), [0.5, 2 / 3])
+    np.testing.assert_allclose(dice_per_class(truth, pred, 2), [2 / 3, 0.8])

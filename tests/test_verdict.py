@@ -163,3 +163,23 @@ def test_every_class_learnt_converges():
     pred = truth.copy()
     pred[:, :, :2] = 0  # a little wrong, every class present
     assert _judge_predictions(truth, pred)[0] == "converged"
+
+
+def test_without_a_background_the_background_verdicts_do_not_apply():
+    """data.background=null: no degenerate or collapsed_to_background; a dropped class is named instead."""
+    curves = {
+        "train/loss": [2.0, 0.6],
+        "val/loss": [2.0, 0.6],
+        "val/foreground_dice": [0.1, 0.5],
+        "val/dice/sky": [0.2, 0.9],
+        "val/dice/road": [0.2, 0.9],
+        "val/dice/pole": [0.0, 0.02],
+    }
+    verdict, reason = judge(curves, chance=2.4, prior=1.5, true_background_share=None)
+    assert verdict == "class_dropped" and "pole" in reason and "background" not in reason
+    curves["val/dice/pole"] = [0.0, 0.3]
+    assert judge(curves, chance=2.4, prior=1.5, true_background_share=None)[0] == "converged"
+    stuck = dict(curves, **{"val/loss": [2.4, 2.35], "val/foreground_dice": [0.0, 0.05]})
+    assert judge(stuck, chance=2.4, prior=1.5, true_background_share=None)[0] == "stalled_at_chance"
+    # a net that predicts one class everywhere has no 'predicted background share' to judge: no KeyError
+    assert "val/predicted_background_share" not in curves

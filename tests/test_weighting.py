@@ -172,3 +172,18 @@ def test_class_weights_never_make_the_degenerate_net_cheap(scheme):
     assert all(o < 0.5 * u for o, u in zip(old, unweighted, strict=True))
     if scheme is inverse_frequency:  # w_c n_c is the same for every class: 1/9
         assert old == pytest.approx([1 / 9] * 3, abs=1e-4)
+
+
+def test_void_pixels_count_in_no_class_frequency():
+    """A void label (255) changes no weight: the weights equal those of the labelled pixels alone."""
+    from lossbench.data import VOID
+    from lossbench.weighting import effective_number, inverse_frequency, median_frequency
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, (4, 6, 6)).astype(np.uint8)
+    voided = labels.copy()
+    voided[:, :, :2] = VOID  # a void border: the pixels under it are removed from every count
+    kept = labels[:, :, 2:]
+    for scheme in (inverse_frequency, effective_number, median_frequency):
+        np.testing.assert_allclose(scheme(voided, 3), scheme(kept, 3), err_msg=scheme.__name__)
+    assert len(median_frequency(voided, 3)) == 3
