@@ -146,6 +146,7 @@ def rates(trials: pd.DataFrame) -> pd.DataFrame:
                 "dice_all": mean,
                 "dice_ci": "-" if not np.isfinite(dlo) else f"{dlo:.3f}-{dhi:.3f}",
                 "dice_converged": float(conv["test/foreground_dice"].mean()) if len(conv) else math.nan,
+                "iou_all": float(done["test/mean_iou"].mean()) if "test/mean_iou" in done and len(done) else math.nan,
                 "pruned": int((done["state"] == "pruned").sum()),
                 "invalid_reason": next(
                     (str(r) for r in rows.get("reason", pd.Series(dtype=str))[rows["verdict"] == "invalid"]), ""

@@ -8,6 +8,7 @@ It reads only what the stores hold, so it can be re-run at any time.
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 from pathlib import Path
@@ -18,7 +19,7 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig
 
-from lossbench import claims, evidence
+from lossbench import claims, evidence, wording
 from lossbench.errors import UserError
 
 matplotlib.use("Agg")
@@ -217,9 +218,10 @@ def accuracy_vs_dice(trials: pd.DataFrame, all_background: dict, path: Path) -> 
     return path
 
 
-def per_class_weighting(trials: pd.DataFrame, class_names: list[str], path: Path) -> Path:
-    """Mean test Dice per foreground class for each loss and class weighting (horizontal bars, one row each)."""
-    cols = [f"test/dice/{c}" for c in class_names[1:] if f"test/dice/{c}" in trials]
+def per_class_weighting(trials: pd.DataFrame, class_names: list[str], path: Path, background=0) -> Path:
+    """Mean test Dice per scored class for each loss and class weighting (horizontal bars, one row each)."""
+    scored = [c for i, c in enumerate(class_names) if i != background]
+    cols = [f"test/dice/{c}" for c in scored if f"test/dice/{c}" in trials]
     if not cols:
         return path
     label = "all optimizers"
@@ -362,7 +364,11 @@ def merge_identical(rates: pd.DataFrame, trials: pd.DataFrame, curves: dict, tol
 
 def _rates_table(rates: pd.DataFrame) -> str:
     cols = ["pairing", "converged", "rate_ci", "class", "dice_all", "dice_ci", "dice_converged", "pruned", "verdicts"]
+    if "iou_all" in rates and rates["iou_all"].notna().any():  # studies that logged IoU (test/mean_iou)
+        cols.insert(cols.index("dice_converged"), "iou_all")
     shown = rates[cols].copy()
+    if "iou_all" in shown:
+        shown["iou_all"] = [sig3(v) if v == v else "-" for v in shown["iou_all"]]
     shown["dice_converged"] = [sig3(v) if v == v else "-" for v in shown["dice_converged"]]
     shown = shown.rename(
         columns={
@@ -371,6 +377,7 @@ def _rates_table(rates: pd.DataFrame) -> str:
             "dice_all": "Dice, all seeds",
             "dice_ci": "95 % CI (seeds, subjects)",
             "dice_converged": "Dice, converged seeds",
+            "iou_all": "mean IoU, all seeds",
             "pruned": "decided by pruning",
         }
     )
@@ -517,6 +524,8 @@ def write(info, background_share: float | None = None, class_names=None, num_cla
     background_share = background_share if background_share is not None else attrs.get("test_background_share", 0.95)
     class_names = class_names or attrs.get("class_names", ["background", "rv", "myocardium", "lv"])
     num_classes = len(class_names)
+    background = attrs.get("background", 0)
+    words = functools.partial(wording.for_data, background=background, commonest=attrs.get("commonest_class", ""))
     ran = trials[trials["state"].isin(["complete", "pruned"])]
     rates = claims.rates(trials.fillna({c: "-" for c in evidence.GROUP if c in trials}))
     cap = int(attrs.get("max_seeds", 0) or 0)
@@ -526,7 +535,7 @@ def write(info, background_share: float | None = None, class_names=None, num_cla
         heatmap(ran, folder / "heatmap.png") if not ran.empty and "loss" in ran else None,
         curves_by_verdict(ran, curves, folder / "learning_curves.png") if not ran.empty else None,
         accuracy_vs_dice(ran, all_bg, folder / "accuracy_vs_dice.png") if not ran.empty else None,
-        per_class_weighting(ran, class_names, folder / "per_class_dice.png") if not ran.empty else None,
+        per_class_weighting(ran, class_names, folder / "per_class_dice.png", background) if not ran.empty else None,
         clipping_curves(ran, curves, folder / "clipping.png") if "activation" in ran else None,
     ]
     wall = attrs.get("wall_seconds")
@@ -618,16 +627,18 @@ def write(info, background_share: float | None = None, class_names=None, num_cla
         for p in plots:
             if p is not None and p.exists():
                 lines += [f"![{p.stem}]({p.name})", "", f"*{CAPTIONS.get(p.stem, p.stem)}*", ""]
-    (folder / "summary.md").write_text(humanise("\n".join(lines) + "\n"))
+    (folder / "summary.md").write_text(words(humanise("\n".join(lines) + "\n")))
     data = attrs.get("data_label") or DATA_LABELS.get(str(trials.get("data", pd.Series(["data"])).iloc[0]), "the data")
     extra = [evidence.baseline_sentence(trials, attrs["baseline"])] if attrs.get("baseline") else []
     if "thread1" in sections and "trials" in trials:
         extra += evidence.thread1_sentences(trials)
-    (folder / "findings.md").write_text(humanise(findings(info.name, data, rates, found, _repro(folder), check, extra)))
+    (folder / "findings.md").write_text(
+        words(humanise(findings(info.name, data, rates, found, _repro(folder), check, extra)))
+    )
     n_runs = int(trials["state"].isin(["complete", "pruned", "invalid", "failed"]).sum())
     note = "\n\n".join(
         [
-            "\n".join(evidence.recommendation(rates, found, trials, _repro(folder))),
+            words("\n".join(evidence.recommendation(rates, found, trials, _repro(folder)))),
             f"{n_runs} trial runs in {len(rates)} pairing groups (view 'lossbench': grouped by pairing, means over "
             f"seeds; view 'lossbench-choices': every run). MLflow's table loads 100 runs at a time: scroll to "
             f"its bottom and press 'Load more' until it shows all {n_runs}; a group's mean and run count cover "

@@ -230,6 +230,7 @@ def record_epoch(result: TrialResult, epoch: int, train_loss: float, val_loss: f
         "truth": data.val.labels[:4],
         "pred": metrics.predicted_labels(outputs[:4]),
         "class_names": names,
+        "background": data.background,
     }
     row = {"train/loss": float(train_loss), "val/loss": float(val_loss)}
     row |= {f"val/{k}": v for k, v in figures.items() if not k.startswith("per_class")}
