@@ -27,6 +27,17 @@ Every class states its traits as class attributes, readable before building one:
 - ``family``: ``"cross_entropy"`` (categorical, sparse, binary CE, focal) or
   ``"dice"`` (soft Dice, generalized Dice, Keras pooled Dice, Tversky, focal
   Tversky, Jaccard, log-cosh Dice, Lovasz-softmax, Dice + CE, Dice + focal).
+- ``supports_void``: accepts ``ignore_index`` (void pixels left out). False
+  only for `KerasPooledDice`, which refuses it with `InvalidPairing`.
+
+Every class but `KerasPooledDice` takes ``ignore_index`` (default ``None``:
+no pixel is void, and the loss runs exactly the ops it runs without the
+option). Not ``None``, it marks void pixels: in sparse labels (N, H, W) those
+labelled ``ignore_index`` (lossbench uses 255), in one-hot labels (N, H, W, C)
+those whose row is all zeros. The loss then equals itself on the labelled
+pixels alone, value and gradient (void pixels get gradient 0): the
+cross-entropies average over the labelled pixels, the Dice family counts tp,
+fp and fn over them only, Lovasz-softmax gives void pixels error 0.
 """
 
 from lossbench.losses.base import SegmentationLoss

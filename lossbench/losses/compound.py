@@ -6,6 +6,9 @@ the CE (or focal) part per pixel (each pixel's loss times the weight of its
 true class; the schemes make the mean weight per training pixel 1), the Dice
 part per class (whole class terms ``w_c (1 - d_c)``, the foreground weights
 rescaled to average 1; see `lossbench.losses.dice`).
+
+With ``ignore_index`` (all-zero one-hot rows are void) the CE or focal part
+is the mean over the labelled pixels and the Dice part counts them only.
 """
 
 from __future__ import annotations
@@ -26,21 +29,26 @@ def dice_ce(
     smooth=1e-5,
     include_background=False,
     class_weights=None,
+    ignore_index=None,
 ):
     """``ce_weight * mean categorical CE + dice_weight * soft Dice loss`` for one-hot labels.
 
     The CE part is Keras's (it sees a Keras softmax's logits, FACTS #2) with
     per-pixel class weights; the Dice part is `soft_dice` on probabilities
     with per-class weights. Unweighted, matches MONAI ``DiceCELoss(softmax=True,
-    include_background=False, batch=True)`` up to the smoothing.
+    include_background=False, batch=True)`` up to the smoothing. With
+    ``ignore_index``, both parts leave the void (all-zero) rows out.
 
     >>> y = [[[[1.0, 0.0], [0.0, 1.0]]]]
     >>> p = [[[[1.0, 0.0], [0.5, 0.5]]]]
     >>> round(float(dice_ce(y, p)), 4)       # CE (0 + ln 2)/2 + Dice 1/3
     0.6799
+    >>> y_void, p_void = [[[[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]]]], [[[[1.0, 0.0], [0.5, 0.5], [0.1, 0.9]]]]
+    >>> round(float(dice_ce(y_void, p_void, ignore_index=255)), 4)  # the same two pixels count
+    0.6799
     """
-    ce = keras.ops.mean(categorical_crossentropy(y_true, y_pred, from_logits, class_weights))
-    dice = soft_dice(y_true, y_pred, from_logits, smooth, include_background, class_weights)
+    ce = keras.ops.mean(categorical_crossentropy(y_true, y_pred, from_logits, class_weights, ignore_index))
+    dice = soft_dice(y_true, y_pred, from_logits, smooth, include_background, class_weights, ignore_index)
     return ce_weight * ce + dice_weight * dice
 
 
@@ -62,6 +70,7 @@ def dice_focal(
     smooth=1e-5,
     include_background=False,
     class_weights=None,
+    ignore_index=None,
 ):
     """``focal_weight * mean categorical focal + dice_weight * soft Dice loss`` for one-hot labels.
 
@@ -81,8 +90,8 @@ def dice_focal(
     >>> round(float(dice_focal(y, p)), 4)    # focal (0 + .25 ln 2)/2 + Dice 1/3
     0.42
     """
-    focal = keras.ops.mean(categorical_focal(y_true, y_pred, from_logits, gamma, class_weights))
-    dice = soft_dice(y_true, y_pred, from_logits, smooth, include_background, class_weights)
+    focal = keras.ops.mean(categorical_focal(y_true, y_pred, from_logits, gamma, class_weights, ignore_index))
+    dice = soft_dice(y_true, y_pred, from_logits, smooth, include_background, class_weights, ignore_index)
     return focal_weight * focal + dice_weight * dice
 
 

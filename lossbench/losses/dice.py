@@ -18,6 +18,13 @@ background as one foreground class would become cheap.
 ``keras.losses.Dice`` pools every class, background included, into one Dice
 (FACTS #6): `KerasPooledDice` wraps it to show what that does; it takes no
 class weights either.
+
+With ``ignore_index``, one-hot rows that are all zeros are void
+(`lossbench.losses.base.valid_pixels`): the probabilities are multiplied by
+the valid mask before the counts, so tp, fp and fn are sums over the labelled
+pixels only (a prediction on a void pixel is no false positive) and void
+pixels get gradient 0. `KerasPooledDice` cannot do that and refuses
+``ignore_index``.
 """
 
 from __future__ import annotations
@@ -26,12 +33,22 @@ import keras
 import numpy as np
 from keras import ops
 
-from lossbench.losses.base import SegmentationLoss
+from lossbench.losses.base import SegmentationLoss, valid_pixels
 
 
 def probabilities(y_pred, from_logits: bool):
     """The output as probabilities: softmax over channels when it is logits."""
     return ops.softmax(y_pred, axis=-1) if from_logits else y_pred
+
+
+def valid_probabilities(y_pred, from_logits: bool, valid=None):
+    """The output as float32 probabilities, times the valid mask (N, H, W) when there is one.
+
+    >>> ops.convert_to_numpy(valid_probabilities([[0.75, 0.25], [0.5, 0.5]], False, ops.array([1.0, 0.0]))).tolist()
+    [[0.75, 0.25], [0.0, 0.0]]
+    """
+    probs = probabilities(ops.convert_to_tensor(y_pred, "float32"), from_logits)
+    return probs if valid is None else probs * ops.expand_dims(valid, -1)
 
 
 def _rescaled(class_weights, first: int):
@@ -42,10 +59,11 @@ def _rescaled(class_weights, first: int):
     return (weights / weights.mean()).astype(np.float32)
 
 
-def _soft_counts(y_true, y_pred, from_logits):
-    """Per-class soft tp, fp, fn summed over every axis but the last (the whole batch)."""
+def _soft_counts(y_true, y_pred, from_logits, valid=None):
+    """Per-class soft tp, fp, fn summed over every axis but the last (the whole batch); over the
+    pixels where ``valid`` is 1 when a mask is given."""
     y_true = ops.cast(y_true, "float32")
-    probs = probabilities(ops.convert_to_tensor(y_pred, "float32"), from_logits)
+    probs = valid_probabilities(y_pred, from_logits, valid)
     axes = tuple(range(len(y_true.shape) - 1))
     tp = ops.sum(y_true * probs, axis=axes)
     fp = ops.sum((1.0 - y_true) * probs, axis=axes)
@@ -61,7 +79,9 @@ def _class_mean(terms, include_background, class_weights):
     return ops.mean(_rescaled(class_weights, first) * terms[first:])
 
 
-def soft_dice(y_true, y_pred, from_logits=False, smooth=1e-5, include_background=False, class_weights=None):
+def soft_dice(
+    y_true, y_pred, from_logits=False, smooth=1e-5, include_background=False, class_weights=None, ignore_index=None
+):
     """Multi-class soft Dice loss for one-hot labels (N, H, W, C).
 
     Formula: ``sum_c w_c (1 - d_c) / n`` with
@@ -73,17 +93,21 @@ def soft_dice(y_true, y_pred, from_logits=False, smooth=1e-5, include_background
     myocardium and LV (background's weight is not used). Matches MONAI
     ``DiceLoss(softmax=True, include_background=False, batch=True,
     weight=rescaled foreground weights)`` with ``smooth_nr = smooth_dr = s``.
+    With ``ignore_index``, tp/fp/fn are summed over the labelled pixels only.
 
     >>> y = [[[[1.0, 0.0], [0.0, 1.0]]]]     # 1x1x2 image, classes 0 and 1
     >>> p = [[[[1.0, 0.0], [0.5, 0.5]]]]
     >>> round(float(soft_dice(y, p)), 4)     # fg: tp .5, fp 0, fn .5 -> 1 - 1/1.5
     0.3333
+    >>> y_void = [[[[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]]]]  # a third pixel, void, predicted as class 1
+    >>> round(float(soft_dice(y_void, [[[[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]]]], ignore_index=255)), 4)
+    0.3333
     """
-    tp, fp, fn = _soft_counts(y_true, y_pred, from_logits)
+    tp, fp, fn = _soft_counts(y_true, y_pred, from_logits, valid_pixels(y_true, ignore_index))
     return _class_mean(1.0 - (2.0 * tp + smooth) / (2.0 * tp + fp + fn + smooth), include_background, class_weights)
 
 
-def generalized_dice(y_true, y_pred, from_logits=False, smooth=1e-5, include_background=False):
+def generalized_dice(y_true, y_pred, from_logits=False, smooth=1e-5, include_background=False, ignore_index=None):
     """Generalized Dice loss (Sudre et al. 2017) for one-hot labels (N, H, W, C).
 
     Formula: ``1 - (2 sum_c w_c sum(g_c p_c) + s) / (sum_c w_c sum(g_c + p_c) + s)``
@@ -95,7 +119,8 @@ def generalized_dice(y_true, y_pred, from_logits=False, smooth=1e-5, include_bac
     0. Matches MONAI ``GeneralizedDiceLoss(softmax=True,
     include_background=False, batch=True, w_type="square")`` with
     ``smooth_nr = smooth_dr = s`` (MONAI's ``include_background`` default is
-    true; here it is false, as for `soft_dice`).
+    true; here it is false, as for `soft_dice`). With ``ignore_index``, the
+    sums (and so the weights) are over the labelled pixels only.
 
     >>> y = [[[[1.0, 0.0], [0.0, 1.0]]]]     # both classes: one pixel each, w = 1
     >>> p = [[[[1.0, 0.0], [0.5, 0.5]]]]
@@ -103,7 +128,7 @@ def generalized_dice(y_true, y_pred, from_logits=False, smooth=1e-5, include_bac
     0.25
     """
     y_true = ops.cast(y_true, "float32")
-    probs = probabilities(ops.convert_to_tensor(y_pred, "float32"), from_logits)
+    probs = valid_probabilities(y_pred, from_logits, valid_pixels(y_true, ignore_index))
     axes = tuple(range(len(y_true.shape) - 1))
     first = 0 if include_background else 1
     counts = ops.sum(y_true, axis=axes)[first:]
@@ -147,12 +172,13 @@ class GeneralizedDice(SegmentationLoss):
 
 
 class KerasPooledDice(SegmentationLoss):
-    """`keras_pooled_dice` (``keras.losses.Dice`` as shipped): no class weights."""
+    """`keras_pooled_dice` (``keras.losses.Dice`` as shipped): no class weights, no void pixels."""
 
     fn = staticmethod(keras_pooled_dice)
-    family, supports_class_weights = "dice", False
+    family, supports_class_weights, supports_void = "dice", False, False
     no_weights_reason = "(keras.losses.Dice as shipped) takes no class weights"
     no_weights_fix = "use class_weighting=none or loss=dice"
+    no_void_reason, no_void_fix = "(keras.losses.Dice as shipped) cannot leave void pixels out", "use loss=dice"
 
     @classmethod
     def default_name(cls) -> str:

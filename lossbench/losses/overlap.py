@@ -11,28 +11,40 @@ mean rescaled to average 1 (see `lossbench.losses.dice`).
 
 `lovasz_softmax` sorts pixel errors instead of summing them and takes no class
 weights (it refuses them, as `GeneralizedDice` does).
+
+With ``ignore_index``, one-hot rows that are all zeros are void: as in
+`lossbench.losses.dice`, the counts run over the labelled pixels only; for
+`lovasz_softmax` a void pixel has error 0 and joins no class's union.
 """
 
 from __future__ import annotations
 
 from keras import ops
 
-from lossbench.losses.base import SegmentationLoss
+from lossbench.losses.base import SegmentationLoss, valid_pixels
 from lossbench.losses.dice import (
     _class_mean,
     _soft_counts,
-    probabilities,
     soft_dice,
+    valid_probabilities,
 )
 
 
-def _tversky_index(y_true, y_pred, from_logits, alpha, beta, smooth):
-    tp, fp, fn = _soft_counts(y_true, y_pred, from_logits)
+def _tversky_index(y_true, y_pred, from_logits, alpha, beta, smooth, ignore_index=None):
+    tp, fp, fn = _soft_counts(y_true, y_pred, from_logits, valid_pixels(y_true, ignore_index))
     return (tp + smooth) / (tp + alpha * fp + beta * fn + smooth)
 
 
 def tversky(
-    y_true, y_pred, from_logits=False, alpha=0.3, beta=0.7, smooth=1e-5, include_background=False, class_weights=None
+    y_true,
+    y_pred,
+    from_logits=False,
+    alpha=0.3,
+    beta=0.7,
+    smooth=1e-5,
+    include_background=False,
+    class_weights=None,
+    ignore_index=None,
 ):
     """Multi-class Tversky loss (Salehi et al. 2017) for one-hot labels (N, H, W, C).
 
@@ -63,7 +75,7 @@ def tversky(
     >>> round(float(tversky(y, p)), 4)       # fg: tp .5, fp 0, fn .5 -> 1 - .5 / (.5 + .7 * .5)
     0.4118
     """
-    index = _tversky_index(y_true, y_pred, from_logits, alpha, beta, smooth)
+    index = _tversky_index(y_true, y_pred, from_logits, alpha, beta, smooth, ignore_index)
     return _class_mean(1.0 - index, include_background, class_weights)
 
 
@@ -77,6 +89,7 @@ def focal_tversky(
     smooth=1e-5,
     include_background=False,
     class_weights=None,
+    ignore_index=None,
 ):
     """Focal Tversky loss (Abraham & Khan 2019) for one-hot labels (N, H, W, C).
 
@@ -97,7 +110,7 @@ def focal_tversky(
     >>> round(float(focal_tversky(y, p)), 4)  # (1 - .5 / .85) ** .75
     0.514
     """
-    index = _tversky_index(y_true, y_pred, from_logits, alpha, beta, smooth)
+    index = _tversky_index(y_true, y_pred, from_logits, alpha, beta, smooth, ignore_index)
     gap = 1.0 - index
     # x^(1/gamma) has an infinite slope at 0 when 1/gamma < 1: where a term is exactly 0 the
     # value stays 0 and the gradient is 0 (the double where keeps NaN out of the backward pass)
@@ -106,7 +119,9 @@ def focal_tversky(
     return _class_mean(terms, include_background, class_weights)
 
 
-def jaccard(y_true, y_pred, from_logits=False, smooth=1e-5, include_background=False, class_weights=None):
+def jaccard(
+    y_true, y_pred, from_logits=False, smooth=1e-5, include_background=False, class_weights=None, ignore_index=None
+):
     """Multi-class soft Jaccard (IoU) loss for one-hot labels (N, H, W, C).
 
     Formula: ``sum_c w_c (1 - J_c) / n`` with
@@ -122,12 +137,14 @@ def jaccard(y_true, y_pred, from_logits=False, smooth=1e-5, include_background=F
     >>> round(float(jaccard(y, p)), 4)       # fg: 1 - .5 / (.5 + 0 + .5)
     0.5
     """
-    tp, fp, fn = _soft_counts(y_true, y_pred, from_logits)
+    tp, fp, fn = _soft_counts(y_true, y_pred, from_logits, valid_pixels(y_true, ignore_index))
     index = (tp + smooth) / (tp + fp + fn + smooth)
     return _class_mean(1.0 - index, include_background, class_weights)
 
 
-def log_cosh_dice(y_true, y_pred, from_logits=False, smooth=1e-5, include_background=False, class_weights=None):
+def log_cosh_dice(
+    y_true, y_pred, from_logits=False, smooth=1e-5, include_background=False, class_weights=None, ignore_index=None
+):
     """Log-cosh Dice loss (Jadon 2020) for one-hot labels (N, H, W, C): ``log(cosh(L))``.
 
     ``L`` is the multi-class `soft_dice` loss (weighted mean over the
@@ -142,11 +159,11 @@ def log_cosh_dice(y_true, y_pred, from_logits=False, smooth=1e-5, include_backgr
     >>> round(float(log_cosh_dice(y, p)), 4)  # log(cosh(1/3))
     0.0546
     """
-    dice = soft_dice(y_true, y_pred, from_logits, smooth, include_background, class_weights)
+    dice = soft_dice(y_true, y_pred, from_logits, smooth, include_background, class_weights, ignore_index)
     return ops.log(ops.cosh(dice))
 
 
-def lovasz_softmax(y_true, y_pred, from_logits=False, include_background=False):
+def lovasz_softmax(y_true, y_pred, from_logits=False, include_background=False, ignore_index=None):
     """Lovasz-softmax loss (Berman et al. 2018) for one-hot labels (N, H, W, C).
 
     The Lovasz extension of the Jaccard loss, on the softmax probabilities of
@@ -162,15 +179,21 @@ def lovasz_softmax(y_true, y_pred, from_logits=False, include_background=False):
     ``include_background=True``; the authors do not exclude background.
     Ties among the errors do not change the value (the Lovasz extension is
     well defined); they pick one subgradient: pixels of equal error are taken
-    in pixel order. Takes no class weights.
+    in pixel order. Takes no class weights. With ``ignore_index``, a void
+    pixel (all-zero label row) has error 0 and joins no union: the loss is
+    that of the labelled pixels alone.
 
     >>> y = [[[[1.0, 0.0], [0.0, 1.0]]]]
     >>> p = [[[[1.0, 0.0], [0.5, 0.5]]]]
     >>> round(float(lovasz_softmax(y, p)), 4)  # fg errors [0, .5]: the one pixel of class 1 first
     0.5
+    >>> y_void, p_void = [[[[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]]]], [[[[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]]]]
+    >>> round(float(lovasz_softmax(y_void, p_void, ignore_index=255)), 4)  # the void pixel changes nothing
+    0.5
     """
     y_true = ops.cast(y_true, "float32")
-    probs = probabilities(ops.convert_to_tensor(y_pred, "float32"), from_logits)
+    valid = valid_pixels(y_true, ignore_index)
+    probs = valid_probabilities(y_pred, from_logits, valid)
     n_classes = y_true.shape[-1]
     first = 0 if include_background else 1
     fg = ops.transpose(ops.reshape(y_true, (-1, n_classes)))[first:]  # (classes, P)
@@ -180,7 +203,12 @@ def lovasz_softmax(y_true, y_pred, from_logits=False, include_background=False):
     fg_sorted = ops.take_along_axis(fg, order, axis=-1)
     count = ops.sum(fg, axis=-1, keepdims=True)
     intersection = count - ops.cumsum(fg_sorted, axis=-1)
-    union = count + ops.cumsum(1.0 - fg_sorted, axis=-1)  # >= 1 from the first pixel on
+    outside = 1.0 - fg_sorted  # what each pixel adds to the union
+    if valid is not None:  # a void pixel adds nothing
+        outside = outside * ops.take_along_axis(ops.zeros_like(errors) + ops.reshape(valid, (1, -1)), order, axis=-1)
+    union = count + ops.cumsum(outside, axis=-1)  # >= 1 from the first pixel on
+    if valid is not None:  # not for an absent class before its first labelled pixel (where intersection is 0)
+        union = ops.maximum(union, 1.0)
     jaccard_loss = 1.0 - intersection / union
     steps = ops.concatenate([jaccard_loss[:, :1], jaccard_loss[:, 1:] - jaccard_loss[:, :-1]], axis=-1)
     per_class = ops.sum(errors_sorted * ops.stop_gradient(steps), axis=-1)
