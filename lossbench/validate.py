@@ -88,7 +88,7 @@ def check_values(cfg: DictConfig) -> None:
     if prune_below is not None and not 0 <= float(prune_below) <= 1:
         raise UserError(f"sweep.prune_below={prune_below} is not a Dice in [0, 1] - e.g. sweep.prune_below=0.05")
     if str(_get(cfg, "model.builder") or "").endswith(":unet"):
-        depth, base, size = _get(cfg, "model.depth"), _get(cfg, "model.base"), _get(cfg, "data.image_size")
+        depth, base = _get(cfg, "model.depth"), _get(cfg, "model.base")
         if not isinstance(depth, int) or not 1 <= depth <= 6:
             raise UserError(
                 f"model.depth={depth} is out of range - use 1 to 6 down-sampling levels (4 is the thread's)"

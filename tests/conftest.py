@@ -14,6 +14,7 @@ from hydra.core.global_hydra import GlobalHydra  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 CONF = str(ROOT / "conf")
 ACDC_SAMPLE = ROOT.parent / "shared" / "data" / "acdc-sample"
+CAMVID = ROOT.parent / "shared" / "data" / "camvid"
 
 
 def tiny(results: Path) -> list[str]:

@@ -6,12 +6,12 @@ import hydra.utils
 import keras
 import numpy as np
 import pytest
-from conftest import ACDC_SAMPLE, CONF
+from conftest import ACDC_SAMPLE, CAMVID, CONF
 from hydra.errors import ConfigCompositionException, MissingConfigException
 from omegaconf import OmegaConf
 
 from lossbench.activations import Activation
-from lossbench.data import SegmentationData
+from lossbench.data import VOID, SegmentationData
 from lossbench.errors import InvalidPairing
 from lossbench.model import build_model, logits_layer
 from lossbench.trial import build_optimizer
@@ -55,6 +55,10 @@ def data_overrides(name: str, tmp_path: Path) -> list[str]:
         return common + [f"data.root={ACDC_SAMPLE / 'h5'}"]
     if name == "folders":
         return common + [f"data.root={make_folders(tmp_path / 'folders')}", "data.num_classes=3"]
+    if name == "camvid":
+        if not (CAMVID / "train.txt").is_file():
+            pytest.skip(f"CamVid not found at {CAMVID}")
+        return common + [f"data.root={CAMVID}"]
     raise AssertionError(f"no tiny overrides for conf/data/{name}.yaml - add them to data_overrides")
 
 
@@ -169,7 +173,7 @@ def test_data_loader_instantiates(compose_cfg, tmp_path, name):
         assert list(data.class_names) == list(cfg.data.class_names)
     for split in (data.train, data.val, data.test):
         assert len(split) > 0
-        assert split.images.shape[1:] == (32, 32, 1) and split.images.dtype == np.float32
+        assert split.images.shape[1:] == (32, 32, data.channels) and split.images.dtype == np.float32
         assert split.labels.shape == split.images.shape[:3]
         assert int(split.labels.max()) < data.num_classes
     assert not set(data.train.subjects) & set(data.test.subjects)

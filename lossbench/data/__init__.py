@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-
 VOID = 255  # the label value of void pixels inside lossbench (loaders map the data set's ignore_index to it)
 
 
