@@ -177,7 +177,8 @@ def test_data_loader_instantiates(compose_cfg, tmp_path, name):
         assert split.labels.shape == split.images.shape[:3]
         labelled = split.labels[split.labels != VOID] if data.ignore_index is not None else split.labels
         assert int(labelled.max()) < data.num_classes
-    assert not set(data.train.subjects) & set(data.test.subjects)
+    if not (data.info.get("dataset") == "folders" and cfg.data.loader.get("split")):  # a given split may share
+        assert not set(data.train.subjects) & set(data.test.subjects)  # a subject (CamVid's sequence 0016E5)
 
 
 @pytest.mark.parametrize("name", ["acdc", "folders"])
