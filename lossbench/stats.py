@@ -93,11 +93,15 @@ def hierarchical_bootstrap(
     and then empty groups are dropped. Each replicate draws G seeds with replacement, then
     n_g subjects with replacement inside each drawn seed g, and takes the mean of all drawn
     values: sum(drawn) / sum(n_g). lo, hi = the alpha/2 and 1-alpha/2 percentiles of the
-    replicates. No groups -> (nan, nan, nan); one group -> only subjects vary.
+    replicates. No groups -> (nan, nan, nan); one group -> only subjects vary; one value in all
+    (one seed, one test subject: CamVid's test split is one video sequence) -> (mean, nan, nan):
+    a single number has no spread to draw an interval from, so nothing is decided on it.
     """
     mean, boot = bootstrap_replicates(groups, n_boot, seed)
     if boot is None:
         return (math.nan, math.nan, math.nan)
+    if sum(int(np.isfinite(np.asarray(g, float)).sum()) for g in groups) < 2:
+        return (mean, math.nan, math.nan)
     lo, hi = np.percentile(boot, [100 * alpha / 2, 100 * (1 - alpha / 2)])
     return (mean, float(lo), float(hi))
 

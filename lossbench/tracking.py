@@ -181,7 +181,12 @@ class TrialRun:
             if self.cfg.tracking.plots and result.predictions:
                 p = result.predictions
                 plots.overlays(
-                    p["images"], p["truth"], p["pred"], self.name, tmp / "overlay.png", p.get("class_names"),
+                    p["images"],
+                    p["truth"],
+                    p["pred"],
+                    self.name,
+                    tmp / "overlay.png",
+                    p.get("class_names"),
                     p.get("background", 0),
                 )
             self.client.log_artifacts(self.run_id, str(tmp))

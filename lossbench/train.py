@@ -16,14 +16,17 @@ from lossbench.errors import UserError, exit_with
 
 
 def summary(name: str, result) -> str:
+    """The trial in three lines: verdict, test figures (in the data set's terms), losses and times."""
     f = result.final
+    background = f.get("test/predicted_background_share")  # absent where the data set has no background
+    dice = "test foreground Dice" if background is not None else "test mean Dice (all classes)"
     lines = [
         f"{name}: {result.verdict} - {result.reason}",
-        f"  audit {result.audit.tag if result.audit else '-'} | test foreground Dice "
-        f"{f.get('test/foreground_dice', float('nan')):.3f} | reported accuracy "
-        f"{f.get('test/reported_accuracy', float('nan')):.4f} | pixel accuracy "
-        f"{f.get('test/pixel_accuracy', float('nan')):.4f} | predicted background "
-        f"{f.get('test/predicted_background_share', float('nan')):.1%}",
+        f"  audit {result.audit.tag if result.audit else '-'} | {dice} "
+        f"{f.get('test/foreground_dice', float('nan')):.3f} | mean IoU {f.get('test/mean_iou', float('nan')):.3f}"
+        f" | reported accuracy {f.get('test/reported_accuracy', float('nan')):.4f} | pixel accuracy "
+        f"{f.get('test/pixel_accuracy', float('nan')):.4f}"
+        + (f" | predicted background {background:.1%}" if background is not None else ""),
         f"  loss: first batch {f.get('first_batch_loss', float('nan')):.4g}, chance "
         f"{f.get('chance_loss', float('nan')):.4g}, prior {f.get('prior_loss', float('nan')):.4g}, "
         f"last val {result.curves.get('val/loss', [float('nan')])[-1]:.4g} | "

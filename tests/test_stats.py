@@ -153,3 +153,12 @@ def test_spearman_bootstrap_finds_a_planted_ranking_and_no_ranking():
     assert reversed_rho == -1.0
     assert np.isnan(stats.spearman_bootstrap(side([0.1, 0.2]), side([0.1, 0.2]))[0])  # two items: no correlation
     assert stats.spearman([1, 2, 3], [1, 1, 1]) != stats.spearman([1, 2, 3], [1, 1, 1])  # NaN without variance
+
+
+def test_one_value_has_no_interval():
+    """One seed with one test subject (CamVid's test split is one sequence): no interval, nothing decided."""
+    mean, lo, hi = stats.hierarchical_bootstrap([np.array([0.07])])
+    assert mean == pytest.approx(0.07) and math.isnan(lo) and math.isnan(hi)
+    assert not stats.decided_dice(lo, hi)
+    mean, lo, hi = stats.hierarchical_bootstrap([np.array([0.07]), np.array([0.05])])  # two seeds: an interval
+    assert lo == pytest.approx(0.05) and hi == pytest.approx(0.07)
