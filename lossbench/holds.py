@@ -1,0 +1,140 @@
+"""``python -m lossbench.holds +experiment=camvid``: do the cardiac answers hold on another data set?
+
+Reads the phantom's conclusions and their re-test on 50 real hearts from the committed
+``results/transfer.md`` (written by `lossbench.transfer`: one row per conclusion, with its verdict on
+the phantom and on real hearts), and re-tests every one whose pairings the experiment ran, on its own
+finished study, by the same rule (`lossbench.claims`: a Dice difference is stated when its 95 %
+interval excludes 0, a convergence difference when Fisher's test survives Holm; otherwise
+undecided). Nothing is trained. Writes ``results/<name>/holds.md`` and prints its path.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from lossbench import runtime  # noqa: F401  (quiet TensorFlow before it loads)
+from lossbench.errors import UserError, exit_with
+
+TRANSFER = Path(__file__).resolve().parents[1] / "results" / "transfer.md"
+PAIR = re.compile(r"^(?P<loss>[\w]+)\+(?P<activation>\w+) \| (?P<class_weighting>\w+) \| (?P<optimizer>\w+)$")
+CLAIM = re.compile(r"^(?P<section>\w+): (?P<a>.+) vs (?P<b>.+) \((?P<kind>dice|rate)\)$")
+
+
+def pairing(text: str) -> dict | None:
+    """``loss+activation | weighting | optimizer`` as a dict; None for a pooled side ("all pairings pooled")."""
+    match = PAIR.match(text.strip())
+    return match.groupdict() if match else None
+
+
+def conclusions(path: Path = TRANSFER) -> pd.DataFrame:
+    """The table "Every phantom conclusion, on real hearts" of ``results/transfer.md``."""
+    if not path.exists():
+        raise UserError(f"{path} not found - run python -m lossbench.transfer first")
+    lines = path.read_text().splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("| conclusion |")), None)
+    if start is None:
+        raise UserError(f"{path} has no conclusions table - regenerate it with python -m lossbench.transfer")
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+        rows.append(dict(zip(["conclusion", "readme", "phantom", "real", "on_real"], cells, strict=False)))
+    return pd.DataFrame(rows)
+
+
+def retest(row: dict, trials: pd.DataFrame, rates: pd.DataFrame, cap: int) -> str | None:
+    """The conclusion's verdict on ``trials`` (direction and figure), or None when a side did not run there."""
+    from lossbench import claims
+
+    text = row["conclusion"]
+    if text.startswith("class of "):
+        side = pairing(text.removeprefix("class of "))
+        found = rates[rates["pairing"] == claims.label(side)] if side else rates.iloc[0:0]
+        if found.empty:
+            return None
+        return f"{found.iloc[0]['class']} ({found.iloc[0]['converged']})"
+    match = CLAIM.match(text)
+    a, b = (pairing(match["a"]), pairing(match["b"])) if match else (None, None)
+    if not (a and b) or claims.select(trials, a).empty or claims.select(trials, b).empty:
+        return None
+    if match["kind"] == "dice":
+        claim = claims.dice_claim(match["section"], trials, a, b, cap)
+        return f"{claim.direction}: {claim.mean:+.3f} ({claim.lo:+.3f} to {claim.hi:+.3f})" if claim else None
+    claim = claims.rate_claim(match["section"], trials, a, b, cap)
+    if claim is None:
+        return None
+    return f"{claim.direction}: {claim.counts[0]}/{claim.counts[1]} vs {claim.counts[2]}/{claim.counts[3]}"
+
+
+def word(phantom: str, real: str, here: str) -> str:
+    """holds / reversed / undecided here / ... against the phantom's and real hearts' verdicts."""
+    first = lambda text: text.split(":")[0].split(" (")[0].strip()  # noqa: E731
+    here, before = first(here), {first(phantom), first(real)} - {"undecided"}
+    if here == "undecided":
+        return "undecided here" if before else "undecided everywhere"
+    if not before:
+        return f"decided here only ({here})"
+    if before == {here}:
+        return "holds"
+    opposite = {"higher": "lower", "lower": "higher", "always": "never", "never": "always"}
+    return "**reversed**" if before == {opposite.get(here)} else f"differs ({here} here)"
+
+
+def write(experiment: str, results: str | None = None) -> Path:
+    """``results/<experiment>/holds.md`` from the experiment's study and ``results/transfer.md``."""
+    from lossbench import claims
+    from lossbench.transfer import load_role
+
+    _, trials, info = load_role(experiment, results)
+    table = conclusions()
+    rates = claims.rates(trials)
+    rows = []
+    for row in table.to_dict("records"):
+        here = retest(row, trials, rates, info["cap"])
+        if here is not None:
+            rows.append({**row, "here": here, "verdict": word(row["phantom"], row["real"], here)})
+    out = pd.DataFrame(rows)
+    tally = ", ".join(f"{v} {k}" for k, v in out["verdict"].value_counts().items()) if len(out) else "none"
+    lines = [
+        f"# Do the cardiac answers hold on `{experiment}`?",
+        "",
+        f"- command: `python -m lossbench.holds +experiment={experiment}` (regenerates this file; nothing is trained)",
+        f"- study `{info['study_name']}`; the phantom's and real hearts' verdicts are read from results/transfer.md",
+        f"- {len(out)} of {len(table)} conclusions ran here (the others need pairings this experiment did not "
+        f"train, e.g. thread 2's SGD); tally: {tally}",
+        "",
+        "**How to read this.** " + claims.RULE,
+        "",
+        "| conclusion | phantom | real hearts | here | on this data |",
+        "|---|---|---|---|---|",
+        *[
+            "| "
+            + " | ".join(str(r[k]).replace("|", "\\|") for k in ("conclusion", "phantom", "real", "here", "verdict"))
+            + " |"
+            for r in rows
+        ],
+    ]
+    path = Path(info["folder"]) / "holds.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def main(argv: list[str]) -> int:
+    experiment = next((a.split("=", 1)[1] for a in argv if a.startswith("+experiment=")), None)
+    results = next((a.split("=", 1)[1] for a in argv if a.startswith("paths.results=")), None)
+    try:
+        if not experiment:
+            raise UserError("which experiment? - e.g. python -m lossbench.holds +experiment=camvid")
+        print(f"written {write(experiment, results)}")
+    except UserError as error:
+        exit_with(error)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
