@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 RUN    := $(VENV)/.installed-run
 STAMP  := $(VENV)/.installed
 
-.PHONY: help setup setup-gpu setup-py312 gpu-check gpu-wheels sweep test test-all format catalogue report thread2 thread1 real-hearts transfer reproducibility pruning-check budget-check mlflow dashboard bench bench-data bench-determinism lint clean
+.PHONY: help setup setup-gpu setup-py312 gpu-check gpu-wheels sweep test test-all format camvid catalogue report thread2 thread1 real-hearts transfer reproducibility pruning-check budget-check mlflow dashboard bench bench-data bench-determinism lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -53,6 +53,10 @@ test: $(STAMP)  ## the fast tests and the doctests (no end-to-end training runs)
 
 test-all: test  ## the fast tests, then the slow end-to-end ones (what CI runs)
 	$(BIN)/python -m pytest -m slow $(ARGS)
+
+camvid: $(RUN)  ## CamVid street scenes (../shared/data/camvid): the sweep, then the cardiac conclusions re-tested on it
+	$(BIN)/python -m lossbench.sweep +experiment=camvid $(ARGS)
+	$(BIN)/python -m lossbench.holds +experiment=camvid
 
 catalogue: $(RUN)  ## every loss in conf/loss/ with Adam + softmax, weighting none / median frequency
 	$(BIN)/python -m lossbench.sweep +experiment=catalogue $(ARGS)

@@ -101,7 +101,7 @@ def write(experiment: str, results: str | None = None) -> Path:
     out = pd.DataFrame(rows)
     tally = ", ".join(f"{v} {k}" for k, v in out["verdict"].value_counts().items()) if len(out) else "none"
     lines = [
-        f"# Do the cardiac answers hold on `{experiment}`?",
+        f"**Do the cardiac answers hold on `{experiment}`?**",
         "",
         f"- command: `python -m lossbench.holds +experiment={experiment}` (regenerates this file; nothing is trained)",
         f"- study `{info['study_name']}`; the phantom's and real hearts' verdicts are read from results/transfer.md",

@@ -122,9 +122,18 @@ def stale(trial) -> bool:
         return False  # another machine's worker: cannot tell, leave it (an RDB's heartbeat can)
     try:
         os.kill(int(pid), 0)
-        return False
     except (OSError, ValueError):
         return True
+    return zombie(int(pid))  # a dead child its parent has not reaped yet still answers os.kill
+
+
+def zombie(pid: int) -> bool:
+    """The process has exited but was not reaped (state Z in /proc; False where /proc is not there)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]
 
 
 def alive_here(trial) -> bool:

@@ -13,6 +13,7 @@ that is not swept.
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import time
 from pathlib import Path
 
@@ -317,12 +318,14 @@ def next_trial(optuna_study, cfg, sp, info, last=None):
         if trial is not None:
             return trial
         running = optuna_study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
-        if not rdb and any(queue.alive_here(t) for t in running):
+        dead = not rdb and any(queue.stale(t) for t in running)  # a worker here was killed (kill -9, OOM)
+        if not dead and not rdb and any(queue.alive_here(t) for t in running):
             time.sleep(0.5)  # this machine's other workers: their results may call for more seeds
             continue
-        if rdb and running:
-            time.sleep(info.heartbeat_seconds)
-            with queue.locked(Path(info.folder) / "sweep.lock", info):
+        if dead or (rdb and running):
+            if not dead:
+                time.sleep(info.heartbeat_seconds)
+            with queue.locked(Path(info.folder) / "sweep.lock", info):  # its trial: failed as killed, rerun
                 if queue.sync_queue(optuna_study, space.points(sp) if (sp.get("grid") or sp.get("trials")) else []):
                     from lossbench.records import tracker
 
@@ -334,18 +337,41 @@ def next_trial(optuna_study, cfg, sp, info, last=None):
 
 
 def worker_process(*args) -> None:
-    """`worker` in a process of its own: Ctrl-C ends it quietly with exit code 130 (its trial is marked)."""
+    """`worker` in a process of its own: Ctrl-C ends it quietly with exit code 130 (its trial is marked).
+
+    It also ends when the sweep's parent process dies (kill -9, SIGTERM to the parent alone): an orphan
+    must not train on unwatched (`watch_parent`).
+    """
+    watch_parent(os.getppid())
     try:
         worker(*args)
     except KeyboardInterrupt:
         raise SystemExit(130) from None
 
 
-def run_workers(cfg: DictConfig, info: study.StudyInfo) -> int:
+def watch_parent(parent: int, every: float = 1.0, grace: float = 60.0) -> None:
+    """A daemon thread: once ``parent`` is gone, Ctrl-C this process (its trial ends as killed, to be rerun);
+    if it has not ended ``grace`` seconds later (inside a long compiled call), exit at once."""
+    import _thread
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        _thread.interrupt_main()
+        time.sleep(grace)
+        os._exit(130)
+
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
+
+
+def run_workers(cfg: DictConfig, info: study.StudyInfo, rounds: int = 3) -> int:
     """Run every waiting (or still to be sampled) trial with one process per worker slot; return how many ran.
 
     A slot is a GPU (``sweep.gpus`` x ``sweep.workers_per_gpu``, `lossbench.devices`) or, on a CPU
-    machine, one of ``sweep.n_workers`` one-thread processes.
+    machine, one of ``sweep.n_workers`` one-thread processes. A worker killed from outside (kill -9, the
+    OOM killer) is reaped at once; the others fail its trial as killed and run it again (`next_trial`),
+    and what is still waiting when they have all ended gets fresh workers (up to ``rounds`` times).
     """
     from lossbench import devices
 
@@ -361,31 +387,50 @@ def run_workers(cfg: DictConfig, info: study.StudyInfo) -> int:
     with progress.bar(info) as watch:
         if n == 1 and plan[0] is None:
             worker(cfg_yaml, info, int(cfg.trainer.threads), show_epochs=True)
-        else:  # a GPU worker always gets a fresh process: its GPU is chosen before TensorFlow loads
-            ctx = mp.get_context("spawn")
-            procs = [
-                ctx.Process(target=worker_process, args=(cfg_yaml, info, 1, False, i, gpu))
-                for i, gpu in enumerate(plan)
-            ]
-            for p in procs:
-                p.start()
-            try:
-                catch_ctrl_c()
-                while any(p.is_alive() for p in procs):
-                    raise_ctrl_c()
-                    watch.refresh()
-                    time.sleep(1.0)
-            except KeyboardInterrupt:
-                for p in procs:
-                    p.join(timeout=30)
-                raise
-            crashed = [p.exitcode for p in procs if p.exitcode]
-            if crashed:  # a bug, not a failing trial (those are recorded): say so, and exit non-zero
-                raise RuntimeError(
-                    f"{len(crashed)} of {n} worker processes crashed (exit codes {crashed}; traceback above); "
-                    "their trials are retried when the sweep is run again"
-                )
+            return n
+        killed = spawn_workers(cfg_yaml, info, plan, watch)
+    if killed and rounds > 1:
+        with queue.locked(Path(info.folder) / "sweep.lock", info):  # the killed workers' trials: rerun
+            if queue.sync_queue(optuna_study, space.points(sp) if (sp.get("grid") or sp.get("trials")) else []):
+                from lossbench.records import tracker
+
+                tracker(info.tracking_uri).reconcile(info, optuna_study)
+        return n + run_workers(cfg, info, rounds - 1)
     return n
+
+
+def spawn_workers(cfg_yaml: str, info: study.StudyInfo, plan: list, watch) -> list:
+    """One spawned process per slot of ``plan``, watched until all have ended; returns the ones killed by a signal.
+
+    A GPU worker always gets a fresh process: its GPU is chosen before TensorFlow loads.
+    """
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=worker_process, args=(cfg_yaml, info, 1, False, i, gpu)) for i, gpu in enumerate(plan)]
+    for p in procs:
+        p.start()
+    try:
+        catch_ctrl_c()
+        while any([p.is_alive() for p in procs]):  # every process polled: a dead one is reaped at once
+            raise_ctrl_c()
+            watch.refresh()
+            time.sleep(1.0)
+    except KeyboardInterrupt:
+        for p in procs:
+            p.join(timeout=30)
+        raise
+    killed = [p for p in procs if p.exitcode is not None and p.exitcode < 0]
+    for p in killed:
+        print(
+            f"lossbench: worker {procs.index(p)} (pid {p.pid}) was killed by signal {-p.exitcode}; its trial is "
+            "failed as killed and run again"
+        )
+    crashed = [p.exitcode for p in procs if p.exitcode and p.exitcode > 0]
+    if crashed:  # a bug, not a failing trial (those are recorded): say so, and exit non-zero
+        raise RuntimeError(
+            f"{len(crashed)} of {len(procs)} worker processes crashed (exit codes {crashed}; traceback above); "
+            "their trials are retried when the sweep is run again"
+        )
+    return killed
 
 
 def adaptive_round(cfg: DictConfig, sp, info: study.StudyInfo, apply: bool = True) -> list[str]:

@@ -124,3 +124,55 @@ def test_a_rerun_with_nothing_to_do_changes_nothing(tmp_path):
     dry = run_sweep(tmp_path, "sweep.dry_run=true")
     assert dry.returncode == 0 and "4 points; 4 complete" in dry.stdout
     assert dict(study_of(tmp_path).user_attrs) == attrs
+
+
+def test_a_worker_killed_mid_sweep_is_reaped_and_its_trial_rerun_in_the_same_sweep(tmp_path):
+    """kill -9 of one of two workers (whichever reaches its first epoch first): no hang, no traceback; the
+    other worker fails the dead worker's trial as killed and runs it again; every point exactly once."""
+    marker = tmp_path / "killed"
+    done = run_sweep(tmp_path, "sweep.n_workers=2", env={"LOSSBENCH_FAULT": f"training:{marker}"})
+    assert marker.read_text() == "training"
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "was killed by signal 9; its trial is failed as killed and run again" in done.stdout
+    assert "Traceback" not in done.stderr
+    study = check_exactly_once(tmp_path)
+    killed = [t for t in study.get_trials() if t.state == optuna.trial.TrialState.FAIL]
+    assert [t.user_attrs["state"] for t in killed] == ["killed"]
+    assert (tmp_path / "results" / "tiny" / "summary.md").exists()  # the sweep went on to its report
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for stat in __import__("pathlib").Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_workers_leave_when_the_parent_is_killed_and_a_rerun_finishes_the_sweep(tmp_path):
+    """kill -9 of the sweep's parent: its two workers do not train on as orphans; the next run repairs."""
+    import os
+
+    proc = run_sweep(tmp_path, "sweep.n_workers=2", "trainer.epochs=6", wait=False)
+    deadline = time.time() + 240
+    workers = []
+    while time.time() < deadline and len(workers) < 2:
+        time.sleep(1.0)
+        workers = [p for p in children_of(proc.pid) if "spawn" in open(f"/proc/{p}/cmdline").read()]
+    assert len(workers) == 2, "the two workers did not start"
+    time.sleep(15)  # both import TensorFlow and start training
+    proc.kill()
+    proc.wait()
+    running = lambda: [p for p in workers if os.path.exists(f"/proc/{p}") and not queue.zombie(p)]  # noqa: E731
+    deadline = time.time() + 90
+    while time.time() < deadline and running():
+        time.sleep(1.0)
+    assert not running(), "orphaned workers still run"
+    again = run_sweep(tmp_path, "sweep.n_workers=2", "trainer.epochs=6")
+    assert again.returncode == 0, again.stderr[-2000:]
+    done = [t for t in study_of(tmp_path).get_trials() if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(done) == 4 and len({tuple(sorted(queue.params(t).items())) for t in done}) == 4
