@@ -12,8 +12,11 @@ STAMP  := $(VENV)/.installed
 help:  ## list the targets
 	@grep -E '^[a-z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
-EXTRAS ?= cpu,dev
-RUN_EXTRAS ?= cpu
+# the TensorFlow this venv holds: cpu, or gpu after `make setup-gpu` (.venv/.tensorflow), so that a later
+# install (pyproject.toml changed) never puts tensorflow-cpu over tensorflow
+TF_FLAVOUR := $(shell cat $(VENV)/.tensorflow 2>/dev/null || echo cpu)
+RUN_EXTRAS ?= $(TF_FLAVOUR)
+EXTRAS ?= $(RUN_EXTRAS),dev
 PY312  ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) $(shell command -v python3.12))
 
 # uv installs what pip would (pip's indexes, links and constraints: tools/uv_args.py; the best match across
@@ -37,6 +40,7 @@ setup-gpu:  ## .venv with TensorFlow + CUDA instead of the CPU build (exactly on
 	$(BIN)/pip install --quiet --upgrade pip
 	-$(BIN)/pip uninstall --quiet --yes tensorflow-cpu
 	$(BIN)/pip install --quiet -e '.[gpu,dev]'
+	@echo gpu > $(VENV)/.tensorflow
 	@touch $(RUN) $(STAMP)
 
 setup-py312:  ## the same install in .venv312 with Python 3.12, then the fast tests there

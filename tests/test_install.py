@@ -92,3 +92,26 @@ def test_python_312_resolves_the_whole_install(tmp_path):
     names = would_install(python312(), "cpu,dev", tmp_path)
     assert tensorflows(names) == ["tensorflow-cpu"]
     assert {"keras", "optuna", "mlflow", "hydra-core"} <= set(names)
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make not installed")
+def test_after_setup_gpu_a_reinstall_keeps_tensorflow_for_the_gpu(tmp_path):
+    """`make setup-gpu` marks the venv (.tensorflow = gpu): a later install for `make sweep` / `make test`
+    (pyproject.toml changed) asks for [gpu], never puts tensorflow-cpu over tensorflow."""
+    venv = tmp_path / "venv"
+    venv.mkdir()
+
+    def planned(target: str) -> str:
+        done = subprocess.run(
+            ["make", "-n", "-W", "pyproject.toml", f"{venv}/{target}", f"VENV={venv}"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return done.stdout
+
+    assert "'.[cpu]'" in planned(".installed-run") and "'.[cpu,dev]'" in planned(".installed")
+    (venv / ".tensorflow").write_text("gpu\n")
+    assert "'.[gpu]'" in planned(".installed-run") and "cpu" not in planned(".installed-run")
+    assert "'.[gpu,dev]'" in planned(".installed") and "'.[cpu" not in planned(".installed")
