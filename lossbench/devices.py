@@ -8,14 +8,75 @@ A worker's GPU is fixed by `pin` *before* TensorFlow, Keras or JAX is imported i
 ``CUDA_VISIBLE_DEVICES`` names its GPU only, TensorFlow grows its memory as needed
 (``TF_FORCE_GPU_ALLOW_GROWTH``) instead of taking the whole GPU, and JAX does not preallocate 75 %
 of it (``XLA_PYTHON_CLIENT_PREALLOCATE``), so several workers share one GPU.
+
+The sweep's parent process builds a model to check the config before any worker starts; on a GPU
+machine TensorFlow would take the memory of every GPU it sees for the rest of the sweep. So the parent
+hides the GPUs from itself first (`hide_from_parent`), and its workers are started with them visible
+again (`unhidden`); `worker_gpus` is what the workers may use.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 
 from lossbench.errors import UserError
+
+_HIDDEN: dict[str, str | None] = {}  # the parent's settings before `hide_from_parent` (empty: nothing hidden)
+HIDDEN_VARIABLES = ("CUDA_VISIBLE_DEVICES", "JAX_PLATFORMS")
+
+
+def hide_from_parent() -> None:
+    """Hide every GPU from this process before it imports a framework; its workers will see them (`unhidden`).
+
+    >>> import os; os.environ["CUDA_VISIBLE_DEVICES"] = "0,1"; hide_from_parent()
+    >>> visible_gpus(), worker_gpus(), hidden()
+    ([], ['0', '1'], True)
+    >>> with unhidden(): os.environ["CUDA_VISIBLE_DEVICES"]
+    '0,1'
+    >>> os.environ["CUDA_VISIBLE_DEVICES"]; _HIDDEN.clear(); del os.environ["CUDA_VISIBLE_DEVICES"]
+    '-1'
+    """
+    if _HIDDEN:
+        return
+    _HIDDEN.update({name: os.environ.get(name) for name in HIDDEN_VARIABLES})
+    os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
+
+
+def hidden() -> bool:
+    """This process hid the GPUs from itself (`hide_from_parent`)."""
+    return bool(_HIDDEN)
+
+
+def worker_gpus() -> list[str]:
+    """The GPUs the workers may use: `visible_gpus` as it was before the parent hid them."""
+    if not _HIDDEN:
+        return visible_gpus()
+    with unhidden():
+        return visible_gpus()
+
+
+@contextlib.contextmanager
+def unhidden():
+    """The parent's GPU settings as they were before `hide_from_parent`, for starting workers (their environment)."""
+    if not _HIDDEN:
+        yield
+        return
+    now = {name: os.environ.get(name) for name in HIDDEN_VARIABLES}
+    _set(_HIDDEN)
+    try:
+        yield
+    finally:
+        _set(now)
+
+
+def _set(values: dict) -> None:
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 def visible_gpus() -> list[str]:

@@ -378,7 +378,7 @@ def run_workers(cfg: DictConfig, info: study.StudyInfo, rounds: int = 3) -> int:
     optuna_study = queue.load(info)
     sp = space.load_space(cfg.sweep.space, cfg.sweep.seeds)
     todo = queue.counts(optuna_study).get("waiting", 0) + queue.sampled_left(optuna_study, cfg.sweep.n_trials, sp)
-    gpus = devices.resolve(cfg.sweep.get("gpus", "auto"), devices.visible_gpus())
+    gpus = devices.resolve(cfg.sweep.get("gpus", "auto"), devices.worker_gpus())
     plan = devices.slots(gpus, cfg.sweep.get("workers_per_gpu", 1), cfg.sweep.n_workers)[:todo]
     n = len(plan)
     if n == 0:
@@ -404,10 +404,17 @@ def spawn_workers(cfg_yaml: str, info: study.StudyInfo, plan: list, watch) -> li
 
     A GPU worker always gets a fresh process: its GPU is chosen before TensorFlow loads.
     """
+    import sys
+
+    from lossbench import devices
+
+    if {"tensorflow", "jax"} & set(sys.modules) and not devices.hidden():  # it would hold every GPU's memory
+        raise RuntimeError("the sweep's parent loaded a framework with the GPUs visible - call hide_from_parent first")
     ctx = mp.get_context("spawn")
     procs = [ctx.Process(target=worker_process, args=(cfg_yaml, info, 1, False, i, gpu)) for i, gpu in enumerate(plan)]
-    for p in procs:
-        p.start()
+    with devices.unhidden():  # the workers see the GPUs the parent hid from itself
+        for p in procs:
+            p.start()
     try:
         catch_ctrl_c()
         while any([p.is_alive() for p in procs]):  # every process polled: a dead one is reaped at once
@@ -463,8 +470,10 @@ def sweep(cfg: DictConfig, task: list[str], points: list[dict] | None = None) ->
         from lossbench.report import check_sections
 
         check_sections(cfg.sweep.get("report_sections"))
+    from lossbench import devices
     from lossbench.records import tracker
 
+    devices.hide_from_parent()  # the parent checks the model on the CPU: every GPU's memory stays the workers'
     configure_from(cfg)
     info = study.prepare(cfg, sp, task, points)
     tracking = tracker(info.tracking_uri)

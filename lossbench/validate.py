@@ -269,7 +269,7 @@ def check_devices(cfg: DictConfig) -> None:
     """``sweep.gpus`` against the GPUs this machine shows, and ``sweep.workers_per_gpu``."""
     from lossbench import devices
 
-    devices.resolve(cfg.sweep.get("gpus", "auto"), devices.visible_gpus())
+    devices.resolve(cfg.sweep.get("gpus", "auto"), devices.worker_gpus())
 
 
 def compose_or_exit(argv: list[str], config_name: str = "config"):
