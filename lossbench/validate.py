@@ -101,6 +101,12 @@ def check_values(cfg: DictConfig) -> None:
                     f"data.image_size={side if len(set(sides)) == 1 else list(sides)} is not divisible by "
                     f"2**model.depth = {2**depth} - use a multiple of {2**depth} or a smaller model.depth"
                 )
+    background = _get(cfg, "data.background")
+    if background not in (None, 0) and _get(cfg, "loss.include_background") is False:
+        raise UserError(
+            f"data.background={background}: loss={_get(cfg, 'loss.name')} leaves out class 0 as the background - "
+            "relabel the background as 0, or set data.background=null (every class counts)"
+        )
     for key in ("data.root", "model.builder"):
         node, _, leaf = key.rpartition(".")
         try:

@@ -54,7 +54,15 @@ def test_a_camvid_trial_reports_mean_iou_and_speaks_of_its_classes(compose_cfg):
 def test_keras_pooled_dice_refuses_void_in_one_line(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"} | {"TF_CPP_MIN_LOG_LEVEL": "2"}
     done = subprocess.run(
-        [sys.executable, "-m", "lossbench.train", *SMALL, "loss=keras_dice", f"paths.results={tmp_path}", "tracking=none"],
+        [
+            sys.executable,
+            "-m",
+            "lossbench.train",
+            *SMALL,
+            "loss=keras_dice",
+            f"paths.results={tmp_path}",
+            "tracking=none",
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -47,6 +47,8 @@ def catalogue():
         cfg = OmegaConf.to_container(OmegaConf.load(path))  # not resolved: from_logits is an interpolation
         module, _, cls = cfg.pop("_target_").rpartition(".")
         cfg.pop("from_logits")
+        if isinstance(cfg.get("include_background"), str):  # ${no_background:...}: false for the cardiac data
+            cfg["include_background"] = False
         yield cfg.pop("name"), getattr(importlib.import_module(module), cls), cfg
 
 
