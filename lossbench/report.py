@@ -25,7 +25,7 @@ from lossbench.errors import UserError
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from lossbench.plots import VERDICT_COLOURS  # noqa: E402
+from lossbench.plots import VERDICT_COLOURS, palette  # noqa: E402
 
 CURVES = ("train/loss", "val/loss", "val/foreground_dice", "val/clipped_share")
 
@@ -231,17 +231,23 @@ def per_class_weighting(trials: pd.DataFrame, class_names: list[str], path: Path
     means = trials.groupby(["loss", "class_weighting"])[cols].mean().sort_index(ascending=False)
     fig, ax = plt.subplots(figsize=(7.5, max(3.0, 0.32 * len(means) * max(1, len(cols) / 3) + 1.2)))
     y = np.arange(len(means))
+    colours = palette(len(class_names))  # the overlays' class colours (more than 10 classes: no repeats)
     for i, col in enumerate(cols):
+        name = col.removeprefix("test/dice/")
         ax.barh(
             y + (i - len(cols) / 2 + 0.5) * 0.8 / len(cols),
             means[col],
             0.8 / len(cols),
-            label=col.removeprefix("test/dice/"),
+            label=name,
+            color=colours[class_names.index(name)] if len(class_names) > 7 else None,
         )
     ax.set_yticks(y, [f"{loss} | {w}" for loss, w in means.index], fontsize=7)
     ax.set(xlabel=f"mean test Dice per class over {label} (every seed and verdict)", xlim=(0, 1))
     ax.set_title("Per-class test Dice by loss and class weighting", fontsize=9)
-    ax.legend(fontsize=7, title="class", title_fontsize=7, loc="lower right")
+    if len(cols) > 4:  # many classes: the key beside the bars, not over them
+        ax.legend(fontsize=7, title="class", title_fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    else:
+        ax.legend(fontsize=7, title="class", title_fontsize=7, loc="lower right")
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=90, bbox_inches="tight")
