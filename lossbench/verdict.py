@@ -107,18 +107,9 @@ def judge(
             + (f" ({worst} Dice {per_class[worst]:.2f})" if worst else "")
             + f": foreground Dice {dice:.2f} comes from labelling background as foreground"
         )
-    dropped = {name: value for name, value in per_class.items() if value < CLASS_LEARNT}
-    if dice >= DICE_CONVERGED and loss < prior:
-        if not dropped:
-            return "converged", (
-                f"foreground Dice {dice:.2f} (every class >= {CLASS_LEARNT}) with the loss "
-                f"{loss:.3g} below the prior level {prior:.3g}"
-            )
-        return "class_dropped", (
-            f"foreground Dice {dice:.2f} but "
-            + ", ".join(f"{k} {v:.2f}" for k, v in dropped.items())
-            + f" below {CLASS_LEARNT}: the net does not segment {', '.join(dropped)}"
-        )
+    learnt = _learnt(loss, dice, per_class, prior, "foreground Dice")
+    if learnt:
+        return learnt
     foreground, predicted = 1.0 - true_background_share, 1.0 - background
     if predicted < FOREGROUND_KEPT * foreground and not stalled(loss, chance, prior):
         return "collapsed_to_background", (
@@ -135,24 +126,33 @@ def judge(
     )
 
 
+def _learnt(loss: float, dice: float, per_class: dict, prior: float, figure: str):
+    """``converged`` or ``class_dropped`` when the mean Dice and the loss say the net learnt; else None."""
+    if not (dice >= DICE_CONVERGED and loss < prior):
+        return None
+    dropped = {name: value for name, value in per_class.items() if value < CLASS_LEARNT}
+    if not dropped:
+        return "converged", (
+            f"{figure} {dice:.2f} (every class >= {CLASS_LEARNT}) with the loss "
+            f"{loss:.3g} below the prior level {prior:.3g}"
+        )
+    return "class_dropped", (
+        f"{figure} {dice:.2f} but "
+        + ", ".join(f"{k} {v:.2f}" for k, v in dropped.items())
+        + f" below {CLASS_LEARNT}: the net does not segment {', '.join(dropped)}"
+    )
+
+
 def _judge_without_background(loss: float, dice: float, per_class: dict, chance: float, prior: float):
     """The verdict when every class counts: converged, class_dropped, stalled_at_chance or inconclusive."""
-    dropped = {name: value for name, value in per_class.items() if value < CLASS_LEARNT}
-    if dice >= DICE_CONVERGED and loss < prior:
-        if not dropped:
-            return "converged", (
-                f"mean Dice {dice:.2f} (every class >= {CLASS_LEARNT}) with the loss "
-                f"{loss:.3g} below the prior level {prior:.3g}"
-            )
-        return "class_dropped", (
-            f"mean Dice {dice:.2f} but "
-            + ", ".join(f"{k} {v:.2f}" for k, v in dropped.items())
-            + f" below {CLASS_LEARNT}: the net does not segment {', '.join(dropped)}"
-        )
+    learnt = _learnt(loss, dice, per_class, prior, "mean Dice")
+    if learnt:
+        return learnt
     if stalled(loss, chance, prior):
         return "stalled_at_chance", (
             f"the loss {loss:.3g} stays nearer the chance level {chance:.3g} than the prior level {prior:.3g}"
         )
+    dropped = [name for name, value in per_class.items() if value < CLASS_LEARNT]
     return "inconclusive", (
         f"mean Dice {dice:.2f}, loss {loss:.3g} (prior {prior:.3g}, chance {chance:.3g}); "
         f"{len(dropped)} of {len(per_class)} classes below {CLASS_LEARNT}"
