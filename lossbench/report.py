@@ -75,7 +75,7 @@ def trials_table(info) -> tuple[pd.DataFrame, dict]:
     return table, curves
 
 
-def heatmap(trials: pd.DataFrame, path: Path) -> Path:
+def heatmap(trials: pd.DataFrame, path: Path, words=str) -> Path:
     """Loss x activation heat map of mean test foreground Dice, one panel per weighting/optimizer(/rate).
 
     Trials whose data were deliberately broken (thread 1's reshape mismatch) are left out.
@@ -106,7 +106,7 @@ def heatmap(trials: pd.DataFrame, path: Path) -> Path:
                 color="black" if np.isnan(v) or v >= 0.5 else "white",
             )
         ax.set_title(" | ".join(f"lr {k:g}" if isinstance(k, float) else str(k) for k in key), fontsize=8)
-    fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8, label="mean test foreground Dice")
+    fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8, label=words("mean test foreground Dice"))
     fig.savefig(path, dpi=90, bbox_inches="tight")
     plt.close(fig)
     return path
@@ -190,7 +190,7 @@ def clipping_curves(trials: pd.DataFrame, curves: dict, path: Path) -> Path | No
     return path
 
 
-def accuracy_vs_dice(trials: pd.DataFrame, all_background: dict, path: Path) -> Path:
+def accuracy_vs_dice(trials: pd.DataFrame, all_background: dict, path: Path, words=str) -> Path:
     """Reported (Keras-2) accuracy against the real foreground Dice: the binary-accuracy inflation."""
     fig, ax = plt.subplots(figsize=(5.5, 4))
     for loss, rows in trials.groupby("loss"):
@@ -208,9 +208,9 @@ def accuracy_vs_dice(trials: pd.DataFrame, all_background: dict, path: Path) -> 
             color=colour,
             ls=":",
             lw=1,
-            label=f"all-background, {kind} accuracy {all_background[kind]:.3f}",
+            label=words(f"all-background, {kind} accuracy {all_background[kind]:.3f}"),
         )
-    ax.set(xlabel="test foreground Dice (what was learnt)", ylabel="reported accuracy (what Keras 2 showed)")
+    ax.set(xlabel=words("test foreground Dice (what was learnt)"), ylabel="reported accuracy (what Keras 2 showed)")
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
@@ -538,9 +538,9 @@ def write(info, background_share: float | None = None, class_names=None, num_cla
     found = claims.claims_for(trials, cap, attrs.get("baseline"))
     all_bg = evidence.all_background_accuracy(background_share, num_classes)
     plots = [
-        heatmap(ran, folder / "heatmap.png") if not ran.empty and "loss" in ran else None,
+        heatmap(ran, folder / "heatmap.png", words) if not ran.empty and "loss" in ran else None,
         curves_by_verdict(ran, curves, folder / "learning_curves.png") if not ran.empty else None,
-        accuracy_vs_dice(ran, all_bg, folder / "accuracy_vs_dice.png") if not ran.empty else None,
+        accuracy_vs_dice(ran, all_bg, folder / "accuracy_vs_dice.png", words) if not ran.empty else None,
         per_class_weighting(ran, class_names, folder / "per_class_dice.png", background) if not ran.empty else None,
         clipping_curves(ran, curves, folder / "clipping.png") if "activation" in ran else None,
     ]
