@@ -60,7 +60,7 @@ test-all: test  ## the fast tests, then the slow end-to-end ones (what CI runs)
 
 camvid: $(RUN)  ## CamVid street scenes (../shared/data/camvid): the sweep, then the cardiac conclusions re-tested on it
 	$(BIN)/python -m lossbench.sweep +experiment=camvid $(ARGS)
-	$(BIN)/python -m lossbench.holds +experiment=camvid
+	$(BIN)/python -m lossbench.holds +experiment=camvid $(ARGS)
 
 catalogue: $(RUN)  ## every loss in conf/loss/ with Adam + softmax, weighting none / median frequency
 	$(BIN)/python -m lossbench.sweep +experiment=catalogue $(ARGS)

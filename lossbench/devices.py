@@ -30,13 +30,7 @@ HIDDEN_VARIABLES = ("CUDA_VISIBLE_DEVICES", "JAX_PLATFORMS")
 def hide_from_parent() -> None:
     """Hide every GPU from this process before it imports a framework; its workers will see them (`unhidden`).
 
-    >>> import os; os.environ["CUDA_VISIBLE_DEVICES"] = "0,1"; hide_from_parent()
-    >>> visible_gpus(), worker_gpus(), hidden()
-    ([], ['0', '1'], True)
-    >>> with unhidden(): os.environ["CUDA_VISIBLE_DEVICES"]
-    '0,1'
-    >>> os.environ["CUDA_VISIBLE_DEVICES"]; _HIDDEN.clear(); del os.environ["CUDA_VISIBLE_DEVICES"]
-    '-1'
+    Checked by ``tests/test_devices.py``.
     """
     if _HIDDEN:
         return

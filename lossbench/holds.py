@@ -38,12 +38,17 @@ def conclusions(path: Path = TRANSFER) -> pd.DataFrame:
     start = next((i for i, line in enumerate(lines) if line.startswith("| conclusion |")), None)
     if start is None:
         raise UserError(f"{path} has no conclusions table - regenerate it with python -m lossbench.transfer")
+    split = lambda line: [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", line)[1:-1]]  # noqa: E731
+    header = split(lines[start])
+    wanted = {"conclusion": "conclusion", "phantom": "phantom", "real hearts": "real"}
+    if not set(wanted) <= set(header):
+        raise UserError(f"{path}: its conclusions table lacks {sorted(set(wanted) - set(header))} - regenerate it")
     rows = []
     for line in lines[start + 2 :]:
         if not line.startswith("|"):
             break
-        cells = [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", line)[1:-1]]
-        rows.append(dict(zip(["conclusion", "readme", "phantom", "real", "on_real"], cells, strict=False)))
+        cells = dict(zip(header, split(line), strict=False))
+        rows.append({ours: cells.get(theirs, "") for theirs, ours in wanted.items()})
     return pd.DataFrame(rows)
 
 
@@ -85,12 +90,12 @@ def word(phantom: str, real: str, here: str) -> str:
     return "**reversed**" if before == {opposite.get(here)} else f"differs ({here} here)"
 
 
-def write(experiment: str, results: str | None = None) -> Path:
+def write(experiment: str, results: str | None = None, overrides=()) -> Path:
     """``results/<experiment>/holds.md`` from the experiment's study and ``results/transfer.md``."""
     from lossbench import claims
     from lossbench.transfer import load_role
 
-    _, trials, info = load_role(experiment, results)
+    _, trials, info = load_role(experiment, results, overrides)
     table = conclusions()
     rates = claims.rates(trials)
     rows = []
@@ -134,11 +139,11 @@ def write(experiment: str, results: str | None = None) -> Path:
 
 def main(argv: list[str]) -> int:
     experiment = next((a.split("=", 1)[1] for a in argv if a.startswith("+experiment=")), None)
-    results = next((a.split("=", 1)[1] for a in argv if a.startswith("paths.results=")), None)
+    overrides = [a for a in argv if "=" in a and not a.startswith("+experiment=")]  # as the sweep was given them
     try:
         if not experiment:
             raise UserError("which experiment? - e.g. python -m lossbench.holds +experiment=camvid")
-        print(f"written {write(experiment, results)}")
+        print(f"written {write(experiment, None, overrides)}")
     except UserError as error:
         exit_with(error)
     return 0

@@ -12,6 +12,7 @@ that is not swept.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import time
@@ -342,7 +343,8 @@ def worker_process(*args) -> None:
     It also ends when the sweep's parent process dies (kill -9, SIGTERM to the parent alone): an orphan
     must not train on unwatched (`watch_parent`).
     """
-    watch_parent(os.getppid())
+    parent = mp.parent_process()  # the pid spawn recorded: no race with a parent that dies while we import
+    watch_parent(parent.pid if parent is not None else os.getppid())
     try:
         worker(*args)
     except KeyboardInterrupt:
@@ -358,6 +360,7 @@ def watch_parent(parent: int, every: float = 1.0, grace: float = 60.0) -> None:
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(every)
+        _ctrl_c.append("parent gone")  # raised after the epoch even where SIGINT is ignored (`raise_ctrl_c`)
         _thread.interrupt_main()
         time.sleep(grace)
         os._exit(130)
@@ -412,8 +415,8 @@ def spawn_workers(cfg_yaml: str, info: study.StudyInfo, plan: list, watch) -> li
         raise RuntimeError("the sweep's parent loaded a framework with the GPUs visible - call hide_from_parent first")
     ctx = mp.get_context("spawn")
     procs = [ctx.Process(target=worker_process, args=(cfg_yaml, info, 1, False, i, gpu)) for i, gpu in enumerate(plan)]
-    with devices.unhidden():  # the workers see the GPUs the parent hid from itself
-        for p in procs:
+    for p, gpu in zip(procs, plan, strict=True):  # a GPU worker sees the GPUs the parent hid; a CPU worker none
+        with devices.unhidden() if gpu is not None else contextlib.nullcontext():
             p.start()
     try:
         catch_ctrl_c()

@@ -62,12 +62,13 @@ def steps(cfg) -> int:
     return int(cfg.trainer.epochs) * -(-n // int(cfg.trainer.batch_size))
 
 
-def load_role(experiment: str, results: str | None = None):
-    """(trials expanded, trials as run, study info) of the experiment's finished study."""
+def load_role(experiment: str, results: str | None = None, overrides=()):
+    """(trials expanded, trials as run, study info) of the experiment's finished study (``overrides``: as the
+    sweep was given them, so that they name the same study)."""
     from lossbench import claims, queue, space, study
     from lossbench.config import compose
 
-    cfg = compose([f"+experiment={experiment}"] + ([f"paths.results={results}"] if results else []))
+    cfg = compose([f"+experiment={experiment}"] + ([f"paths.results={results}"] if results else []) + list(overrides))
     sp = space.load_space(cfg.sweep.space, cfg.sweep.seeds)
     located = study.locate(cfg, sp)
     optuna_study = queue.load(located)

@@ -73,6 +73,14 @@ def load_data(cfg: DictConfig) -> SegmentationData:
         if isinstance(error.__cause__, UserError):
             raise error.__cause__ from None
         raise
+    if data.ignore_index is None:
+        for name in ("train", "val", "test"):
+            labels = getattr(data, name).labels
+            if labels.size and int(labels.max()) >= data.num_classes:
+                raise DataError(
+                    f"data {cfg.data.name}: {name} label value {int(labels.max())} >= num_classes "
+                    f"{data.num_classes} - set data.num_classes, or data.ignore_index if it marks unlabelled pixels"
+                )
     if data.num_classes != cfg.data.num_classes:
         raise DataError(
             f"data {cfg.data.name} has {data.num_classes} classes but data.num_classes="

@@ -122,3 +122,20 @@ def test_two_workers_share_one_gpu_slot_and_record_it_without_mlflow(tmp_path):
     assert "with 2 worker(s)" in done.stdout  # one process per GPU slot
     assert all(t.user_attrs["state"] == "complete" for t in study_of(tmp_path).trials)
     assert not (tmp_path / "results" / "mlflow.db").exists()
+
+
+def test_the_parent_hides_the_gpus_from_itself_and_its_workers_see_them(monkeypatch):
+    import os
+
+    monkeypatch.setattr(devices, "_HIDDEN", {})
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")
+    monkeypatch.delenv("JAX_PLATFORMS", raising=False)
+    devices.hide_from_parent()
+    assert devices.hidden() and devices.visible_gpus() == [] and os.environ["CUDA_VISIBLE_DEVICES"] == "-1"
+    assert devices.worker_gpus() == ["0", "1"]  # what the workers are planned on
+    os.environ["JAX_PLATFORMS"] = "cpu"  # as runtime.configure sets it in a parent that sees no GPU
+    with devices.unhidden():  # a GPU worker starts with the parent's settings as they were
+        assert os.environ["CUDA_VISIBLE_DEVICES"] == "0,1" and "JAX_PLATFORMS" not in os.environ
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == "-1" and os.environ["JAX_PLATFORMS"] == "cpu"
+    devices.hide_from_parent()  # twice: the first settings are kept
+    assert devices.worker_gpus() == ["0", "1"]

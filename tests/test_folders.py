@@ -296,3 +296,8 @@ def test_camvid_loads_with_its_own_split():
     val, test = data.info["assignment"]["val"], data.info["assignment"]["test"]
     assert max(val) < min(test)  # two time-contiguous halves of val.txt
     assert set(data.test.subjects.tolist()) == {"0016E5"}
+
+
+def test_padding_needs_a_background_or_a_void_label(tmp_path):
+    make_folders(tmp_path)
+    raises(tmp_path, "square=pad needs a label for the padding", "data.ignore_index", square="pad", background=None)

@@ -64,6 +64,11 @@ def load(
     """Load ``root/images`` and ``root/masks``, split by ``split`` or by subject with ``seed`` and ``fractions``."""
     prepare.check_options(image_size, square, root)
     names = check_classes(root, num_classes, class_names, ignore_index, background)
+    if square == "pad" and not prepare.is_pair(image_size) and ignore_index is None and background is None:
+        raise DataError(
+            f"{root}: square=pad needs a label for the padding, and this data set has neither a background class "
+            "nor a void label - set data.ignore_index, or use data.square=crop or resize"
+        )
     image_files, mask_files = find_files(Path(root), images, masks, paired=split is None)
     stems, subject_of, assignment, described = choose(
         split, root, image_files, mask_files, subject_pattern, fractions, seed
@@ -71,7 +76,7 @@ def load(
     listed = set(stems)
     unused = sum(stem not in listed for stem in image_files) + sum(stem not in listed for stem in mask_files)
     images_out, labels_out, channels = read_all(
-        stems, image_files, mask_files, num_classes, ignore_index, image_size, square
+        stems, image_files, mask_files, num_classes, ignore_index, image_size, square, background
     )
     info = {
         "dataset": "folders",
@@ -195,9 +200,9 @@ def list_files(folder: Path, setting: str, suffixes: tuple[str, ...]) -> dict[st
     return files
 
 
-def read_all(stems, image_files, mask_files, num_classes, ignore_index, image_size, square):
+def read_all(stems, image_files, mask_files, num_classes, ignore_index, image_size, square, background=0):
     """Read, check and prepare every pair; return images (N, H, W[, C]), labels (N, H, W) and the channel count."""
-    fill = 0 if ignore_index is None else VOID  # padding is not background
+    fill = (background or 0) if ignore_index is None else VOID  # padding: void where there is a void label
     first, out_images, out_labels = None, [], []
     for stem in stems:
         image = read_file(image_files[stem], mask=False)
