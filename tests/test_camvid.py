@@ -29,9 +29,9 @@ def test_camvid_loads_in_colour_with_void_and_its_own_split(compose_cfg):
     assert (len(data.train), len(data.val), len(data.test)) == (367, 51, 50)
     assert (data.train.labels == VOID).mean() > 0.01  # void kept as void, not as a twelfth class
     assert data.class_shares("train").sum() == pytest.approx(1.0) and len(data.class_shares("train")) == 11
-    val_frames = set(data.info["assignment"]["val"]) if "assignment" in data.info else set()
-    test_frames = set(data.info["assignment"]["test"]) if "assignment" in data.info else set()
-    assert not val_frames & test_frames
+    frames = data.info["assignment"]  # the frames of each split, as listed
+    assert (len(frames["train"]), len(frames["val"]), len(frames["test"])) == (367, 51, 50)
+    assert not set(frames["val"]) & set(frames["test"]) and max(frames["val"]) < min(frames["test"])  # in time
 
 
 @pytest.mark.slow
