@@ -26,6 +26,14 @@ def compose(overrides: list[str]) -> DictConfig:
     return hydra_compose("config", overrides=overrides)
 
 
+def objective(cfg: DictConfig) -> str:
+    """``sweep.objective``: the validation figure Optuna is told and prunes on (``foreground_dice`` or ``mean_iou``).
+
+    The trial's curve is ``val/<objective>``; the study's metric name ``val_<objective>``.
+    """
+    return str((cfg.get("sweep") or {}).get("objective") or "foreground_dice")
+
+
 def pairing_name(cfg: DictConfig) -> str:
     """``loss+activation | weighting | optimizer | seed N``: the name of a run in MLflow."""
     return (

@@ -17,7 +17,7 @@ from pathlib import Path
 import optuna
 from omegaconf import DictConfig
 
-from lossbench import queue, space
+from lossbench import config, queue, space
 from lossbench.errors import UserError
 
 METRIC_NAMES = ["val_foreground_dice"]  # the objective: validation foreground Dice after the last epoch
@@ -127,8 +127,7 @@ def prepare(cfg: DictConfig, sp, task_overrides: list[str], points: list[dict] |
         study = optuna.create_study(
             study_name=info.study_name, storage=queue.storage(info), direction="maximize", load_if_exists=True
         )
-        objective = str(cfg.sweep.get("objective") or "foreground_dice")
-        metric_names = METRIC_NAMES if objective == "foreground_dice" else [f"val_{objective}"]
+        metric_names = [f"val_{config.objective(cfg)}"]  # METRIC_NAMES by default
         if study.metric_names != metric_names:
             study.set_metric_names(metric_names)
         info.parent_run_id = tracking.parent_run(study, info, cfg)

@@ -23,6 +23,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from lossbench import (
+    config,
     progress,
     queue,
     runtime,  # noqa: F401  (quiet TensorFlow before it loads)
@@ -129,7 +130,7 @@ class Job:
             self.epoch_bar.update(1)
             self.epoch_bar.set_postfix_str(f"val Dice {row['val/foreground_dice']:.2f}")
         fault("training")
-        self.trial.report(row[f"val/{self.cfg.sweep.get('objective') or 'foreground_dice'}"], epoch)
+        self.trial.report(row[f"val/{config.objective(self.cfg)}"], epoch)
         if epoch + 1 < self.cfg.sweep.warmup_epochs:
             return False
         if (

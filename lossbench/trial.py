@@ -22,7 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from lossbench import metrics
 from lossbench.audit import Audit, audit_pairing
-from lossbench.config import pairing_name  # noqa: F401  (lossbench.trial.pairing_name, as before)
+from lossbench.config import objective, pairing_name  # (lossbench.trial.pairing_name, as before)
 from lossbench.data import VOID, SegmentationData, zscore
 from lossbench.errors import DataError, InvalidPairing, UserError
 from lossbench.model import build_model
@@ -304,7 +304,7 @@ def pairing(cfg: DictConfig, data: SegmentationData):
 
     Raises `InvalidPairing` when the loss refuses the weighting (e.g. a Dice without class weights).
     """
-    result = TrialResult(objective_key=objective_key(cfg))
+    result = TrialResult(objective_key=f"val/{objective(cfg)}")
     weights = instantiate(cfg.class_weighting)(data.train.labels, data.num_classes)
     result.class_weights = None if weights is None else [float(w) for w in weights]
     void = {} if data.ignore_index is None else {"ignore_index": VOID}  # the loss leaves void pixels out
@@ -316,12 +316,6 @@ def pairing(cfg: DictConfig, data: SegmentationData):
         raise
     result.binary = bool(getattr(loss, "per_channel", False))
     return result, loss, label_encoding(cfg, loss), weights
-
-
-def objective_key(cfg: DictConfig) -> str:
-    """``sweep.objective`` as a validation curve: ``foreground_dice`` (default) or ``mean_iou``."""
-    name = str((cfg.get("sweep") or {}).get("objective") or "foreground_dice")
-    return f"val/{name}"
 
 
 def network(cfg: DictConfig, num_classes: int, input_shape=None):
