@@ -92,7 +92,7 @@ budget-check: $(RUN)  ## rerun every never-converging pairing at 4x the epochs (
 	$(BIN)/python -m lossbench.sweep +experiment=$(or $(EXP),cmr) sweep.budget_check=true $(ARGS)
 
 mlflow: $(RUN)  ## the MLflow UI on http://127.0.0.1:5000 (one worker, no background jobs), with each sweep's view URLs
-	@$(BIN)/python -m lossbench.screenshot --list http://127.0.0.1:5000
+	@$(BIN)/python -m tools.screenshot --list http://127.0.0.1:5000
 	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(BIN)/mlflow server --workers 1 --host 127.0.0.1 --port 5000 \
 	  --backend-store-uri sqlite:///results/mlflow.db --artifacts-destination results/mlartifacts
 

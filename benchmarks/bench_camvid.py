@@ -2,16 +2,16 @@
 
     python benchmarks/bench_camvid.py [--seeds 0 1 2] [--epochs 7]
 
-Both sides get the arrays `lossbench.trial.load_data` makes from ``+experiment=camvid`` (RGB 48 x 64,
+Both sides get the arrays `lossbench.trial.run.load_data` makes from ``+experiment=camvid`` (RGB 48 x 64,
 per-channel z-score, void 11 stored as 255; train.txt to train, the second half of val.txt to test) and
-train `lossbench.model.unet` (base 8, depth 4) with Adam 1e-3, batch 8, the experiment's epochs, under
+train `lossbench.trial.model.unet` (base 8, depth 4) with Adam 1e-3, batch 8, the experiment's epochs, under
 the same ``keras.utils.set_random_seed``:
 
 - **plain Keras**: ``SparseCategoricalCrossentropy(from_logits=True, ignore_class=255)`` on the logits
   (Keras's own void handling), ``model.fit(shuffle=True)``, ``predict`` on the test split, and
   ``keras.metrics.MeanIoU(11, ignore_class=255)`` of the arg-max;
 - **lossbench**: ``python -m lossbench.train +experiment=camvid loss=sparse_categorical_crossentropy
-  activation=softmax class_weighting=none`` in-process (`lossbench.trial.run_trial`: void left out by its
+  activation=softmax class_weighting=none`` in-process (`lossbench.trial.run.run_trial`: void left out by its
   own masking, FACTS #25), its ``test/mean_iou``.
 
 It prints each seed's test mean IoU over the 11 classes and seconds, the means and their difference
@@ -44,7 +44,7 @@ def plain_keras(data, seed: int, epochs: int, batch: int, base: int) -> float:
     import keras
 
     from lossbench.data import VOID
-    from lossbench.model import unet
+    from lossbench.trial.model import unet
 
     keras.utils.set_random_seed(seed)
     model = unet(data.train.images.shape[1:], data.num_classes, base=base, depth=4)
@@ -67,7 +67,7 @@ def main(argv: list[str]) -> int:
 
     from lossbench.config import compose
     from lossbench.runtime import configure_from
-    from lossbench.trial import load_data, run_trial
+    from lossbench.trial.run import load_data, run_trial
 
     base_cfg = compose(TRIAL + ([f"trainer.epochs={args.epochs}"] if args.epochs else []))
     configure_from(base_cfg)

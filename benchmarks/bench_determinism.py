@@ -25,7 +25,7 @@ overrides = sys.argv[2:]
 with initialize_config_dir(config_dir=sys.argv[1], version_base="1.3"):
     cfg = compose("config", overrides=overrides)
 configure(int(cfg.trainer.threads), bool(cfg.trainer.deterministic))
-from lossbench.trial import run_trial
+from lossbench.trial.run import run_trial
 result = run_trial(cfg)
 print(json.dumps({"fit": result.seconds["fit"], "val_loss": result.curves["val/loss"],
                   "dice": result.final["test/foreground_dice"]}))

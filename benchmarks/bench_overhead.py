@@ -58,13 +58,14 @@ def bare_keras(cfg, data, tuned: bool = False) -> float:
 
 
 def lossbench_trial(cfg, data, experiment_id: str, warm: bool = False):
-    """A trial as `lossbench.sweep` runs it: live MLflow run, run_trial, result and plots, close.
+    """A trial as `lossbench.sweep.run` runs it: live MLflow run, run_trial, result and plots, close.
 
     ``warm``: as the worker's next trial of the same pairing under another seed, which reuses the
-    compiled model (`lossbench.trial._compiled_model`); else built and compiled from scratch.
+    compiled model (`lossbench.trial.run._compiled_model`); else built and compiled from scratch.
     """
-    from lossbench import tracking, trial
-    from lossbench.trial import pairing_name, run_trial
+    from lossbench.sweep import tracking
+    from lossbench.trial import run as trial
+    from lossbench.trial.run import pairing_name, run_trial
 
     if warm:
         run_trial(cfg.copy(), data=data)  # the worker's previous trial: seed 0
@@ -165,10 +166,10 @@ def main() -> None:
     from lossbench.runtime import configure, machine
 
     configure(threads=1)
-    from lossbench import tracking
     from lossbench.config import compose
-    from lossbench.model import build_model
-    from lossbench.trial import load_data
+    from lossbench.sweep import tracking
+    from lossbench.trial.model import build_model
+    from lossbench.trial.run import load_data
 
     tmp = Path(tempfile.mkdtemp(prefix="lossbench-bench-"))
     cfg = compose([*TRIAL, f"paths.results={tmp}/results"])

@@ -37,7 +37,7 @@ def data(k: int):
 def member(seed: int, name: str):
     import keras
 
-    from lossbench.model import unet
+    from lossbench.trial.model import unet
 
     keras.utils.set_random_seed(seed)
     net = unet((SIZE, SIZE, 1), C, base=8)
@@ -48,7 +48,7 @@ def member(seed: int, name: str):
 def separate(k: int, epochs: int, jit: bool = False) -> float:
     import keras
 
-    from lossbench.trial import batches
+    from lossbench.trial.run import batches
 
     x, y = data(k)
     started = time.perf_counter()
@@ -64,7 +64,7 @@ def separate(k: int, epochs: int, jit: bool = False) -> float:
 def stacked(k: int, epochs: int) -> float:
     import keras
 
-    from lossbench.trial import batches
+    from lossbench.trial.run import batches
 
     x, y = data(k)
     started = time.perf_counter()
@@ -81,7 +81,7 @@ def grouped(k: int, epochs: int) -> float:
     import keras
     import numpy as np
 
-    from lossbench.trial import batches
+    from lossbench.trial.run import batches
 
     def double(t, filters):
         for _ in range(2):

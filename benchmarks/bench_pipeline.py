@@ -4,7 +4,7 @@
 
 The cmr U-Net (48x48, base 8, batch 4, categorical CE + softmax, Adam) on the phantom's 200
 training slices, pinned to one core with one TensorFlow thread, trained twice: ``fit`` on the NumPy
-arrays (Keras's autotuned tf.data pipeline) and ``fit(**lossbench.trial.batches(...))`` (the same
+arrays (Keras's autotuned tf.data pipeline) and ``fit(**lossbench.trial.run.batches(...))`` (the same
 pipeline, autotuning off). Per epoch after the first (which traces), it prints the seconds spent in
 train steps and the seconds between one epoch's end and the next epoch's first step.
 """
@@ -20,8 +20,8 @@ def epochs(fast: bool, x, y, n: int) -> list[tuple[float, float]]:
     """(seconds in steps, seconds before the first step) for each epoch."""
     import keras
 
-    from lossbench.model import unet
-    from lossbench.trial import batches
+    from lossbench.trial.model import unet
+    from lossbench.trial.run import batches
 
     keras.utils.set_random_seed(0)
     net = unet((48, 48, 1), 4, base=8, depth=4)

@@ -19,8 +19,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def trials() -> None:
-    from lossbench import trial
     from lossbench.config import compose
+    from lossbench.trial import run as trial
 
     base = ["+experiment=cmr", "loss=categorical_crossentropy", "activation=softmax", "optimizer=adam"]
     base += ["class_weighting=none", "trainer.threads=1"]
@@ -48,8 +48,8 @@ def main() -> None:
 
     from lossbench.data import zscore
     from lossbench.data.phantom import load
-    from lossbench.model import unet
-    from lossbench.trial import batches
+    from lossbench.trial.model import unet
+    from lossbench.trial.run import batches
 
     data = load(n_subjects={"train": 20, "val": 6, "test": 8}, slices_per_subject=10, image_size=48, seed=2024)
     x = {n: zscore(s.images) for n, s in (("train", data.train), ("val", data.val), ("test", data.test))}

@@ -25,14 +25,14 @@ def train(
     """
     import keras
 
-    from lossbench.model import unet
+    from lossbench.trial.model import unet
 
     keras.utils.set_random_seed(0)
     net = unet((size, size, 1), classes, base=base, depth=4)
     model = keras.Model(net.input, keras.layers.Softmax()(net.output))
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=keras.losses.CategoricalCrossentropy())
     if tuned:
-        from lossbench.trial import batches
+        from lossbench.trial.run import batches
 
         model.optimizer.build(model.trainable_variables)
         fed = batches(x["train"], y["train"], batch, shuffle=True)

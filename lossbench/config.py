@@ -6,7 +6,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
+from lossbench.registry import CONF_DIR, pairing_name  # noqa: F401  (pairing_name: lossbench.config.pairing_name)
 
 
 def init_hydra() -> None:
@@ -15,7 +15,7 @@ def init_hydra() -> None:
     from hydra.core.global_hydra import GlobalHydra
 
     if not GlobalHydra.instance().is_initialized():
-        initialize_config_dir(config_dir=CONF_DIR, version_base="1.3")
+        initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3")
 
 
 def compose(overrides: list[str]) -> DictConfig:
@@ -34,16 +34,8 @@ def objective(cfg: DictConfig) -> str:
     return str((cfg.get("sweep") or {}).get("objective") or "foreground_dice")
 
 
-def pairing_name(cfg: DictConfig) -> str:
-    """``loss+activation | weighting | optimizer | seed N``: the name of a run in MLflow."""
-    return (
-        f"{cfg.loss.name}+{cfg.activation.name} | {cfg.class_weighting.name} | "
-        f"{cfg.optimizer.name} | seed {cfg.trainer.seed}"
-    )
-
-
 def store_uri(cfg: DictConfig) -> str:
-    """``tracking.uri`` with a SQLite path made absolute (``none``: no MLflow, `lossbench.records`)."""
+    """``tracking.uri`` with a SQLite path made absolute (``none``: no MLflow, `lossbench.sweep.records`)."""
     uri = str(cfg.tracking.uri)
     if uri.startswith("sqlite:///"):
         return "sqlite:///" + str(Path(uri.removeprefix("sqlite:///")).resolve())

@@ -1,93 +1,24 @@
-"""``python -m lossbench.reproduce +experiment=cmr``: the same experiment twice, disjoint seeds, compared.
-
-Runs the experiment's sweep with seeds ``[0, 1, 2]`` and again with
-``[3, 4, 5]`` (``reproduce.sets``), each in its own study
-``<name>-seeds012`` / ``<name>-seeds345``, without adaptive seeds (so the sets
-stay disjoint) and without pruning (so set A doubles as the pruning baseline
-of `lossbench.pruning`, and no conclusion depends on the pruning rule). Then it
-compares what each run concludes (`claims.conclusions`: every pairing's class,
-the top-3 set, the direction of every claim) and writes
-``results/<name>/reproducibility.md``. Resumable like any sweep.
-"""
+"""``python -m lossbench.reproduce +experiment=cmr``: the experiment's sweep with two disjoint seed sets,
+then what each concludes, compared (`lossbench.analysis.reproduce`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import hydra
-import pandas as pd
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from lossbench import runtime  # noqa: F401  (quiet TensorFlow before it loads)
 from lossbench.errors import UserError, exit_with
 
-SETS = ([0, 1, 2], [3, 4, 5])
-
-
-def set_name(name: str, seeds) -> str:
-    return f"{name}-seeds{''.join(str(s) for s in seeds)}"
-
-
-def set_overrides(name: str, seeds) -> list[str]:
-    return [
-        f"name={set_name(name, seeds)}",
-        f"sweep.seeds=[{','.join(str(s) for s in seeds)}]",
-        "sweep.max_seeds=0",
-        "sweep.prune_stalled=false",
-        "sweep.budget_check=false",
-    ]
-
-
-def compare(a: dict, b: dict) -> pd.DataFrame:
-    """One row per conclusion either run draws: its value in A and B and whether they agree.
-
-    ``agree`` is ``yes`` when equal, ``no`` when both are decided and differ (e.g. higher vs lower,
-    always vs never, or different top-3 sets), and ``one undecided`` when only one side decided.
-    """
-    rows = []
-    for key in list(a) + [k for k in b if k not in a]:
-        va, vb = a.get(key, "missing"), b.get(key, "missing")
-        if va == vb:
-            agree = "yes"
-        elif "undecided" in (va, vb) or "missing" in (va, vb):
-            agree = "one undecided"
-        else:
-            agree = "no"
-        rows.append({"conclusion": key, "seeds A": va, "seeds B": vb, "agree": agree})
-    return pd.DataFrame(rows, columns=["conclusion", "seeds A", "seeds B", "agree"])
-
-
-def write(name: str, folder: Path, table: pd.DataFrame, sets, command: str) -> Path:
-    from lossbench.report import _table
-
-    folder.mkdir(parents=True, exist_ok=True)
-    counts = table["agree"].value_counts()
-    lines = [
-        f"# Reproducibility of `{name}`: seeds {sets[0]} vs seeds {sets[1]}",
-        "",
-        f"- command: `{command}`",
-        f"- the studies: `{set_name(name, sets[0])}` and `{set_name(name, sets[1])}` (no adaptive seeds, no "
-        "pruning); each conclusion is drawn by the same rules as the report (`lossbench/claims.py`)",
-        "",
-        f"**{counts.get('yes', 0)} of {len(table)} conclusions agree**; {counts.get('no', 0)} are contradicted "
-        f"(both runs decided, differently); {counts.get('one undecided', 0)} are decided in one run only. A "
-        "README conclusion must agree here or be stated as undecided.",
-        "",
-        _table(table),
-        "",
-    ]
-    path = folder / "reproducibility.md"
-    path.write_text("\n".join(lines))
-    table.to_csv(folder / "reproducibility.csv", index=False)  # read by the report's findings
-    print(f"reproducibility written to {path}")
-    return path
-
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    from lossbench import claims, queue
-    from lossbench.sweep import sweep
+    from lossbench.analysis import claims
+    from lossbench.analysis.reproduce import SETS, compare, set_overrides, write
+    from lossbench.sweep import work
+    from lossbench.sweep.__main__ import sweep
 
     task = [o for o in HydraConfig.get().overrides.task if not o.startswith(("name=", "sweep.seeds="))]
     conclusions = []
@@ -96,7 +27,7 @@ def main(cfg: DictConfig) -> None:
             extra = set_overrides(str(cfg.name), seeds)
             scfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(extra))
             info = sweep(scfg, task + extra)
-            table = claims.trials_frame(queue.load(info))
+            table = claims.trials_frame(work.load(info))
             conclusions.append(claims.conclusions(table, 0, cfg.sweep.get("baseline")))
     except UserError as error:
         exit_with(error)

@@ -41,10 +41,10 @@ def main(cfg: DictConfig) -> None:
 
 
 def train(cfg: DictConfig) -> None:
-    from lossbench import validate
     from lossbench.config import pairing_name, store_uri
     from lossbench.errors import redact
     from lossbench.runtime import configure_from
+    from lossbench.sweep import validate
 
     try:
         validate.check(cfg)  # before TensorFlow, a store or a folder
@@ -53,7 +53,7 @@ def train(cfg: DictConfig) -> None:
     name = pairing_name(cfg)
     logger, uri = None, store_uri(cfg)
     if uri != "none" and len(os.sched_getaffinity(0)) > 1:  # MLflow's imports and store on another core
-        from lossbench.tracking import Logger
+        from lossbench.sweep.tracking import Logger
 
         logger = Logger(cfg, name)
     configure_from(cfg)
@@ -61,7 +61,7 @@ def train(cfg: DictConfig) -> None:
         from lossbench.runtime import machine_tags
 
         logger.machine(machine_tags())
-    from lossbench.trial import load_data, run_trial
+    from lossbench.trial.run import load_data, run_trial
 
     try:
         data = load_data(cfg)
@@ -75,7 +75,7 @@ def train(cfg: DictConfig) -> None:
         if logger is not None:
             run_id = logger.result(result)
         else:
-            from lossbench.records import tracker
+            from lossbench.sweep.records import tracker
 
             tracking = tracker(uri)
             run = tracking.TrialRun(cfg, name, tracking.setup(cfg, cfg.name))
@@ -95,7 +95,7 @@ def train(cfg: DictConfig) -> None:
 if __name__ == "__main__":
     import sys
 
-    from lossbench.validate import compose_or_exit
+    from lossbench.sweep.validate import compose_or_exit
 
     composed = compose_or_exit(sys.argv[1:])
     if composed is None:  # Hydra's own flags: --help, --cfg job, --multirun

@@ -4,8 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-from lossbench.activations import load, options
-from lossbench.model import build_unet
+from lossbench.trial.activations import load, options
+from lossbench.trial.model import build_unet
 
 NORMALISED_OVER_CHANNELS = ["softmax", "softmax_untagged", "depth_softmax_fixed", "permute_reshape_softmax"]
 # (3 images, 2x2 pixels, 4 channels) of fixed logits

@@ -8,9 +8,11 @@ import time
 import optuna
 from omegaconf import OmegaConf
 
-from lossbench import progress, queue, space
-from lossbench.study import StudyInfo
-from lossbench.sweep import adaptive_round, next_trial
+from lossbench.analysis.claims import plan_seeds
+from lossbench.sweep import progress, space
+from lossbench.sweep import work as queue
+from lossbench.sweep.run import adaptive_round, next_trial
+from lossbench.sweep.study import StudyInfo
 
 SPACE = OmegaConf.create(
     {"grid": {"loss": ["dice", "categorical_crossentropy"], "optimizer": ["adam", "sgd_seed"]}, "seeds": [0, 1, 2]}
@@ -65,13 +67,13 @@ def planted_study(tmp_path, running: tuple | None = None):
 def test_adaptive_round_adds_seeds_to_sometimes_pairings_once(tmp_path, capsys):
     info = planted_study(tmp_path)
     cfg = OmegaConf.create({"sweep": {"max_seeds": 5, "baseline": None}})
-    reasons = adaptive_round(cfg, SPACE, info)
+    reasons = adaptive_round(cfg, SPACE, info, plan_seeds)
     waiting = [queue.params(t) for t in queue.load(info).get_trials(states=(optuna.trial.TrialState.WAITING,))]
     assert any("dice" in r and "sometimes" in r for r in reasons)
     assert {(p["loss"], p["optimizer"], p["seed"]) for p in waiting} >= {("dice", "adam", 3), ("dice", "adam", 4)}
     assert not [p for p in waiting if p["optimizer"] == "sgd_seed"]  # never: no extra seeds
     assert "adaptive seeds: " in capsys.readouterr().out
-    adaptive_round(cfg, SPACE, info)  # a second round (a rerun) adds nothing twice
+    adaptive_round(cfg, SPACE, info, plan_seeds)  # a second round (a rerun) adds nothing twice
     again = queue.load(info).get_trials(states=(optuna.trial.TrialState.WAITING,))
     assert len(again) == len(waiting)
     assert "run   " not in progress.describe(info, SPACE)
@@ -80,8 +82,8 @@ def test_adaptive_round_adds_seeds_to_sometimes_pairings_once(tmp_path, capsys):
 
 def test_no_adaptive_seeds_when_the_cap_is_the_base(tmp_path):
     info = planted_study(tmp_path)
-    assert adaptive_round(OmegaConf.create({"sweep": {"max_seeds": 3}}), SPACE, info) == []
-    assert adaptive_round(OmegaConf.create({"sweep": {"max_seeds": 5}}), SPACE, info, apply=False)
+    assert adaptive_round(OmegaConf.create({"sweep": {"max_seeds": 3}}), SPACE, info, plan_seeds) == []
+    assert adaptive_round(OmegaConf.create({"sweep": {"max_seeds": 5}}), SPACE, info, plan_seeds, apply=False)
     assert not queue.load(info).get_trials(states=(optuna.trial.TrialState.WAITING,))
 
 
@@ -101,7 +103,7 @@ def test_a_worker_with_nothing_waiting_waits_for_the_running_trial_then_runs_the
     timer = threading.Timer(1.5, finish)
     timer.start()
     started = time.monotonic()
-    trial = next_trial(study, cfg, SPACE, info)
+    trial = next_trial(study, cfg, SPACE, info, planner=plan_seeds)
     timer.join()
     assert time.monotonic() - started >= 1.5  # it waited for the running trial's result
     point = queue.params(study._storage.get_trial(trial._trial_id))
@@ -111,4 +113,4 @@ def test_a_worker_with_nothing_waiting_waits_for_the_running_trial_then_runs_the
 def test_a_worker_leaves_when_no_seed_is_to_be_added(tmp_path):
     info = planted_study(tmp_path)
     cfg = OmegaConf.create({"sweep": {"max_seeds": 3, "baseline": None, "n_trials": None}})
-    assert next_trial(queue.load(info), cfg, SPACE, info) is None
+    assert next_trial(queue.load(info), cfg, SPACE, info, planner=plan_seeds) is None

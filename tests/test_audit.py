@@ -13,8 +13,8 @@ import keras
 import numpy as np
 import pytest
 
-from lossbench.audit import Audit, audit_pairing, first_line
-from lossbench.losses import (
+from lossbench.trial.audit import Audit, audit_pairing, first_line
+from lossbench.trial.losses import (
     BinaryCrossentropy,
     CategoricalCrossentropy,
     DiceCE,
@@ -22,8 +22,8 @@ from lossbench.losses import (
     SoftDice,
     SparseCategoricalCrossentropy,
 )
-from lossbench.model import build_unet
-from lossbench.trial import compiled_pass, evaluate
+from lossbench.trial.model import build_unet
+from lossbench.trial.run import compiled_pass, evaluate
 
 RNG = np.random.default_rng(0)
 X = RNG.random((2, 32, 32, 1)).astype(np.float32)

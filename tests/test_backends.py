@@ -2,7 +2,7 @@
 
 FACTS #2's logits shortcut lives in Keras's TensorFlow backend (FACTS #14): on TensorFlow, binary CE on a Keras
 softmax trains one sigmoid per class on the logits (``logits_substituted``); on JAX the same config
-trains binary CE on the softmax probabilities (``nominal``). `lossbench.backends` tabulates every
+trains binary CE on the softmax probabilities (``nominal``). `tools.backends` tabulates every
 pairing (results/backends/summary.md); these tests pin the two ends of that table on a real trial.
 """
 
@@ -34,7 +34,7 @@ def test_binary_ce_on_softmax_trains_differently_on_the_two_backends(tmp_path, b
 
 def test_the_published_backend_table_names_its_command_and_the_pairings_that_differ():
     text = (ROOT / "results" / "backends" / "summary.md").read_text()
-    assert "Command: `python -m lossbench.backends`" in text
+    assert "Command: `python -m tools.backends`" in text
     differ = [line.split("|")[1:3] for line in text.splitlines() if line.endswith("**differs** |")]
     assert [("binary_crossentropy", "softmax")] == [
         (a.strip(), b.strip()) for a, b in differ if a.strip() == "binary_crossentropy"

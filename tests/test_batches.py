@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 
-from lossbench.trial import batches
+from lossbench.trial.run import batches
 
 pytestmark = pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="the TensorFlow pipeline")
 
@@ -107,8 +107,8 @@ def test_the_faster_way_trains_bit_for_bit_as_keras(steps):
 def test_a_trial_reusing_the_last_compiled_model_trains_as_a_fresh_one(tmp_path, optimizer):
     from conftest import tiny
 
-    from lossbench import trial
     from lossbench.config import compose
+    from lossbench.trial import run as trial
 
     def run(seed: int):
         cfg = compose([*tiny(tmp_path), "trainer.epochs=2", f"optimizer={optimizer}", f"trainer.seed={seed}"])
@@ -132,8 +132,8 @@ def test_a_trial_reusing_the_last_compiled_model_trains_as_a_fresh_one(tmp_path,
 def test_one_compiled_call_per_epoch_gives_the_trial_of_one_call_per_step(tmp_path):
     from conftest import tiny
 
-    from lossbench import trial
     from lossbench.config import compose
+    from lossbench.trial import run as trial
 
     results = []
     for steps in ("1", "epoch"):

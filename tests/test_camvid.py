@@ -21,7 +21,7 @@ SMALL = ["+experiment=camvid", f"data.root={CAMVID}", "data.image_size=[32,48]",
 
 def test_camvid_loads_in_colour_with_void_and_its_own_split(compose_cfg):
     from lossbench.data import VOID
-    from lossbench.trial import load_data
+    from lossbench.trial.run import load_data
 
     data = load_data(compose_cfg(SMALL))
     assert data.channels == 3 and data.background is None and data.ignore_index == 11
@@ -37,7 +37,7 @@ def test_camvid_loads_in_colour_with_void_and_its_own_split(compose_cfg):
 @pytest.mark.slow
 def test_a_camvid_trial_reports_mean_iou_and_speaks_of_its_classes(compose_cfg):
     """One epoch of Dice + CE: figures over all 11 classes, IoU beside Dice, no background verdict."""
-    from lossbench.trial import run_trial
+    from lossbench.trial.run import run_trial
 
     result = run_trial(compose_cfg([*SMALL, "loss=dice_ce", "tracking=none"]))
     final = result.final

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from lossbench import claims, pruning, reproduce
+from lossbench.analysis import claims, pruning, reproduce
 
 SUBJECTS = [f"s{i}" for i in range(6)]
 

@@ -22,8 +22,8 @@ import pytest
 from mlflow.tracking import MlflowClient
 from test_sweep import GOOD_GRID, sweep_args
 
-from lossbench import queue
-from lossbench.screenshot import free_port, serve_mlflow
+from lossbench.sweep import work as queue
+from tools.screenshot import free_port, serve_mlflow
 
 pytestmark = pytest.mark.slow
 PASSWORD = "s3cret-lossbench-pw"

@@ -16,7 +16,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 from test_sweep import child_runs, study_of, sweep
 
-from lossbench.screenshot import find_chromium, free_port, render, runs_page, serve_mlflow
+from tools.screenshot import find_chromium, free_port, render, runs_page, serve_mlflow
 
 GRID = """grid:
   loss: [categorical_crossentropy, dice]

@@ -1,4 +1,4 @@
-"""The summary's sentences (`lossbench.evidence`) on small planted trial tables whose answers are worked out by hand."""
+"""The summary's sentences (`lossbench.analysis.evidence`) on small planted trial tables whose answers are worked out by hand."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lossbench import evidence
+from lossbench.analysis import evidence
 
 BCE, CCE = "binary_crossentropy", "categorical_crossentropy"
 LN2, LN4 = math.log(2), math.log(4)
 
 
 def row(loss, act="softmax", seed=0, **values):
-    """One trial row with the columns `lossbench.report` gives every trial; ``values`` override them."""
+    """One trial row with the columns `lossbench.analysis.report` gives every trial; ``values`` override them."""
     return {
         "loss": loss,
         "activation": act,
@@ -486,7 +486,7 @@ def test_thread1_sentences_answer_at_the_main_rate_and_compare_the_rates_first()
 
 
 def test_recommendation_leads_with_the_top_pairing_and_says_what_is_not_separated():
-    from lossbench.claims import Claim
+    from lossbench.analysis.claims import Claim
 
     rates = pd.DataFrame(
         [

@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import pytest
 
-from lossbench.activations import load as load_activation
+from lossbench.trial.activations import load as load_activation
 
 C = 4
 RNG = np.random.default_rng(0)

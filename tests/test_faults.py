@@ -1,9 +1,9 @@
 """Faults on the journal store: a sweep SIGKILLed at each stage of a trial, or interrupted with Ctrl-C.
 
-The run lifecycle (`lossbench.tracking.TrialRun`) promises: every point completes exactly once in
+The run lifecycle (`lossbench.sweep.tracking.TrialRun`) promises: every point completes exactly once in
 Optuna; MLflow ends with exactly one FINISHED child run per point and none RUNNING; the killed
 attempt is closed and hidden; nothing finished is lost. ``LOSSBENCH_FAULT=STAGE:FILE`` makes the
-sweep SIGKILL itself once at STAGE (`lossbench.sweep.fault`).
+sweep SIGKILL itself once at STAGE (`lossbench.sweep.run.fault`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 from test_sweep import GOOD_GRID, study_of, sweep
 
-from lossbench import queue
+from lossbench.sweep import work as queue
 
 pytestmark = pytest.mark.slow
 

@@ -1,10 +1,10 @@
-"""`lossbench.holds`: the cardiac conclusions read from results/transfer.md, re-tested on another study's trials."""
+"""`lossbench.analysis.holds`: the cardiac conclusions read from results/transfer.md, re-tested on another study's trials."""
 
 from __future__ import annotations
 
 from test_claims import grid
 
-from lossbench import claims, holds
+from lossbench.analysis import claims, holds
 
 
 def test_the_committed_transfer_table_parses():

@@ -24,7 +24,7 @@ import pytest
 import tensorflow as tf
 
 from lossbench.errors import InvalidPairing
-from lossbench.losses import (
+from lossbench.trial.losses import (
     BinaryCrossentropy,
     CategoricalCrossentropy,
     CategoricalFocal,
@@ -40,14 +40,14 @@ from lossbench.losses import (
     SparseCategoricalCrossentropy,
     Tversky,
 )
-from lossbench.losses.compound import dice_focal
-from lossbench.losses.cross_entropy import (
+from lossbench.trial.losses.compound import dice_focal
+from lossbench.trial.losses.cross_entropy import (
     categorical_crossentropy,
     categorical_focal,
     sparse_categorical_crossentropy,
 )
-from lossbench.losses.dice import generalized_dice, soft_dice
-from lossbench.losses.overlap import focal_tversky, jaccard, log_cosh_dice, lovasz_softmax, tversky
+from lossbench.trial.losses.dice import generalized_dice, soft_dice
+from lossbench.trial.losses.overlap import focal_tversky, jaccard, log_cosh_dice, lovasz_softmax, tversky
 
 LABELS = np.array([[[0, 1], [0, 0]]])  # (1, 2, 2)
 Y = np.eye(2, dtype=np.float32)[LABELS]  # (1, 2, 2, 2) one-hot

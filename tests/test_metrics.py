@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lossbench.data import VOID
-from lossbench.metrics import (
+from lossbench.trial.metrics import (
     clipped_share,
     dice_per_class,
     foreground_dice,

@@ -4,10 +4,10 @@ import keras
 import numpy as np
 import pytest
 
-from lossbench.audit import audit_pairing
 from lossbench.errors import UserError
-from lossbench.losses import CategoricalCrossentropy
-from lossbench.model import build_model, build_unet, logits_layer, unet
+from lossbench.trial.audit import audit_pairing
+from lossbench.trial.losses import CategoricalCrossentropy
+from lossbench.trial.model import build_model, build_unet, logits_layer, unet
 
 
 def test_unet_gives_logits_from_a_linear_layer_named_logits():

@@ -22,9 +22,9 @@ PAIRINGS = [
 
 @pytest.mark.slow
 def test_a_pack_trains_each_member_as_it_trains_alone(compose_cfg, tmp_path):
-    from lossbench.pack import pack_key, run_pack
     from lossbench.runtime import configure
-    from lossbench.trial import run_trial
+    from lossbench.trial.pack import pack_key, run_pack
+    from lossbench.trial.run import run_trial
 
     configure(1)
     cfgs = [compose_cfg([*tiny(tmp_path), "trainer.epochs=2", "optimizer=adam", *o]) for o in PAIRINGS]
@@ -45,8 +45,8 @@ def test_a_pack_trains_each_member_as_it_trains_alone(compose_cfg, tmp_path):
 @pytest.mark.slow
 def test_an_invalid_member_leaves_the_pack_and_the_rest_train(compose_cfg, tmp_path):
     from lossbench.errors import InvalidPairing
-    from lossbench.pack import run_pack
     from lossbench.runtime import configure
+    from lossbench.trial.pack import run_pack
 
     configure(1)
     bad = ["loss=sparse_categorical_crossentropy", "activation=softmax", "data.label_encoding=one_hot"]
@@ -57,7 +57,7 @@ def test_an_invalid_member_leaves_the_pack_and_the_rest_train(compose_cfg, tmp_p
 
 
 def test_the_pack_key_ignores_only_what_members_may_differ_in(compose_cfg):
-    from lossbench.pack import pack_key
+    from lossbench.trial.pack import pack_key
 
     base = compose_cfg(["+experiment=cmr"])
     same = compose_cfg(["+experiment=cmr", "loss=dice", "activation=sigmoid", "class_weighting=median_frequency"])

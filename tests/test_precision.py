@@ -23,8 +23,8 @@ with initialize_config_dir(config_dir=sys.argv[1], version_base="1.3"):
     cfg = compose("config", overrides=sys.argv[2:])
 configure(1)
 import keras
-from lossbench.trial import run_trial
-from lossbench.model import build_model
+from lossbench.trial.run import run_trial
+from lossbench.trial.model import build_model
 result = run_trial(cfg)
 keras.mixed_precision.set_global_policy(cfg.trainer.precision)
 model = build_model(cfg.model, cfg.data.image_size, 4, "softmax")

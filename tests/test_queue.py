@@ -8,8 +8,9 @@ import sys
 import optuna
 import pytest
 
-from lossbench import queue, space
-from lossbench.study import StudyInfo
+from lossbench.sweep import space
+from lossbench.sweep import work as queue
+from lossbench.sweep.study import StudyInfo
 
 POINTS = [{"loss": loss, "seed": seed} for loss in ("dice", "categorical_crossentropy") for seed in (0, 1)]
 

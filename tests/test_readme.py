@@ -1,10 +1,10 @@
 """The README's findings are the committed findings.md files, verbatim."""
 
-from lossbench import readme
+from tools import readme
 
 
 def test_readme_findings_blocks_match_the_committed_results():
-    assert readme.main(["--check"]) == 0, "run python -m lossbench.readme"
+    assert readme.main(["--check"]) == 0, "run python -m tools.readme"
 
 
 def test_render_copies_a_findings_file_and_fixes_its_links(tmp_path):

@@ -1,7 +1,7 @@
 """The committed results belong to the current configs: each summary names the study its config names.
 
 A study's name is the experiment plus a hash of the config that is not swept
-(`lossbench.space.config_hash`). If a change to conf/ or to the hash renames a
+(`lossbench.sweep.space.config_hash`). If a change to conf/ or to the hash renames a
 study, ``python -m lossbench.report +experiment=X`` no longer finds the stores
 behind results/X/ - this test says so before the results go stale.
 """
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from lossbench import space
+from lossbench.sweep import space
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPERIMENTS = sorted(p.stem for p in (ROOT / "conf" / "experiment").glob("*.yaml"))

@@ -17,7 +17,7 @@ with initialize_config_dir(config_dir=sys.argv[1], version_base="1.3"):
     cfg = compose("config", overrides=sys.argv[2:])
 assert "tensorflow" not in sys.modules
 configure(int(cfg.trainer.threads), bool(cfg.trainer.deterministic))
-from lossbench.trial import run_trial
+from lossbench.trial.run import run_trial
 result = run_trial(cfg)
 print(json.dumps({"val_loss": result.curves["val/loss"], "machine": machine(),
                   "onednn_env": os.environ.get("TF_ENABLE_ONEDNN_OPTS")}))

@@ -1,4 +1,4 @@
-"""Sweep files into points, overrides and study names (`lossbench.space`), checked by hand; no training."""
+"""Sweep files into points, overrides and study names (`lossbench.sweep.space`), checked by hand; no training."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import optuna
 import pytest
 from omegaconf import OmegaConf, open_dict
 
-from lossbench import queue, space
 from lossbench.errors import UserError
+from lossbench.sweep import space
+from lossbench.sweep import work as queue
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -317,7 +318,7 @@ def test_config_hash_changes_with_what_is_not_swept(cmr_hash, override):
 
 def test_config_hash_leaves_out_settings_added_later_at_their_old_value(compose_cfg):
     sp = space.load_space("cmr")
-    cfg = compose_cfg(["+experiment=cmr", "model.batch_norm=false", "model.builder=lossbench.model:unet"])
+    cfg = compose_cfg(["+experiment=cmr", "model.batch_norm=false", "model.builder=lossbench.trial.model:unet"])
     now = space.config_hash(cfg, sp)
     old = cfg.copy()
     with open_dict(old):  # a config from before the two settings existed

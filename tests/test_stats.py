@@ -1,4 +1,4 @@
-"""lossbench.stats: exact intervals, classes, Fisher + Holm, hierarchical bootstrap, sentences."""
+"""lossbench.analysis.stats: exact intervals, classes, Fisher + Holm, hierarchical bootstrap, sentences."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import time
 import numpy as np
 import pytest
 
-from lossbench import stats
-from lossbench.stats import (
+from lossbench.analysis import stats
+from lossbench.analysis.stats import (
     CLASS_RULES,
     CLASSES,
     clopper_pearson,

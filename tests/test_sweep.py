@@ -14,7 +14,7 @@ import pytest
 from conftest import ROOT, tiny
 from mlflow.tracking import MlflowClient
 
-from lossbench import queue
+from lossbench.sweep import work as queue
 
 GRID = """grid:
   loss: [categorical_crossentropy]
@@ -263,7 +263,7 @@ def test_a_missing_model_builder_is_one_line_before_any_store(tmp_path):
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the swallowed one, on purpose
 def test_a_ctrl_c_that_a_finalizer_swallowed_is_raised_again():
-    from lossbench import sweep as sweep_module
+    from lossbench.sweep import run as sweep_module
 
     class Finalized:
         def __del__(self):  # a Ctrl-C handled here is printed as "Exception ignored" and lost

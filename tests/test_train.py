@@ -9,7 +9,7 @@ import pytest
 from conftest import tiny
 from mlflow.tracking import MlflowClient
 
-from lossbench.verdict import VERDICTS
+from lossbench.trial.verdict import VERDICTS
 
 METRICS = [
     "train/loss",

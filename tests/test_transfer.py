@@ -1,4 +1,4 @@
-"""The phantom-to-real-hearts transfer table (lossbench.transfer) on planted trial tables."""
+"""The phantom-to-real-hearts transfer table (lossbench.analysis.transfer) on planted trial tables."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from test_claims import trial
 
-from lossbench import claims, transfer
+from lossbench.analysis import claims, transfer
 
 
 def merged_frame():
@@ -68,7 +68,7 @@ def test_image_stats_on_a_hand_made_pair():
 
 
 def test_learning_rate_sentences_decide_per_rate_with_holm():
-    from lossbench import evidence
+    from lossbench.analysis import evidence
 
     rows = []
     for lr, bce_ok, cce_ok in ((0.001, 6, 6), (0.003, 6, 0)):

@@ -8,9 +8,9 @@ import numpy as np
 from omegaconf import OmegaConf
 
 from lossbench.data import shapes
-from lossbench.losses import BinaryCrossentropy, CategoricalCrossentropy
-from lossbench.trial import as_targets, encode, levels
-from lossbench.verdict import stalled
+from lossbench.trial.losses import BinaryCrossentropy, CategoricalCrossentropy
+from lossbench.trial.run import as_targets, encode, levels
+from lossbench.trial.verdict import stalled
 
 
 def test_reshape_mismatch_trains_against_transposed_masks():

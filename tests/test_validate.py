@@ -10,8 +10,8 @@ import pytest
 from conftest import ROOT
 from omegaconf import OmegaConf
 
-from lossbench import space, validate
 from lossbench.errors import UserError
+from lossbench.sweep import space, validate
 
 # (overrides, what the one line must say)
 BAD_CONFIGS = [

@@ -4,8 +4,8 @@ import math
 
 import numpy as np
 
-from lossbench import metrics
-from lossbench.verdict import VERDICTS, judge
+from lossbench.trial import metrics
+from lossbench.trial.verdict import VERDICTS, judge
 
 CHANCE = math.log(4)  # categorical CE of a uniform guess at C = 4
 PRIOR = 0.17  # entropy of ACDC's class shares: a net that learnt only how common each class is

@@ -24,7 +24,7 @@ import tensorflow as tf
 from omegaconf import OmegaConf
 
 from lossbench.errors import InvalidPairing
-from lossbench.losses import KerasPooledDice, SegmentationLoss, SparseCategoricalCrossentropy
+from lossbench.trial.losses import KerasPooledDice, SegmentationLoss, SparseCategoricalCrossentropy
 
 ROOT = Path(__file__).resolve().parents[1]
 VOID, C = 255, 4

@@ -14,15 +14,21 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
-from lossbench import weighting
-from lossbench.losses.dice import soft_dice
-from lossbench.weighting import (
-    class_weights,
+from lossbench.registry import load_option
+from lossbench.trial import weighting
+from lossbench.trial.losses.dice import soft_dice
+from lossbench.trial.weighting import (
     effective_number,
     inverse_frequency,
     median_frequency,
     none,
 )
+
+
+def class_weights(labels, num_classes: int, name: str):
+    """The weights scheme ``name`` (``conf/class_weighting/<name>.yaml``) gives ``labels``."""
+    return load_option("class_weighting", name)(labels, num_classes)
+
 
 SHARES = np.array([0.90, 0.05, 0.03, 0.02])
 
@@ -177,7 +183,7 @@ def test_class_weights_never_make_the_degenerate_net_cheap(scheme):
 def test_void_pixels_count_in_no_class_frequency():
     """A void label (255) changes no weight: the weights equal those of the labelled pixels alone."""
     from lossbench.data import VOID
-    from lossbench.weighting import effective_number, inverse_frequency, median_frequency
+    from lossbench.trial.weighting import effective_number, inverse_frequency, median_frequency
 
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 3, (4, 6, 6)).astype(np.uint8)

@@ -1,6 +1,6 @@
-"""`lossbench.wording`: report sentences in the data set's words."""
+"""`lossbench.analysis.wording`: report sentences in the data set's words."""
 
-from lossbench.wording import for_data
+from lossbench.analysis.wording import for_data
 
 
 def test_with_a_background_class_nothing_changes():

@@ -1,0 +1,91 @@
+"""``python -m lossbench.sweep +experiment=cmr``: run a sweep, its budget check, then its report.
+
+The command line is where the rooms meet: the sweep (`lossbench.sweep.run`) runs the trials, the
+analysis plans what else to run (adaptive seeds, the budget check) and writes the report; neither
+imports the other's way up.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+
+from lossbench import runtime  # noqa: F401  (quiet TensorFlow before it loads)
+from lossbench.errors import UserError, exit_with
+from lossbench.sweep import work
+from lossbench.sweep.run import run
+from lossbench.sweep.study import StudyInfo
+
+
+def seeds_to_add(study, seeds: list, cap: int, baseline=None):
+    """The adaptive planner handed to the workers (pandas loads only when seeds may be added)."""
+    from lossbench.analysis.claims import plan_seeds as plan
+
+    return plan(study, seeds, cap, baseline)
+
+
+def sweep(cfg: DictConfig, task: list[str], points: list[dict] | None = None) -> StudyInfo | None:
+    """Prepare the study, run it (base seeds, then adaptive seeds), the budget check, the report; its `StudyInfo`."""
+    if cfg.sweep.report:
+        from lossbench.analysis.report import check_sections
+
+        check_sections(cfg.sweep.get("report_sections"))
+    info, workers = run(cfg, task, points, planner=seeds_to_add)
+    if info is None:  # a dry run
+        return None
+    if cfg.sweep.get("budget_check"):
+        budget_check(cfg, task, info)
+    if not workers and not cfg.sweep.get("budget_check") and (Path(info.folder) / "summary.md").exists():
+        print(
+            f"nothing to do: every point of {info.study_name} is done; results/{info.name}/ is unchanged "
+            f"(python -m lossbench.report +experiment={info.name} rebuilds it)"
+        )
+    elif cfg.sweep.report:
+        from lossbench.analysis import report
+
+        left = work.counts(work.load(info))
+        if left.get("running") or left.get("waiting"):  # another sweep of this study still works: it reports
+            print(
+                f"{left.get('running', 0)} trials still running elsewhere: the sweep that finishes the last "
+                "point writes the report"
+            )
+        else:
+            report.write(info, sections=cfg.sweep.get("report_sections"))
+    return info
+
+
+def budget_check(cfg: DictConfig, task: list[str], info: StudyInfo) -> StudyInfo | None:
+    """Rerun every never-converging pairing at 4x the epochs in its own study (`lossbench.analysis.budget`)."""
+    from lossbench.analysis import budget
+
+    planned = budget.plan(cfg, info)
+    if planned is None:
+        return None
+    points, extra = planned
+    bcfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(extra))
+    budget_info = sweep(bcfg, [o for o in task if not o.startswith(("name=", "trainer.epochs="))] + extra, points)
+    if budget_info:
+        budget.remember(info, budget_info)
+    return budget_info
+
+
+@hydra.main(config_path="../../conf", config_name="config", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    try:
+        sweep(cfg, list(HydraConfig.get().overrides.task))
+    except UserError as error:
+        exit_with(error)
+    except KeyboardInterrupt:  # the interrupted trials and the parent run are marked KILLED; no report
+        print("lossbench: interrupted - no report written; run the same command again to resume", file=sys.stderr)
+        raise SystemExit(130) from None
+
+
+if __name__ == "__main__":
+    from lossbench.sweep.validate import compose_or_exit
+
+    compose_or_exit(sys.argv[1:])  # Hydra's own errors (unknown option or experiment) as one line, exit 2
+    main()

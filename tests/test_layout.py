@@ -1,0 +1,104 @@
+"""The house's shape, checked: four rooms, imports that run one way, no circle, small modules.
+
+Layers, lowest first: the ground floor (errors, registry, config, runtime, devices), ``data``,
+``trial``, ``sweep``, ``analysis``; the command-line entry points (``lossbench/<name>.py`` and every
+``__main__``) stand above them all. A module imports its own layer or lower ones, never higher.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "lossbench"
+GROUND = {
+    "lossbench",
+    "lossbench.errors",
+    "lossbench.registry",
+    "lossbench.config",
+    "lossbench.runtime",
+    "lossbench.devices",
+}
+ROOMS = ["data", "trial", "sweep", "analysis"]
+
+
+def modules() -> dict[str, Path]:
+    out = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        out[name] = path
+    return out
+
+
+def imports(name: str, path: Path, known: dict) -> set[str]:
+    """Every lossbench module ``name`` imports, at the top or inside a function."""
+    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(
+                    package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else [])
+                )
+            for alias in node.names:
+                full = f"{base}.{alias.name}"
+                found.add(full if full in known else base)
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+    return {m for m in found if m.startswith("lossbench") and m != name}
+
+
+def layer(name: str) -> int:
+    """0 ground floor, 1-4 the rooms, 5 an entry point."""
+    if name in GROUND:
+        return 0
+    parts = name.split(".")
+    if parts[-1] == "__main__" or len(parts) == 2 and parts[1] not in ROOMS:
+        return 5
+    return 1 + ROOMS.index(parts[1])
+
+
+GRAPH = {name: imports(name, path, modules()) for name, path in modules().items()}
+
+
+def test_every_module_lives_in_a_room_or_is_an_entry_point():
+    for name in GRAPH:
+        assert layer(name) in range(6)
+    flat = [n for n in GRAPH if layer(n) == 5 and not n.endswith("__main__")]
+    assert len(flat) <= 10, f"too many entry points at the top: {flat}"
+
+
+@pytest.mark.parametrize("name", sorted(GRAPH))
+def test_imports_run_one_way(name):
+    up = sorted(m for m in GRAPH[name] if layer(m) > layer(name))
+    assert not up, f"{name} (layer {layer(name)}) imports upwards: {up}"
+
+
+def test_no_circle():
+    """A depth-first walk; a circle fails with its path (a package importing its own modules is no circle)."""
+    state: dict[str, int] = {}
+
+    def visit(node, path):
+        state[node] = 1
+        for nxt in GRAPH.get(node, ()):
+            if nxt.startswith(node + ".") or node.startswith(nxt + ".") and nxt not in GROUND:
+                continue
+            if state.get(nxt) == 1:
+                raise AssertionError(" -> ".join([*path, node, nxt]))
+            if not state.get(nxt):
+                visit(nxt, [*path, node])
+        state[node] = 2
+
+    for name in GRAPH:
+        if not state.get(name):
+            visit(name, [])
+
+
+def test_rooms_are_packages_with_a_docstring():
+    for room in ROOMS:
+        init = PACKAGE / room / "__init__.py"
+        assert init.exists() and ast.get_docstring(ast.parse(init.read_text())), f"lossbench/{room}/ needs a docstring"
