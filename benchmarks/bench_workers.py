@@ -18,7 +18,7 @@ from pathlib import Path
 
 GRID = """grid:
   loss: [categorical_crossentropy, binary_crossentropy, dice]
-  optimizer: [sgd_seed, adam]
+  optimizer: [sgd_thread2, adam]
 seeds: [0, 1]
 """
 

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SLICE = """grid:
   loss: [categorical_crossentropy, binary_crossentropy]
   activation: [softmax, sigmoid]
-  optimizer: [adam, sgd_seed]
+  optimizer: [adam, sgd_thread2]
 seeds: [0]
 """
 
