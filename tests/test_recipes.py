@@ -37,8 +37,8 @@ def test_add_a_loss_in_three_files(tmp_path):
         shutil.copytree(ROOT / folder, repo / folder, ignore=shutil.ignore_patterns("__pycache__"))
     path = code.splitlines()[0].removeprefix("# ").strip()  # the block names its file
     (repo / path).write_text(code)
-    init = repo / "lossbench" / "losses" / "__init__.py"
-    export = re.search(r"`(from lossbench\.losses\.\w+ import \w+)`", recipe).group(1)
+    init = repo / "lossbench" / "trial" / "losses" / "__init__.py"
+    export = re.search(r"`(from lossbench\.trial\.losses\.\w+ import \w+)`", recipe).group(1)
     init.write_text(init.read_text() + f"\n{export}\n")
     name = re.search(r"^name: (\w+)$", yaml, re.M).group(1)
     (repo / "conf" / "loss" / f"{name}.yaml").write_text(yaml)
