@@ -58,12 +58,12 @@ def bare_keras(cfg, data, tuned: bool = False) -> float:
 
 
 def lossbench_trial(cfg, data, experiment_id: str, warm: bool = False):
-    """A trial as `lossbench.sweep.run` runs it: live MLflow run, run_trial, result and plots, close.
+    """A trial as `lossbench.sweep.job` runs it: live MLflow run, run_trial, result and plots, close.
 
     ``warm``: as the worker's next trial of the same pairing under another seed, which reuses the
     compiled model (`lossbench.trial.run._compiled_model`); else built and compiled from scratch.
     """
-    from lossbench.sweep import tracking
+    from lossbench.sweep.tracking import runs as tracking
     from lossbench.trial import run as trial
     from lossbench.trial.run import pairing_name, run_trial
 
@@ -167,7 +167,7 @@ def main() -> None:
 
     configure(threads=1)
     from lossbench.config import compose
-    from lossbench.sweep import tracking
+    from lossbench.sweep.tracking import runs as tracking
     from lossbench.trial.model import build_model
     from lossbench.trial.run import load_data
 

@@ -53,7 +53,7 @@ def train(cfg: DictConfig) -> None:
     name = pairing_name(cfg)
     logger, uri = None, store_uri(cfg)
     if uri != "none" and len(os.sched_getaffinity(0)) > 1:  # MLflow's imports and store on another core
-        from lossbench.sweep.tracking import Logger
+        from lossbench.sweep.tracking.logger import Logger
 
         logger = Logger(cfg, name)
     configure_from(cfg)
@@ -75,7 +75,7 @@ def train(cfg: DictConfig) -> None:
         if logger is not None:
             run_id = logger.result(result)
         else:
-            from lossbench.sweep.records import tracker
+            from lossbench.sweep.tracking import tracker
 
             tracking = tracker(uri)
             run = tracking.TrialRun(cfg, name, tracking.setup(cfg, cfg.name))

@@ -22,7 +22,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 from test_sweep import GOOD_GRID, sweep_args
 
-from lossbench.sweep import work as queue
+from lossbench.sweep import work
 from tools.screenshot import free_port, serve_mlflow
 
 pytestmark = pytest.mark.slow
@@ -112,18 +112,18 @@ def test_three_workers_on_two_hosts_share_one_study_exactly_once_with_one_killed
             assert codes[:2] == [0, 0], outputs[-3000:]
 
             info = type("Info", (), {"storage": storage, "study_name": None, "heartbeat_seconds": 2})()
-            (summary,) = optuna.get_all_study_summaries(queue.storage(info))
-            study = optuna.load_study(study_name=summary.study_name, storage=queue.storage(info))
+            (summary,) = optuna.get_all_study_summaries(work.storage(info))
+            study = optuna.load_study(study_name=summary.study_name, storage=work.storage(info))
             trials = study.get_trials()
             done = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
-            keys = sorted(tuple(sorted(queue.params(t).items())) for t in done)
+            keys = sorted(tuple(sorted(work.params(t).items())) for t in done)
             assert len(done) == 4 and len(set(keys)) == 4, [(t.state, t.user_attrs) for t in trials]
             killed = [t for t in trials if t.state == optuna.trial.TrialState.FAIL]
             if stage == "told":  # Optuna had the result before the kill: nothing to rerun
                 assert killed == [] and len(trials) == 4
             else:
                 assert [t.user_attrs.get("state") for t in killed] == ["killed"]  # found by its heartbeat
-                assert tuple(sorted(queue.params(killed[0]).items())) in keys  # ... and its point rerun
+                assert tuple(sorted(work.params(killed[0]).items())) in keys  # ... and its point rerun
             hosts = {t.user_attrs["worker"].split(":")[0] for t in done}
             assert "fake-b" in hosts and socket.gethostname() in hosts
 

@@ -1,9 +1,9 @@
 """Faults on the journal store: a sweep SIGKILLed at each stage of a trial, or interrupted with Ctrl-C.
 
-The run lifecycle (`lossbench.sweep.tracking.TrialRun`) promises: every point completes exactly once in
+The run lifecycle (`lossbench.sweep.tracking.runs.TrialRun`) promises: every point completes exactly once in
 Optuna; MLflow ends with exactly one FINISHED child run per point and none RUNNING; the killed
 attempt is closed and hidden; nothing finished is lost. ``LOSSBENCH_FAULT=STAGE:FILE`` makes the
-sweep SIGKILL itself once at STAGE (`lossbench.sweep.run.fault`).
+sweep SIGKILL itself once at STAGE (`lossbench.sweep.interrupts.fault`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 from test_sweep import GOOD_GRID, study_of, sweep
 
-from lossbench.sweep import work as queue
+from lossbench.sweep import work
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +40,7 @@ def runs(tmp_path, view_type="ALL"):
 def check_exactly_once(tmp_path):
     study = study_of(tmp_path)
     done = [t for t in study.get_trials() if t.state == optuna.trial.TrialState.COMPLETE]
-    keys = [tuple(sorted(queue.params(t).items())) for t in done]
+    keys = [tuple(sorted(work.params(t).items())) for t in done]
     assert len(done) == 4 and len(set(keys)) == 4  # every point exactly once
     parents, children = runs(tmp_path, "ACTIVE_ONLY")
     assert [p.info.status for p in parents] == ["FINISHED"]
@@ -167,7 +167,7 @@ def test_workers_leave_when_the_parent_is_killed_and_a_rerun_finishes_the_sweep(
     time.sleep(15)  # both import TensorFlow and start training
     proc.kill()
     proc.wait()
-    running = lambda: [p for p in workers if os.path.exists(f"/proc/{p}") and not queue.zombie(p)]  # noqa: E731
+    running = lambda: [p for p in workers if os.path.exists(f"/proc/{p}") and not work.zombie(p)]  # noqa: E731
     deadline = time.time() + 90
     while time.time() < deadline and running():
         time.sleep(1.0)
@@ -175,4 +175,4 @@ def test_workers_leave_when_the_parent_is_killed_and_a_rerun_finishes_the_sweep(
     again = run_sweep(tmp_path, "sweep.n_workers=2", "trainer.epochs=6")
     assert again.returncode == 0, again.stderr[-2000:]
     done = [t for t in study_of(tmp_path).get_trials() if t.state == optuna.trial.TrialState.COMPLETE]
-    assert len(done) == 4 and len({tuple(sorted(queue.params(t).items())) for t in done}) == 4
+    assert len(done) == 4 and len({tuple(sorted(work.params(t).items())) for t in done}) == 4

@@ -1,6 +1,6 @@
 """Optuna's importance as optuna-dashboard computes it (PED-ANOVA over COMPLETE trials), on the committed cmr trials.
 
-Trials stopped by the stalled rule count as COMPLETE with their last value (`lossbench.sweep.run.objective`),
+Trials stopped by the stalled rule count as COMPLETE with their last value (`lossbench.sweep.job.outcome_of`),
 and the seed is a user attribute, not a parameter: so the four choices are the only parameters.
 
 What the data say (measured here, and why the tests read as they do): the optimizer decides whether a

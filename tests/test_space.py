@@ -7,8 +7,7 @@ import pytest
 from omegaconf import OmegaConf, open_dict
 
 from lossbench.errors import UserError
-from lossbench.sweep import space
-from lossbench.sweep import work as queue
+from lossbench.sweep import space, work
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -211,19 +210,19 @@ def test_point_keys_tell_every_point_of_a_sweep_apart():
 def test_point_keys_tell_apart_grid_points_that_differ_in_a_float():
     sp = make(grid={"optimizer.learning_rate": [1e-3, 1e-2]})
     study = optuna.create_study()
-    assert queue.sync_queue(study, space.points(sp)) == 2
-    assert queue.sync_queue(study, space.points(sp)) == 0
+    assert work.sync_queue(study, space.points(sp)) == 2
+    assert work.sync_queue(study, space.points(sp)) == 0
 
 
 def test_a_trial_with_a_sampled_value_covers_its_grid_point():
     study = optuna.create_study()
-    queue.sync_queue(study, [{"loss": "dice", "seed": 0}])
-    trial = queue.take_waiting(study)
+    work.sync_queue(study, [{"loss": "dice", "seed": 0}])
+    trial = work.take_waiting(study)
     trial.suggest_categorical("loss", ["dice"])
     trial.suggest_int("seed", 0, 1)
     trial.suggest_float("optimizer.learning_rate", 1e-4, 1e-2, log=True)  # sampled: not part of the point
     study.tell(trial, 0.5)
-    assert queue.sync_queue(study, [{"loss": "dice", "seed": 0}]) == 0
+    assert work.sync_queue(study, [{"loss": "dice", "seed": 0}]) == 0
 
 
 # --- suggest -------------------------------------------------------------------------------------
@@ -266,13 +265,13 @@ def test_suggest_samples_a_pure_sample_space_within_its_bounds_and_seed_list():
 
 def test_an_enqueued_seed_is_a_user_attribute_not_a_parameter():
     study = optuna.create_study()
-    queue.sync_queue(study, [{"loss": "dice", "seed": 7}])
-    trial = queue.take_waiting(study)
+    work.sync_queue(study, [{"loss": "dice", "seed": 7}])
+    trial = work.take_waiting(study)
     assert space.suggest(trial, make(grid={"loss": ["dice"]})) == {"loss": "dice", "seed": 7}
     study.tell(trial, 0.5)
     (done,) = study.get_trials()
     assert done.params == {"loss": "dice"} and done.user_attrs["seed"] == 7
-    assert queue.params(done) == {"loss": "dice", "seed": 7}
+    assert work.params(done) == {"loss": "dice", "seed": 7}
 
 
 # --- config_hash ---------------------------------------------------------------------------------
@@ -316,18 +315,39 @@ def test_config_hash_changes_with_what_is_not_swept(cmr_hash, override):
     assert cmr_hash(override) != cmr_hash()
 
 
+def with_model(cfg, **keys):
+    """``cfg`` with its model's builder (``builder``, or Hydra's ``_target_``/``_partial_``) replaced by ``keys``."""
+    cfg = cfg.copy()
+    with open_dict(cfg):
+        for key in ("builder", "_target_", "_partial_"):
+            cfg.model.pop(key, None)
+        cfg.model.update(keys)
+    return cfg
+
+
 def test_config_hash_leaves_out_settings_added_later_at_their_old_value(compose_cfg):
     sp = space.load_space("cmr")
-    cfg = compose_cfg(["+experiment=cmr", "model.batch_norm=false", "model.builder=lossbench.trial.model:unet"])
+    cfg = with_model(compose_cfg(["+experiment=cmr", "model.batch_norm=false"]), builder="lossbench.trial.model:unet")
     now = space.config_hash(cfg, sp)
-    old = cfg.copy()
+    old = with_model(cfg)
     with open_dict(old):  # a config from before the two settings existed
         del old.model["batch_norm"]
-        del old.model["builder"]
     assert space.config_hash(old, sp) == now
     assert ("model", "batch_norm", False) in space.SINCE_ADDED
-    other = compose_cfg(["+experiment=cmr", "model.builder=examples.my_models:tiny"])
-    assert space.config_hash(other, sp) != now
+    assert space.config_hash(with_model(cfg, builder="examples.my_models:tiny"), sp) != now
+
+
+@pytest.mark.parametrize("builder", ["lossbench.trial.model:unet", "examples.my_models:tiny"])
+def test_config_hash_names_a_hydra_target_model_as_its_builder(compose_cfg, builder):
+    """``_target_: a.b.c`` with ``_partial_: true`` is the model ``builder: a.b:c`` was: the same study."""
+    sp = space.load_space("cmr")
+    cfg = compose_cfg(["+experiment=cmr"])
+    module, _, function = builder.partition(":")
+    as_target = with_model(cfg, _target_=f"{module}.{function}", _partial_=True)
+    assert space.config_hash(as_target, sp) == space.config_hash(with_model(cfg, builder=builder), sp)
+    assert space.config_hash(with_model(cfg, _target_=f"{module}.other", _partial_=True), sp) != space.config_hash(
+        as_target, sp
+    )
 
 
 def test_config_hash_drops_what_the_trials_override(compose_cfg):

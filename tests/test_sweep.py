@@ -14,7 +14,7 @@ import pytest
 from conftest import ROOT, tiny
 from mlflow.tracking import MlflowClient
 
-from lossbench.sweep import work as queue
+from lossbench.sweep import work
 
 GRID = """grid:
   loss: [categorical_crossentropy]
@@ -79,7 +79,7 @@ def child_runs(tmp_path):
 
 def points_done(study) -> list[str]:
     return [
-        json.dumps(queue.params(t), sort_keys=True)
+        json.dumps(work.params(t), sort_keys=True)
         for t in study.get_trials()
         if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
     ]
@@ -206,7 +206,7 @@ def test_budget_check_reruns_never_pairings_at_4x_in_their_own_study(tmp_path):
     main = study_of(tmp_path).get_trials()
     assert len(main) == 6  # budget trials never count in the main study
     never = {t.params["loss"] for t in main if t.user_attrs["verdict"] != "converged"}
-    assert {t.params["loss"] for t in budget} == never and {queue.params(t)["seed"] for t in budget} <= {0}
+    assert {t.params["loss"] for t in budget} == never and {work.params(t)["seed"] for t in budget} <= {0}
     text = (tmp_path / "results" / "tiny" / "summary.md").read_text()
     assert "The budget: do never-converging pairings learn" in text and "at 4x" in text
 
@@ -259,20 +259,3 @@ def test_a_missing_model_builder_is_one_line_before_any_store(tmp_path):
         .startswith("lossbench: error: model.builder=nowhere.models:build: cannot import nowhere.models")
     )
     assert not (tmp_path / "results").exists()
-
-
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the swallowed one, on purpose
-def test_a_ctrl_c_that_a_finalizer_swallowed_is_raised_again():
-    from lossbench.sweep import run as sweep_module
-
-    class Finalized:
-        def __del__(self):  # a Ctrl-C handled here is printed as "Exception ignored" and lost
-            sweep_module._on_ctrl_c(signal.SIGINT, None)
-
-    sweep_module._ctrl_c.clear()
-    sweep_module.raise_ctrl_c()  # no Ctrl-C yet: nothing to raise
-    item = Finalized()
-    del item
-    with pytest.raises(KeyboardInterrupt):
-        sweep_module.raise_ctrl_c()
-    sweep_module._ctrl_c.clear()

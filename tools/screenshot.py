@@ -129,8 +129,8 @@ def _chromium_dom(chromium: str, url: str, png_path, width: int, height: int, bu
 
 
 def runs_page(client, experiment_id: str, view: str = "lossbench") -> str:
-    """Store lossbench's comparison views on the experiment (`lossbench.sweep.tracking.write_view`); one's page."""
-    from lossbench.sweep.tracking import write_view
+    """Store lossbench's comparison views on the experiment (`lossbench.sweep.tracking.views.write_view`); one's page."""
+    from lossbench.sweep.tracking.views import write_view
 
     return write_view(experiment_id, client)[view]
 
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"lossbench: error: no MLflow store {db} - run a sweep first")
     client = MlflowClient(args.store)
     if args.list:
-        from lossbench.sweep.tracking import write_view
+        from lossbench.sweep.tracking.views import write_view
 
         for experiment in client.search_experiments(order_by=["name"]):
             if experiment.name != "Default":

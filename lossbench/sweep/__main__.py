@@ -1,6 +1,6 @@
 """``python -m lossbench.sweep +experiment=cmr``: run a sweep, its budget check, then its report.
 
-The command line is where the rooms meet: the sweep (`lossbench.sweep.run`) runs the trials, the
+The command line is where the rooms meet: the sweep (`lossbench.sweep.launch`) runs the trials, the
 analysis plans what else to run (adaptive seeds, the budget check) and writes the report; neither
 imports the other's way up.
 """
@@ -17,15 +17,8 @@ from omegaconf import DictConfig, OmegaConf
 from lossbench import runtime  # noqa: F401  (quiet TensorFlow before it loads)
 from lossbench.errors import UserError, exit_with
 from lossbench.sweep import work
-from lossbench.sweep.run import run
+from lossbench.sweep.launch import run
 from lossbench.sweep.study import StudyInfo
-
-
-def seeds_to_add(study, seeds: list, cap: int, baseline=None):
-    """The adaptive planner handed to the workers (pandas loads only when seeds may be added)."""
-    from lossbench.analysis.claims import plan_seeds as plan
-
-    return plan(study, seeds, cap, baseline)
 
 
 def sweep(cfg: DictConfig, task: list[str], points: list[dict] | None = None) -> StudyInfo | None:
@@ -34,7 +27,9 @@ def sweep(cfg: DictConfig, task: list[str], points: list[dict] | None = None) ->
         from lossbench.analysis.report import check_sections
 
         check_sections(cfg.sweep.get("report_sections"))
-    info, workers = run(cfg, task, points, planner=seeds_to_add)
+    from lossbench.analysis.claims import plan_seeds  # the workers unpickle it by its module's name
+
+    info, workers = run(cfg, task, points, planner=plan_seeds)
     if info is None:  # a dry run
         return None
     if cfg.sweep.get("budget_check"):

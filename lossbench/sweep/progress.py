@@ -6,17 +6,17 @@ import contextlib
 import json
 import threading
 
-from lossbench.sweep import space
-from lossbench.sweep import work as queue
+from lossbench.errors import redact
+from lossbench.sweep import space, work
 
 
-def describe(info, sp) -> str:
-    """The dry run: points and their status, counts and an estimate of the time left."""
-    study = queue.load(info)
+def describe(info, sp, study=None) -> str:
+    """The dry run: points and their status, counts and an estimate of the time left (``study``: loaded already)."""
+    study = study or work.load(info)
     enumerated = space.points(sp)
     on = space.keys_of(enumerated)
-    by_point = {space.point_key(queue.params(t), on): t for t in study.get_trials(deepcopy=False)}
-    lines = [f"study {info.study_name} in {queue.redact(info.storage)}", ""]
+    by_point = {space.point_key(work.params(t), on): t for t in study.get_trials(deepcopy=False)}
+    lines = [f"study {info.study_name} in {redact(info.storage)}", ""]
     keys = [space.point_key(p, on) for p in enumerated]
     keys += [k for k in by_point if k not in set(keys)]  # adaptive seeds and budget points
     c = {}
@@ -35,11 +35,11 @@ def describe(info, sp) -> str:
 
 
 @contextlib.contextmanager
-def bar(info):
+def bar(info, study=None):
     """A bar for the trials (done / total, elapsed, ETA), refreshed from the storage every second."""
     from tqdm import tqdm
 
-    study = queue.load(info)
+    study = study or work.load(info)
 
     def counted() -> tuple[int, int]:  # finished points, and all points: a killed attempt is not one (it reruns)
         points = [

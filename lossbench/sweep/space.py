@@ -88,13 +88,10 @@ def only_params(point: dict, space: DictConfig) -> dict:
     return {k: v for k, v in point.items() if k in keys}
 
 
-def _fixed(trial) -> dict:
-    """The parameters a trial was enqueued with."""
-    return trial.study._storage.get_trial_system_attrs(trial._trial_id).get("fixed_params") or {}
-
-
 def suggest(trial, space: DictConfig) -> dict:
     """Ask ``trial`` for every parameter of the space (fixed for enqueued points); return them."""
+    from lossbench.sweep.optuna_store import fixed_params
+
     params = {}
     for key, values in _section(space, "grid").items():
         params[key] = trial.suggest_categorical(key, values)
@@ -110,7 +107,7 @@ def suggest(trial, space: DictConfig) -> dict:
     # cycles through its seed list
     if "seed" in trial.user_attrs:
         params["seed"] = int(trial.user_attrs["seed"])
-    elif space.get("grid") or space.get("trials") or "seed" in _fixed(trial):
+    elif space.get("grid") or space.get("trials") or "seed" in fixed_params(trial):
         params["seed"] = trial.suggest_int("seed", 0, MAX_SEED)
     else:
         params["seed"] = int(list(space.seeds)[trial.number % len(space.seeds)])
@@ -177,6 +174,24 @@ SINCE_ADDED = [
 ]
 
 
+def builder_form(model: dict) -> dict:
+    """A model config as it named studies before Hydra's ``_target_``/``_partial_`` replaced ``builder``.
+
+    ``_target_: pkg.module.function`` with ``_partial_: true`` is hashed as ``builder: pkg.module:function``
+    (so the default U-Net's ``builder`` is left out as `SINCE_ADDED` says): the same model, the same study.
+
+    >>> builder_form({"_target_": "lossbench.trial.model.unet", "_partial_": True, "base": 8})
+    {'builder': 'lossbench.trial.model:unet', 'base': 8}
+    >>> builder_form({"builder": "my.models:tiny", "base": 8})
+    {'builder': 'my.models:tiny', 'base': 8}
+    """
+    if "_target_" not in model or model.get("_partial_") is not True:
+        return model
+    module, _, function = str(model["_target_"]).rpartition(".")
+    rest = {k: v for k, v in model.items() if k not in ("_target_", "_partial_", "builder")}
+    return {"builder": f"{module}:{function}"} | rest
+
+
 def config_hash(cfg: DictConfig, space: DictConfig) -> str:
     """Short hash of the config that is *not* swept: change the data or epochs -> a new study."""
     resolved = OmegaConf.to_container(cfg, resolve=True)
@@ -185,6 +200,8 @@ def config_hash(cfg: DictConfig, space: DictConfig) -> str:
         swept |= {str(o).split("=")[0].lstrip("+~") for o in trial.get("overrides") or []}
     for key in ("sweep", "paths", "tracking", "hydra"):
         resolved.pop(key, None)
+    if isinstance(resolved.get("model"), dict):
+        resolved["model"] = builder_form(resolved["model"])
     for group, key, value in SINCE_ADDED:  # settings added later, at the value that reproduces the old runs
         if isinstance(resolved.get(group), dict) and (value is ANY or resolved[group].get(key, value) == value):
             resolved[group].pop(key, None)

@@ -18,9 +18,8 @@ import optuna
 from omegaconf import DictConfig
 
 from lossbench import config
-from lossbench.errors import UserError
-from lossbench.sweep import space
-from lossbench.sweep import work as queue
+from lossbench.errors import UserError, redact
+from lossbench.sweep import space, work
 
 METRIC_NAMES = ["val_foreground_dice"]  # the objective: validation foreground Dice after the last epoch
 DATA_LABELS = {
@@ -90,7 +89,7 @@ def locate(cfg: DictConfig, sp) -> StudyInfo:
 
         check_journal(Path(info.storage))
     try:
-        study = queue.load(info)
+        study = work.load(info)
     except KeyError:
         raise UserError(
             f"no study {info.study_name} in {info.storage} - run python -m lossbench.sweep +experiment={cfg.name} first"
@@ -113,7 +112,7 @@ def prepare(cfg: DictConfig, sp, task_overrides: list[str], points: list[dict] |
     ``points`` replaces the space's own points (the budget check runs a chosen few)."""
     from hydra.utils import instantiate
 
-    from lossbench.sweep.records import tracker
+    from lossbench.sweep.tracking import tracker
     from lossbench.trial.model import build_model
     from lossbench.trial.run import load_data
 
@@ -124,10 +123,10 @@ def prepare(cfg: DictConfig, sp, task_overrides: list[str], points: list[dict] |
     tracking = tracker(info.tracking_uri)  # MLflow, or JSON records for tracking=none
     if points is None:
         points = space.points(sp) if (sp.get("grid") or sp.get("trials")) else []
-    with queue.locked(Path(info.folder) / "sweep.lock", info):
+    with work.locked(Path(info.folder) / "sweep.lock", info):
         info.experiment_id = tracking.setup(cfg, info.study_name)  # stores exist before any worker
         study = optuna.create_study(
-            study_name=info.study_name, storage=queue.storage(info), direction="maximize", load_if_exists=True
+            study_name=info.study_name, storage=work.storage(info), direction="maximize", load_if_exists=True
         )
         metric_names = [f"val_{config.objective(cfg)}"]  # METRIC_NAMES by default
         if study.metric_names != metric_names:
@@ -155,7 +154,7 @@ def prepare(cfg: DictConfig, sp, task_overrides: list[str], points: list[dict] |
                 pages = tracking.write_view(info.experiment_id)
                 base = str(cfg.tracking.get("ui_url") or "http://127.0.0.1:5000").rstrip("/")
                 print(f"MLflow (make mlflow): {base}{pages['lossbench']}")
-            info.added = queue.sync_queue(study, points)
+            info.added = work.sync_queue(study, points)
             fixed = tracking.reconcile(info, study)
             if any(fixed.values()):
                 print("MLflow runs reconciled with the study: " + ", ".join(f"{v} {k}" for k, v in fixed.items() if v))
@@ -187,19 +186,21 @@ def wall_seconds(intervals: list[list[float]]) -> float:
     return float(total)
 
 
-def finish(info: StudyInfo, started: float, n_workers: int, command: str, interrupted: bool = False) -> None:
+def finish(
+    info: StudyInfo, started: float, n_workers: int, command: str, interrupted: bool = False, optuna_study=None
+) -> None:
     """Record this sweep run's interval, the wall time over every run, and close the parent run when done.
 
     The parent stays RUNNING while another sweep of the study still has trials running or waiting;
-    the last one to finish closes it (KILLED when ``interrupted``).
+    the last one to finish closes it (KILLED when ``interrupted``). ``optuna_study``: the study, loaded already.
     """
     import socket
 
     from lossbench.runtime import machine
-    from lossbench.sweep.records import tracker
+    from lossbench.sweep.tracking import tracker
 
     tracking = tracker(info.tracking_uri)
-    study = queue.load(info)
+    study = optuna_study or work.load(info)
     ended = time.time()
     if not any(k.startswith("interval:") for k in study.user_attrs) and study.user_attrs.get("wall_seconds"):
         study.set_user_attr("interval:recorded", _intervals(study)[0])  # keep a pre-interval study's time
@@ -208,10 +209,10 @@ def finish(info: StudyInfo, started: float, n_workers: int, command: str, interr
     wall = wall_seconds(intervals)
     study.set_user_attr("wall_seconds", round(wall, 1))
     study.set_user_attr("n_workers", max(int(i[2]) for i in intervals))
-    study.set_user_attr("command", queue.redact(command))
+    study.set_user_attr("command", redact(command))
     study.set_user_attr("machine", machine())  # the machine that did the work (the last run's)
     tracking.reconcile(info, study)  # runs whose trials ended elsewhere while this sweep ran
-    counts = queue.counts(study)
+    counts = work.counts(study)
     done = not (counts.get("running", 0) or counts.get("waiting", 0))
     tracking.close_parent(
         info, wall, n_workers, counts, status="KILLED" if interrupted else "FINISHED" if done else None

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import optuna
 
-from lossbench.errors import redact  # noqa: F401  (lossbench.sweep.work.redact, as before)
-from lossbench.sweep import space
+from lossbench.registry import PACK_FREE  # what the members of one pack (sweep.pack) may differ in
+from lossbench.sweep import optuna_store, space
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 TrialState = optuna.trial.TrialState
@@ -106,7 +106,7 @@ def params(trial) -> dict:
     The seed is a repetition, not a parameter: it lives in the user attribute ``seed`` (so Optuna's
     importance leaves it out) and in the point key. Studies recorded before hold it as a parameter.
     """
-    found = dict(trial.system_attrs.get("fixed_params") or trial.params)
+    found = optuna_store.fixed_params(trial) or dict(trial.params)
     if "seed" in trial.user_attrs:
         found["seed"] = trial.user_attrs["seed"]
     return found
@@ -143,22 +143,17 @@ def alive_here(trial) -> bool:
 
 def sync_queue(study: optuna.Study, points: list[dict]) -> int:
     """Fail stale running trials, then enqueue every point not done, waiting or running. Returns #added."""
-    from optuna.storages._heartbeat import is_heartbeat_enabled
-
-    store = study._storage  # (Optuna wraps an RDB storage in a cache: ask for heartbeats, not the type)
-    beating = is_heartbeat_enabled(store)
-    if beating:  # heartbeats judge every machine's trials (as optuna.storages.fail_stale_trials does, but the
-        # trial is marked killed while it can still take an attribute, and only then failed)
-        for trial_id in store._get_stale_trial_ids(study._study_id):
-            try:
-                store.set_trial_user_attr(trial_id, "state", "killed")
-                store.set_trial_state_values(trial_id, TrialState.FAIL)
-            except optuna.exceptions.UpdateFinishedTrialError:
-                pass  # another worker failed it first
+    beating = optuna_store.beating(study)
+    # heartbeats judge every machine's trials (as optuna.storages.fail_stale_trials does, but the trial is
+    # marked killed while it can still take an attribute, and only then failed)
+    for trial_id in optuna_store.stale_ids(study):
+        try:
+            optuna_store.fail_as_killed(study, trial_id)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            pass  # another worker failed it first
     for t in study.get_trials(deepcopy=False):
         if t.state == TrialState.RUNNING and not beating and stale(t):
-            store.set_trial_user_attr(t._trial_id, "state", "killed")
-            store.set_trial_state_values(t._trial_id, TrialState.FAIL)
+            optuna_store.fail_as_killed(study, optuna_store.trial_id(t))
     keys = space.keys_of(points)
     covered = {
         space.point_key(params(t), keys)
@@ -202,13 +197,9 @@ def take_waiting(study: optuna.Study, allow_new: bool = False, last: str | None 
 
         waiting = sorted(waiting, key=rank)  # stable: the queue's order within a rank
     for t in waiting:
-        if study._storage.set_trial_state_values(t._trial_id, TrialState.RUNNING):
-            return optuna.Trial(study, t._trial_id)
+        if (claimed := optuna_store.claim(study, t)) is not None:
+            return claimed
     return study.ask() if allow_new else None
-
-
-# what the members of one pack (sweep.pack) may differ in, besides the seed: the rest they share
-from lossbench.registry import PACK_FREE  # noqa: E402
 
 
 def pack_point(point: dict) -> str:
@@ -230,12 +221,12 @@ def take_packmates(study: optuna.Study, first, n: int) -> list:
     """Claim up to ``n`` more waiting trials that can train in one pack with ``first`` (`pack_point`)."""
     if n <= 0:
         return []
-    want, taken = pack_point(params(study._storage.get_trial(first._trial_id))), []
+    want, taken = pack_point(params(optuna_store.frozen(first))), []
     for t in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
         if len(taken) == n:
             break
-        if pack_point(params(t)) == want and study._storage.set_trial_state_values(t._trial_id, TrialState.RUNNING):
-            taken.append(optuna.Trial(study, t._trial_id))
+        if pack_point(params(t)) == want and (claimed := optuna_store.claim(study, t)) is not None:
+            taken.append(claimed)
     return taken
 
 
@@ -271,10 +262,11 @@ def locked(path: Path, info=None):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def enqueue(info, points: list[dict]) -> int:
-    """Add ``points`` (adaptive seeds) to the study under the sweep lock, exactly once; return #added."""
+def enqueue(info, points: list[dict], study: optuna.Study | None = None) -> int:
+    """Add ``points`` (adaptive seeds) to the study (``study``: it, loaded already) under the sweep lock,
+    exactly once; return #added."""
     with locked(Path(info.folder) / "sweep.lock", info):
-        added = sync_queue(load(info), points)
+        added = sync_queue(study or load(info), points)
     info.total += added
     return added
 

@@ -1,7 +1,7 @@
 """``tracking=none``: every trial as JSON lines in ``results/<name>/records.jsonl``, no MLflow.
 
 For machines where MLflow cannot be installed (a GPU box with no package index; mlflow-skinny
-cannot host a SQLite store). It has the part of `lossbench.sweep.tracking`'s interface a sweep uses,
+cannot host a SQLite store). It has the part of the MLflow backend's interface a sweep uses (`Tracker`),
 so the sweep's run lifecycle is the same: a trial's record opens before training (``start``),
 gets every epoch (``epoch``), then the result (``result``) and its end (``end``). Optuna's study
 holds the verdicts and Dice as ever; the MLflow UI and the report need MLflow.
@@ -22,15 +22,6 @@ import uuid
 from pathlib import Path
 
 
-def tracker(uri: str):
-    """The module that records trials for ``tracking.uri``: this one for ``none``, else `lossbench.sweep.tracking`."""
-    if str(uri) == "none":
-        import lossbench.sweep.records as module
-    else:
-        import lossbench.sweep.tracking as module
-    return module
-
-
 def _plain(value):
     """JSON-able: numpy scalars and arrays become numbers and lists."""
     if hasattr(value, "tolist"):
@@ -43,7 +34,7 @@ def _plain(value):
 
 
 class TrialRun:
-    """One trial's lines in ``records.jsonl`` (the `lossbench.sweep.tracking.TrialRun` lifecycle, as JSON)."""
+    """One trial's lines in ``records.jsonl`` (the `lossbench.sweep.tracking.runs.TrialRun` lifecycle, as JSON)."""
 
     def __init__(self, cfg, run_name, experiment_id, parent_run_id=None, extra_tags=None, machine=None):
         from omegaconf import OmegaConf
@@ -110,3 +101,7 @@ def close_parent(info, wall_seconds: float, n_workers: int, counts: dict, status
 
 def open_parent(info) -> None:
     return None
+
+
+def write_view(experiment_id: str, client=None) -> dict[str, str]:
+    return {}

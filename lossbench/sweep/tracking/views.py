@@ -1,0 +1,128 @@
+"""lossbench's views of a sweep in the MLflow UI: the one place that knows MLflow's undocumented view state.
+
+MLflow's UI reads a shared view from the experiment tag ``mlflow.sharedViewState.<key>`` (JSON in the
+shape its runs-compare page keeps in memory: chart cards, sections, columns, grouping) and opens it from
+``?viewStateShareKey=<key>``. None of that is a documented API, so it lives here alone (`share`), and
+``tests/test_views.py`` fails loudly when the installed MLflow is not the version it was written
+against (`TESTED`): open the views in the UI then (``python tools/screenshot.py``) and revisit this module.
+"""
+
+from __future__ import annotations
+
+import json
+
+from mlflow.tracking import MlflowClient
+
+TESTED = "3.17.2"  # the MLflow whose UI draws these views (tests/test_views.py)
+
+RUN_NAME = "attributes.`Run Name`"
+COLUMNS = ["metrics.`test/foreground_dice`", "metrics.`val/foreground_dice`", "tags.`verdict`", "tags.`state`"]
+SECTION = "lossbench-comparison"
+
+
+def _chart(kind: str, uuid: str, name: str, **fields) -> dict:
+    """One chart card of MLflow's runs-compare view (the fields its UI's chart classes hold)."""
+    return {
+        "uuid": uuid,
+        "type": kind,
+        "runsCountToCompare": 500,
+        "metricSectionId": SECTION,
+        "deleted": False,
+        "isGenerated": False,
+        "displayName": name,
+        **fields,
+    }
+
+
+def _line(uuid: str, metric: str) -> dict:
+    return _chart(
+        "LINE",
+        uuid,
+        metric,
+        metricKey=metric,
+        selectedMetricKeys=[metric],
+        lineSmoothness=0,
+        xAxisScaleType="linear",
+        scaleType="linear",
+        range={},
+        xAxisKey="step",
+        selectedXAxisMetricKey="",
+        yAxisKey="metric",
+    )
+
+
+PARALLEL = _chart(
+    "PARALLEL",
+    "lossbench-choices",
+    "the four choices vs test Dice",
+    showAllRuns=True,
+    selectedParams=["loss.name", "activation.name", "class_weighting.name", "optimizer.name"],
+    selectedMetrics=["test/foreground_dice"],
+)
+_TABLE = {
+    "selectedColumns": COLUMNS,
+    "columnOrder": [RUN_NAME, *COLUMNS],
+    "columnWidths": {RUN_NAME: 440} | dict.fromkeys(COLUMNS, 140),
+    "searchFilter": "attributes.status != 'KILLED'",
+    "hideEmptyCharts": False,
+    "runsHiddenMode": "SHOW_ALL",  # charts show every run or group, not MLflow's default first 10
+}
+_SECTION = {"uuid": SECTION, "display": True, "isReordered": False, "deleted": False, "isGenerated": False}
+# Two shared views per experiment: MLflow 3.17 draws no parallel coordinates over grouped string values
+# ("does not support aggregated string values"), so the choices chart has an ungrouped view of its own.
+VIEWS = {
+    "lossbench": _TABLE
+    | {
+        "groupBy": {"aggregateFunction": "average", "groupByKeys": [{"mode": "tag", "groupByData": "group"}]},
+        "useGroupedValuesInCharts": True,
+        "compareRunSections": [_SECTION | {"name": "lossbench: curves and test Dice per pairing (means over seeds)"}],
+        "compareRunCharts": [
+            _line("lossbench-val-dice", "val/foreground_dice"),
+            _line("lossbench-val-loss", "val/loss"),
+            _chart("BAR", "lossbench-test-dice", "test/foreground_dice", metricKey="test/foreground_dice"),
+            _chart("BAR", "lossbench-converged", "converged", metricKey="converged"),
+        ],
+    },
+    "lossbench-choices": _TABLE
+    | {
+        "searchFilter": "attributes.status != 'KILLED' AND tags.verdict LIKE '%'",  # trials only, not nested
+        "compareRunSections": [_SECTION | {"name": "lossbench: every trial's choices and test Dice"}],
+        "compareRunCharts": [PARALLEL],
+    },
+}
+
+
+def write_view(experiment_id: str, client=None) -> dict[str, str]:
+    """Store lossbench's two comparison views on the experiment; return ``{name: page}`` (append to the UI URL).
+
+    ``lossbench``: runs grouped by the full pairing (means over seeds), the per-epoch validation Dice and
+    loss and bar charts of test Dice and of the share of seeds that converged per pairing first.
+    ``lossbench-choices``: every trial, with a parallel-coordinates chart of the four choices against test
+    Dice (MLflow nests the trials under the sweep's run: expand it, the "+" left of its name, to draw
+    them). Runs logged before the ``group`` tag existed get it here.
+    """
+    client = client or MlflowClient()
+    backfill(client, experiment_id)
+    return {key: share(client, experiment_id, key, view) for key, view in VIEWS.items()}
+
+
+def backfill(client, experiment_id: str) -> None:
+    """Give runs logged before the ``converged`` metric or the ``group`` tag existed what the views read."""
+    for run in client.search_runs([experiment_id], "tags.loss LIKE '%'", max_results=5000):
+        verdict = run.data.tags.get("verdict")
+        if verdict and "converged" not in run.data.metrics:  # runs logged before the metric existed
+            client.log_metric(run.info.run_id, "converged", float(verdict == "converged"), step=0)
+        if "group" not in run.data.tags:  # runs logged before the tag existed
+            lr = float(run.data.params.get("optimizer.learning_rate", "nan"))
+            tags = run.data.tags
+            client.set_tag(
+                run.info.run_id,
+                "group",
+                f"{tags['loss']}+{tags['activation']} | {tags['class_weighting']} | {tags['optimizer']} {lr:g}",
+            )
+
+
+def share(client, experiment_id: str, key: str, view: dict) -> str:
+    """Store ``view`` as the experiment's shared view ``key``; return its page (append to the UI's URL)."""
+    client.set_experiment_tag(experiment_id, f"mlflow.sharedViewState.{key}", json.dumps(view))
+    return f"/#/experiments/{experiment_id}/runs?viewStateShareKey={key}&compareRunsMode=CHART"
