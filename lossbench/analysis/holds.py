@@ -93,7 +93,7 @@ def word(phantom: str, real: str, here: str) -> str:
 def write(experiment: str, results: str | None = None, overrides=()) -> Path:
     """``results/<experiment>/holds.md`` from the experiment's study and ``results/transfer.md``."""
     from lossbench.analysis import claims
-    from lossbench.analysis.transfer import load_role
+    from lossbench.analysis.transfer_tables import load_role
 
     _, trials, info = load_role(experiment, results, overrides)
     table = conclusions()

@@ -62,7 +62,7 @@ def _frame(study):
 def write(cfg, on, off) -> None:
     """``results/<name>/pruning.md``: the study with pruning (``on``) against the one run to the end (``off``)."""
     from lossbench.analysis import claims
-    from lossbench.analysis.report import _table
+    from lossbench.analysis.markdown import table as _table
     from lossbench.sweep import work as queue
 
     a, b = _frame(queue.load(on)), _frame(queue.load(off))

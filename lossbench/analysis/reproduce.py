@@ -54,8 +54,17 @@ def compare(a: dict, b: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["conclusion", "seeds A", "seeds B", "agree"])
 
 
+def read(folder: Path) -> dict:
+    """The table `write` left in ``folder``, if it was run: conclusion -> row (the report's findings read it)."""
+    path = folder / "reproducibility.csv"
+    if not path.exists():
+        return {}
+    return {row["conclusion"]: row for row in pd.read_csv(path).to_dict("records")}
+
+
 def write(name: str, folder: Path, table: pd.DataFrame, sets, command: str) -> Path:
-    from lossbench.analysis.report import _table
+    """``folder/reproducibility.md`` (the comparison ``table`` with its tally) and ``reproducibility.csv``."""
+    from lossbench.analysis.markdown import table as _table
 
     folder.mkdir(parents=True, exist_ok=True)
     counts = table["agree"].value_counts()

@@ -1,0 +1,230 @@
+"""The report's figures: one PNG each, drawn from the trials table and the curves (`gather`).
+
+`draw` draws every figure a report has and returns their paths (None where a figure has nothing
+to show); `CAPTIONS` says under each what it shows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+
+from lossbench.analysis import claims, evidence
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from lossbench.trial.plots import VERDICT_COLOURS, palette  # noqa: E402
+
+
+def heatmap(trials: pd.DataFrame, path: Path, words=str) -> Path:
+    """Loss x activation heat map of mean test foreground Dice, one panel per weighting/optimizer(/rate).
+
+    Trials whose data were deliberately broken (thread 1's reshape mismatch) are left out.
+    """
+    if "trials" in trials:
+        trials = trials[~trials["trials"].astype(str).str.contains("mismatch")]
+    keys = ["class_weighting", "optimizer"] + (
+        ["learning_rate"] if "learning_rate" in claims.pairing_cols(trials) else []
+    )
+    panels = trials.groupby(keys)
+    losses, activations = sorted(trials["loss"].unique()), sorted(trials["activation"].unique())
+    height = max(3.8, 0.28 * len(losses) + 1.5)
+    fig, axes = plt.subplots(1, len(panels), figsize=(2.4 * len(panels) + 2.5, height), squeeze=False)
+    for i, (ax, (key, rows)) in enumerate(zip(axes[0], panels, strict=True)):
+        grid = rows.pivot_table(index="loss", columns="activation", values="test/foreground_dice", aggfunc="mean")
+        grid = grid.reindex(index=losses, columns=activations)  # every panel has the same rows
+        image = ax.imshow(grid.to_numpy(float), vmin=0, vmax=1, cmap="viridis")
+        ax.set_xticks(range(len(grid.columns)), grid.columns, rotation=30, ha="right", fontsize=7)
+        ax.set_yticks(range(len(grid.index)), grid.index if i == 0 else [], fontsize=7)
+        for (i, j), v in np.ndenumerate(grid.to_numpy(float)):
+            ax.text(
+                j,
+                i,
+                "not run" if np.isnan(v) else f"{v:.2f}",
+                ha="center",
+                va="center",
+                fontsize=6 if np.isnan(v) else 7,
+                color="black" if np.isnan(v) or v >= 0.5 else "white",
+            )
+        ax.set_title(" | ".join(f"lr {k:g}" if isinstance(k, float) else str(k) for k in key), fontsize=8)
+    fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8, label=words("mean test foreground Dice"))
+    fig.savefig(path, dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def curves_by_verdict(trials: pd.DataFrame, curves: dict, path: Path) -> Path:
+    """Validation loss of every trial, one panel per loss, coloured by verdict, with chance and prior."""
+    losses = [loss for loss in trials["loss"].dropna().unique() if (trials["loss"] == loss).any()]
+    ncols = min(len(losses), 5)  # wrap: a catalogue of 14 losses reads as 3 rows of 5
+    nrows = -(-len(losses) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 3.0 * nrows + 0.4), squeeze=False)
+    for ax in axes.flat[len(losses) :]:
+        ax.set_visible(False)
+    for ax, loss in zip(axes.flat, losses, strict=False):
+        rows = trials[trials["loss"] == loss]
+        for _, row in rows.iterrows():
+            values = curves.get(row["trial"], {}).get("val/loss", [])
+            ax.plot(
+                range(1, len(values) + 1), values, color=VERDICT_COLOURS.get(row["verdict"], "gray"), alpha=0.6, lw=1
+            )
+        for level, colour in (("chance_loss", "tab:red"), ("prior_loss", "tab:orange")):
+            if rows[level].notna().any():
+                ax.axhline(rows[level].median(), color=colour, ls=":", lw=1.5)
+        ax.set(title=loss, xlabel="epoch", ylabel="validation loss")
+        ax.title.set_fontsize(8)
+    handles = [plt.Line2D([], [], color=c, label=v) for v, c in VERDICT_COLOURS.items()]
+    handles += [
+        plt.Line2D([], [], color="tab:red", ls=":", label="chance level"),
+        plt.Line2D([], [], color="tab:orange", ls=":", label="prior level"),
+    ]
+    fig.legend(handles=handles, loc="lower center", ncol=8, fontsize=7, frameon=False)
+    fig.tight_layout(rect=(0, 0.08 / nrows, 1, 1))
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def clipping_curves(trials: pd.DataFrame, curves: dict, path: Path) -> Path | None:
+    """Share of pixels at Keras's clip per epoch, for the losses that read probabilities, by verdict.
+
+    One panel per loss x learning rate; the mechanism behind "stalled" is measured, not inferred.
+    """
+    rows = trials[trials["activation"].isin(evidence.PROBABILITIES)]
+    if rows.empty or not any(curves.get(t, {}).get("val/clipped_share") for t in rows["trial"]):
+        return None
+    rates = sorted(rows["learning_rate"].dropna().unique()) if "learning_rate" in rows else [None]
+    losses = sorted(rows["loss"].unique())
+    fig, axes = plt.subplots(
+        len(rates), len(losses), figsize=(max(8.0, 3.8 * len(losses)), 2.8 * len(rates)), squeeze=False
+    )
+    for i, lr in enumerate(rates):
+        for j, loss in enumerate(losses):
+            ax = axes[i][j]
+            mine = rows[(rows["loss"] == loss) & ((rows["learning_rate"] == lr) if lr is not None else True)]
+            for _, row in mine.iterrows():
+                values = curves.get(row["trial"], {}).get("val/clipped_share", [])
+                ax.plot(
+                    range(1, len(values) + 1),
+                    values,
+                    color=VERDICT_COLOURS.get(row["verdict"], "gray"),
+                    alpha=0.7,
+                    lw=1.2,
+                )
+            ax.set(
+                title=f"{loss}" + (f", Adam lr {lr:g}" if lr is not None else ""),
+                xlabel="epoch",
+                ylabel="pixels at the clip",
+                ylim=(-0.005, max(0.12, float(mine.get("val/clipped_share", pd.Series([0])).max() or 0) * 1.1)),
+            )
+            ax.title.set_fontsize(8)
+    handles = [plt.Line2D([], [], color=c, label=v) for v, c in VERDICT_COLOURS.items()]
+    fig.legend(handles=handles, loc="lower center", ncol=8, fontsize=7, frameon=False)
+    fig.suptitle(
+        "Loss on probabilities (softmax/sigmoid hidden from Keras): share of validation pixels whose "
+        "true-class probability sits at the 1e-7 clip",
+        fontsize=8,
+    )
+    fig.tight_layout(rect=(0, 0.07, 1, 0.95))
+    fig.savefig(path, dpi=90, bbox_inches="tight")  # the legend is wider than one panel
+    plt.close(fig)
+    return path
+
+
+def accuracy_vs_dice(trials: pd.DataFrame, all_background: dict, path: Path, words=str) -> Path:
+    """Reported (Keras-2) accuracy against the real foreground Dice: the binary-accuracy inflation."""
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    for loss, rows in trials.groupby("loss"):
+        ax.scatter(
+            rows["test/foreground_dice"],
+            rows["test/reported_accuracy"],
+            s=18,
+            label=loss,
+            marker="s" if "binary" in loss else "o",
+            alpha=0.75,
+        )
+    for kind, colour in (("binary", "tab:blue"), ("categorical", "tab:gray")):
+        ax.axhline(
+            all_background[kind],
+            color=colour,
+            ls=":",
+            lw=1,
+            label=words(f"all-background, {kind} accuracy {all_background[kind]:.3f}"),
+        )
+    ax.set(xlabel=words("test foreground Dice (what was learnt)"), ylabel="reported accuracy (what Keras 2 showed)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def per_class_weighting(trials: pd.DataFrame, class_names: list[str], path: Path, background=0) -> Path:
+    """Mean test Dice per scored class for each loss and class weighting (horizontal bars, one row each)."""
+    scored = [c for i, c in enumerate(class_names) if i != background]
+    cols = [f"test/dice/{c}" for c in scored if f"test/dice/{c}" in trials]
+    if not cols:
+        return path
+    label = "all optimizers"
+    if "optimizer" in trials and trials["optimizer"].nunique() > 1:  # the optimizer that converges most often
+        best = trials.groupby("optimizer")["verdict"].agg(lambda s: float((s == "converged").mean())).idxmax()
+        trials, label = trials[trials["optimizer"] == best], f"the {best} trials"
+    means = trials.groupby(["loss", "class_weighting"])[cols].mean().sort_index(ascending=False)
+    fig, ax = plt.subplots(figsize=(7.5, max(3.0, 0.32 * len(means) * max(1, len(cols) / 3) + 1.2)))
+    y = np.arange(len(means))
+    colours = palette(len(class_names))  # the overlays' class colours (more than 10 classes: no repeats)
+    for i, col in enumerate(cols):
+        name = col.removeprefix("test/dice/")
+        ax.barh(
+            y + (i - len(cols) / 2 + 0.5) * 0.8 / len(cols),
+            means[col],
+            0.8 / len(cols),
+            label=name,
+            color=colours[class_names.index(name)] if len(class_names) > 7 else None,
+        )
+    ax.set_yticks(y, [f"{loss} | {w}" for loss, w in means.index], fontsize=7)
+    ax.set(xlabel=f"mean test Dice per class over {label} (every seed and verdict)", xlim=(0, 1))
+    ax.set_title("Per-class test Dice by loss and class weighting", fontsize=9)
+    if len(cols) > 4:  # many classes: the key beside the bars, not over them
+        ax.legend(fontsize=7, title="class", title_fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    else:
+        ax.legend(fontsize=7, title="class", title_fontsize=7, loc="lower right")
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+CAPTIONS = {
+    "heatmap": "Mean test foreground Dice per loss (rows) and activation (columns), one panel per class weighting "
+    "and optimizer; 'not run' marks pairings that were not trained (invalid or not in the grid).",
+    "learning_curves": "Validation loss per epoch of every trial, one panel per loss, coloured by verdict; dotted "
+    "lines: the chance level (a uniform guess) and the prior level (the class shares everywhere).",
+    "accuracy_vs_dice": "What each trial's accuracy reported (binary accuracy for binary CE, as Keras 2 did) against "
+    "its test foreground Dice: high accuracy with no Dice is the all-background net.",
+    "per_class_dice": "Test Dice per foreground class for each loss and class weighting, averaged over the trials of "
+    "the optimizer that converges most often (every seed and verdict included).",
+    "clipping": "Share of pixels whose probability is clipped to [eps, 1 - eps] in the loss, per epoch: a stalled "
+    "net on probabilities sits at the clip.",
+}
+
+
+def draw(facts) -> list[Path | None]:
+    """Every figure of the report into ``facts.folder``, in the order summary.md shows them."""
+    ran, folder, words = facts.ran, facts.folder, facts.words
+    all_bg = evidence.all_background_accuracy(facts.background_share, len(facts.class_names))
+    background = facts.attrs.get("background", 0)
+    return [
+        heatmap(ran, folder / "heatmap.png", words) if not ran.empty and "loss" in ran else None,
+        curves_by_verdict(ran, facts.curves, folder / "learning_curves.png") if not ran.empty else None,
+        accuracy_vs_dice(ran, all_bg, folder / "accuracy_vs_dice.png", words) if not ran.empty else None,
+        per_class_weighting(ran, facts.class_names, folder / "per_class_dice.png", background)
+        if not ran.empty
+        else None,
+        clipping_curves(ran, facts.curves, folder / "clipping.png") if "activation" in ran else None,
+    ]

@@ -1,0 +1,147 @@
+"""findings.md: the few sentences a newcomer reads first (the README quotes them verbatim).
+
+`findings` lists, in this order: the decided claims in one line each, the convergence classes,
+the top three, each claim section's sentences, the budget check and any extra lines (thread 2's
+exact setting, thread 1's questions). A claim that the two disjoint seed sets of
+`lossbench.analysis.reproduce` contradict is stated as undecided (`checked`).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from lossbench.analysis import evidence
+
+DIRECTIONS = {
+    ("dice", "higher"): "reaches a higher test Dice than",
+    ("dice", "lower"): "reaches a lower test Dice than",
+    ("rate", "higher"): "converges more often than",
+    ("rate", "lower"): "converges less often than",
+}
+TITLES = {
+    "optimizer": "Optimizer",
+    "ranking": "Best vs runner-up",
+    "binary": "Binary vs categorical CE",
+    "weighting": "Class weighting",
+    "fixes": "What fixes thread 2's net",
+}
+CLASSES = ("always", "sometimes", "never", "undecided")
+
+
+def checked(repro: dict, key: str, sentence: str, decided: bool = True) -> str:
+    """``sentence`` with the two seed sets' verdicts; stated as undecided where they do not both confirm it."""
+    row = repro.get(key)
+    if row is None:
+        return sentence
+    if decided and row["agree"] != "yes":  # not confirmed by both seed sets: not stated
+        return (
+            f"**undecided**: the two seed sets do not agree ({row['seeds A']} with seeds 0-2, "
+            f"{row['seeds B']} with seeds 3-5); this run alone: {sentence}"
+        )
+    return f"{sentence} [seed sets 0-2 / 3-5: {row['seeds A']} / {row['seeds B']}]"
+
+
+def one_line_each(found: list, repro: dict) -> list[str]:
+    """The decided claims (both seed sets agreeing, where they ran) in one line each."""
+    sure = [
+        f"{c.label_a} {DIRECTIONS[(c.kind, c.direction)]} {c.label_b}"
+        for c in found
+        if c.decided and repro.get(c.key, {"agree": "yes"})["agree"] == "yes"
+    ]
+    if not sure:
+        return []
+    return [
+        "**In one line each"
+        + (" (both seed sets agree on each; their verdicts are in brackets below)" if repro else "")
+        + ":** "
+        + "; ".join(dict.fromkeys(sure))
+        + ". The rest, with figures:",
+        "",
+    ]
+
+
+def convergence_lines(rates: pd.DataFrame, repro: dict) -> list[str]:
+    """How many pairings fall in each class, the pairings worth naming, and the top three (grid studies)."""
+    if rates.empty:
+        return []
+    contested = {
+        r["pairing"]
+        for _, r in rates.iterrows()
+        if repro.get("class of " + r["pairing"], {}).get("agree", "yes") != "yes"
+    }
+    settled = rates[~rates["pairing"].isin(contested)]
+    by_class = {c: settled[settled["class"] == c] for c in CLASSES}
+    lines = [
+        "- **Convergence**: "
+        + "; ".join(f"{c} {len(rows)}" for c, rows in by_class.items() if len(rows))
+        + " pairings"
+        + (f"; {len(contested)} more whose class the two seed sets do not agree on (listed)" if contested else "")
+        + "."
+    ]
+    shown = CLASSES if "trials" in rates else ("sometimes", "undecided")
+    for _, r in rates.iterrows():
+        if r["class"] in shown or r["pairing"] in contested:
+            text = f"{r['pairing']}: {r['class']} ({r['converged']} converged, mean test Dice {r['dice_all']:.3f})"
+            if r["n"] == 0 and r["invalid_reason"]:
+                text = f"{r['pairing']}: cannot run in any seed - {r['invalid_reason'].split(': ', 1)[-1]}"
+            lines.append(f"  - {checked(repro, 'class of ' + r['pairing'], text, r['class'] != 'undecided')}")
+    if "trials" not in rates:
+        top = "; ".join(f"{r['pairing']} {r['dice_all']:.3f} ({r['dice_ci']})" for _, r in rates.head(3).iterrows())
+        lines.append(
+            f"- **Top three** by mean test foreground Dice (95 % CI): {checked(repro, 'top-3 set (mean test Dice)', top)}."
+        )
+    return lines
+
+
+def claim_lines(found: list, repro: dict) -> list[str]:
+    """Each claim section's sentences under its title; a repeated comparison or equal rates left out."""
+    lines, seen = [], set()
+    for section, title in TITLES.items():
+        mine = []
+        for claim in (c for c in found if c.section == section):
+            pair = (claim.kind, claim.label_a, claim.label_b)
+            same_counts = (
+                claim.kind == "rate" and claim.counts[0] * claim.counts[3] == claim.counts[2] * claim.counts[1]
+            )
+            if pair in seen or same_counts:  # a repeated comparison, or equal rates: nothing to say
+                continue
+            seen.add(pair)
+            mine.append(checked(repro, claim.key, claim.sentence, claim.decided))
+        if len(mine) == 1:
+            lines.append(f"- **{title}**: {mine[0]}.")
+        elif mine:
+            lines += [f"- **{title}**:", *[f"  - {m}." for m in mine]]
+    return lines
+
+
+def findings(
+    name: str, data: str, rates: pd.DataFrame, found: list, repro: dict, budget_lines: list, extra: list[str] = ()
+) -> str:
+    """The few sentences a newcomer reads first (``findings.md``; the README quotes it verbatim).
+
+    A claim the two disjoint seed sets of `lossbench.analysis.reproduce` contradict is stated as undecided.
+    """
+    lines = [
+        f"On {data} (`{name}`, {int(rates['n'].max()) if not rates.empty else 0} seeds at most per "
+        "pairing; rule: [summary.md](summary.md), top):",
+        "",
+        *one_line_each(found, repro),
+        *convergence_lines(rates, repro),
+        *claim_lines(found, repro),
+    ]
+    lines += [f"- {line.removeprefix('- ')}" for line in budget_lines if line.startswith("- ")]
+    lines += [f"- {line.removeprefix('- ')}" for line in extra if line]
+    return "\n".join(lines) + "\n"
+
+
+def findings_page(f) -> str:
+    """findings.md of the report's `Facts`, before its words are set: the data set's name, the claims of the
+    sections asked for, the budget check, thread 2's exact setting and thread 1's questions."""
+    from lossbench.sweep.study import DATA_LABELS
+
+    trials, attrs = f.trials, f.attrs
+    data = attrs.get("data_label") or DATA_LABELS.get(str(trials.get("data", pd.Series(["data"])).iloc[0]), "the data")
+    extra = [evidence.baseline_sentence(trials, attrs["baseline"])] if attrs.get("baseline") else []
+    if "thread1" in f.sections and "trials" in trials:
+        extra += evidence.thread1_sentences(trials)
+    return findings(f.info.name, data, f.rates, f.shown, f.repro, f.budget, extra)
