@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from lossbench.trial.activations import load, options
-from lossbench.trial.model import build_unet
+from lossbench.trial.model import build_model
 
 NORMALISED_OVER_CHANNELS = ["softmax", "softmax_untagged", "depth_softmax_fixed", "permute_reshape_softmax"]
 # (3 images, 2x2 pixels, 4 channels) of fixed logits
@@ -27,7 +27,7 @@ def images():
 @pytest.mark.parametrize("name", options())
 def test_unet_output_shape_and_channel_sums(name, images):
     keras.utils.set_random_seed(0)
-    model = build_unet(32, 4, base=2, activation=name)
+    model = build_model({"base": 2}, 32, 4, name)
     out = np.asarray(model.predict(images, batch_size=2, verbose=0))
     assert out.shape == (2, 32, 32, 4)
     assert np.isfinite(out).all()

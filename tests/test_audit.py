@@ -22,8 +22,8 @@ from lossbench.trial.losses import (
     SoftDice,
     SparseCategoricalCrossentropy,
 )
-from lossbench.trial.model import build_unet
-from lossbench.trial.run import compiled_pass, evaluate
+from lossbench.trial.model import build_model
+from lossbench.trial.passes import compiled_pass, evaluate
 
 RNG = np.random.default_rng(0)
 X = RNG.random((2, 32, 32, 1)).astype(np.float32)
@@ -34,7 +34,7 @@ LOGIT_SCALE = 100.0
 
 def probe(activation, scale=LOGIT_SCALE):
     keras.utils.set_random_seed(0)
-    model = build_unet(32, 4, base=2, activation=activation)
+    model = build_model({"base": 2}, 32, 4, activation)
     kernel = model.get_layer("logits").kernel
     kernel.assign(kernel * scale)
     return model

@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 
-from lossbench.trial.run import batches
+from lossbench.trial.passes import batches
 
 pytestmark = pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="the TensorFlow pipeline")
 

@@ -14,7 +14,7 @@ from lossbench.data import VOID, SegmentationData
 from lossbench.errors import InvalidPairing
 from lossbench.trial.activations import Activation
 from lossbench.trial.model import build_model, logits_layer
-from lossbench.trial.run import build_optimizer
+from lossbench.trial.stages import build_optimizer
 from lossbench.trial.weighting import Weighting
 
 CONF_DIR = Path(CONF)
@@ -189,7 +189,7 @@ def test_data_root_is_required(compose_cfg, name):
 
 @pytest.mark.parametrize("name", options("model"))
 def test_model_config_builds(compose_cfg, name):
-    extra = ["model.builder=lossbench.trial.model:unet", "+model.base=2"] if name == "custom" else []
+    extra = ["model._target_=lossbench.trial.model.unet", "+model.base=2"] if name == "custom" else []
     cfg = compose_cfg([f"model={name}", "data.image_size=32", *extra])
     model = build_model(cfg.model, cfg.data.image_size, cfg.data.num_classes, hydra.utils.instantiate(cfg.activation))
     assert model.output_shape == (None, 32, 32, 4)

@@ -97,3 +97,11 @@ def test_images_per_subject_groups_consecutive_images_and_knobs_are_checked():
         shapes.load(COUNTS, 32, 0, class_brightness=[0.5] * 5)
     with pytest.raises(DataError, match="images_per_subject"):
         shapes.load(COUNTS, 32, 0, images_per_subject=0)
+
+
+def test_shapes_keeps_thread1_channels_first_labels_and_converts_them():
+    a = shapes.load({"train": 3, "val": 1, "test": 1}, 32, seed=1, label_storage="channels_first_one_hot")
+    b = shapes.load({"train": 3, "val": 1, "test": 1}, 32, seed=1, label_storage="integer")
+    np.testing.assert_array_equal(a.train.labels, b.train.labels)
+    assert a.info["label_storage"] == "channels_first_one_hot"
+    assert shapes.to_channels_first_one_hot(a.train.labels, 7).shape == (3, 7, 32, 32)

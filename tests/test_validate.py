@@ -42,7 +42,8 @@ BAD_CONFIGS = [
     (["trainer.jit_compile=maybe"], "trainer.jit_compile=maybe is not one of auto"),
     (["sweep.workers_per_gpu=0"], "sweep.workers_per_gpu=0 is out of range"),
     (["data=acdc"], "data.root is required for data=acdc - add data.root="),
-    (["model=custom"], "model.builder is required for model=custom"),
+    (["model=custom"], "model._target_ is required for model=custom - add model._target_=my_package.my_module.build"),
+    (["+model.builder=lossbench.trial.model:unet"], "model.builder=lossbench.trial.model:unet is no longer read"),
     (["paths.results=/proc/lossbench"], "paths.results=/proc/lossbench: /proc is not a writable folder"),
     (["tracking.uri=ftp://example.org/x"], "tracking.uri=ftp://example.org/x is not a sqlite:/// path"),
     (["+sweep.storage=redis://user:secret@host/0"], "sweep.storage=host/0 is not an RDB URL"),
@@ -145,6 +146,11 @@ def run(module: str, *args: str, cwd) -> subprocess.CompletedProcess:
         (["+experiment=no_such"], "lossbench: error: no experiment option 'no_such' - choose from acdc, "),
         (["+experiment=cmr", "trainer.epochs=0"], "lossbench: error: trainer.epochs=0 is out of range"),
         (["+experiment=cmr", "trainer.epoch=3"], "lossbench: error: Could not override 'trainer.epoch'."),
+        (
+            ["+experiment=cmr", "model=custom", "model.builder=my.models:build"],
+            "lossbench: error: model.builder=my.models:build is no longer read - name the builder as "
+            "model._target_=my.models.build",
+        ),
     ],
 )
 def test_the_sweep_exits_2_with_one_line_and_creates_nothing(tmp_path, args, line):

@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from lossbench.trial import metrics
-from lossbench.trial.verdict import VERDICTS, judge
+from lossbench.trial.verdict import VERDICTS, judge, stalled
 
 CHANCE = math.log(4)  # categorical CE of a uniform guess at C = 4
 PRIOR = 0.17  # entropy of ACDC's class shares: a net that learnt only how common each class is
@@ -183,3 +183,9 @@ def test_without_a_background_the_background_verdicts_do_not_apply():
     assert judge(stuck, chance=2.4, prior=1.5, true_background_share=None)[0] == "stalled_at_chance"
     # a net that predicts one class everywhere has no 'predicted background share' to judge: no KeyError
     assert "val/predicted_background_share" not in curves
+
+
+def test_stalled_means_nearer_chance_than_prior():
+    assert stalled(1.30, chance=1.386, prior=0.17)  # thread 2's 1.4 -> 1.3
+    assert not stalled(0.22, chance=1.386, prior=0.17)  # learnt the shares: collapsed, not stalled
+    assert not stalled(0.05, chance=1.386, prior=0.17)  # below the prior: learning

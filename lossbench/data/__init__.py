@@ -11,7 +11,7 @@ Two conventions every part of lossbench shares:
   `VOID` (255) in the uint8 label maps, whatever value the data set used; a
   loader that reads an ``ignore_index`` maps it to `VOID`. They count in no
   loss, metric, class share or verdict; one-hot labels mark them with an
-  all-zero row (`lossbench.trial.run.encode`).
+  all-zero row (`lossbench.trial.targets.encode`).
 - **Background**: ``SegmentationData.background`` is the class index of the
   background (0 for the cardiac data) or ``None`` for a data set where every
   class counts (street scenes); the summary metric is then the mean over all

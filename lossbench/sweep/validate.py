@@ -10,7 +10,6 @@ unknown option or experiment) into one line with the valid choices.
 from __future__ import annotations
 
 import os
-import sqlite3
 import tempfile
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 from lossbench.errors import UserError
 from lossbench.registry import CONF_DIR, options  # noqa: E402
 from lossbench.registry import CONFIG_GROUPS as GROUPS
+from lossbench.sweep.stores import check_journal, check_reachable, check_sqlite
 
 CHOICES = {
     "sweep.pruner": ("median", "threshold", "hyperband", "none"),
@@ -82,35 +82,33 @@ def check_values(cfg: DictConfig) -> None:
     prune_below = _get(cfg, "sweep.prune_below")
     if prune_below is not None and not 0 <= float(prune_below) <= 1:
         raise UserError(f"sweep.prune_below={prune_below} is not a Dice in [0, 1] - e.g. sweep.prune_below=0.05")
-    if str(_get(cfg, "model.builder") or "").endswith(":unet"):
-        depth, base = _get(cfg, "model.depth"), _get(cfg, "model.base")
-        if not isinstance(depth, int) or not 1 <= depth <= 6:
-            raise UserError(
-                f"model.depth={depth} is out of range - use 1 to 6 down-sampling levels (4 is the thread's)"
-            )
-        if not isinstance(base, int) or base < 1:
-            raise UserError(f"model.base={base} is out of range - use 1 or more filters (16 is the thread's width)")
-        for side in sides or []:
-            if side % 2**depth:
-                raise UserError(
-                    f"data.image_size={side if len(set(sides)) == 1 else list(sides)} is not divisible by "
-                    f"2**model.depth = {2**depth} - use a multiple of {2**depth} or a smaller model.depth"
-                )
+    check_model(cfg, sides)
     background = _get(cfg, "data.background")
     if background not in (None, 0) and _get(cfg, "loss.include_background") is False:
         raise UserError(
             f"data.background={background}: loss={_get(cfg, 'loss.name')} leaves out class 0 as the background - "
             "relabel the background as 0, or set data.background=null (every class counts)"
         )
-    for key in ("data.root", "model.builder"):
+    for key in ("data.root", "model._target_"):
         node, _, leaf = key.rpartition(".")
         try:
             missing = OmegaConf.is_missing(cfg[node], leaf)
         except Exception:  # no such setting in this config
             missing = False
         if missing:
-            example = {"data.root": "/path/to/data", "model.builder": "my_package.my_module:build"}[key]
+            example = {"data.root": "/path/to/data", "model._target_": "my_package.my_module.build"}[key]
             raise UserError(f"{key} is required for {node}={cfg[node].name} - add {key}={example}")
+
+
+def check_model(cfg: DictConfig, sides: list | None) -> None:
+    """The old ``model.builder`` is refused; the built-in U-Net's options against the image sides."""
+    from lossbench.trial.model import UNET, builder_refusal, check_unet  # no Keras: it loads to build
+
+    builder = _get(cfg, "model.builder")
+    if builder is not None:
+        raise builder_refusal(builder)
+    if _get(cfg, "model._target_") == UNET:
+        check_unet(sides or [], _get(cfg, "model.base"), _get(cfg, "model.depth"))
 
 
 def check_space(cfg: DictConfig, sp) -> None:
@@ -189,69 +187,6 @@ def check_places(cfg: DictConfig) -> None:
         check_journal(journal)
 
 
-def check_reachable(tracking_uri: str, storage: str, timeout: float = 5.0) -> None:
-    """A tracking server must answer /health and a PostgreSQL storage must accept a connection."""
-    import urllib.request
-
-    from lossbench.errors import redact
-
-    if tracking_uri.startswith(("http://", "https://")):
-        try:
-            with urllib.request.urlopen(tracking_uri.rstrip("/") + "/health", timeout=timeout):
-                pass
-        except OSError as error:
-            raise UserError(
-                f"tracking.uri={redact(tracking_uri)} does not answer ({type(error).__name__}) - start "
-                "mlflow server there or fix the URL"
-            ) from None
-    if storage.startswith("postgresql"):
-        import psycopg
-
-        try:
-            psycopg.connect(
-                storage.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=int(timeout)
-            ).close()
-        except psycopg.Error as error:
-            reason = redact(" ".join(str(error).split()))[:160]
-            raise UserError(
-                f"sweep.storage={redact(storage)} is not reachable ({reason}) - start PostgreSQL, "
-                "create the database, or fix the URL"
-            ) from None
-
-
-def check_sqlite(path: Path) -> None:
-    """An MLflow SQLite store that exists must open and pass SQLite's quick check."""
-    if not path.exists():
-        return
-    try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-            ok = db.execute("PRAGMA quick_check").fetchone()[0]
-            db.execute("SELECT count(*) FROM experiments").fetchone()
-    except sqlite3.DatabaseError as error:
-        ok = str(error)
-    if ok != "ok":
-        raise UserError(
-            f"MLflow store {path} is damaged ({ok}) - move it aside (mv {path} {path}.bad) to start a "
-            "new one; the Optuna journal keeps every trial"
-        )
-
-
-def check_journal(path: Path) -> None:
-    """Every line of an Optuna journal must be JSON; a damaged one is named and left unwritten."""
-    import json
-
-    with open(path, "rb") as handle:
-        for number, line in enumerate(handle, start=1):
-            try:
-                json.loads(line)
-            except ValueError:
-                raise UserError(
-                    f"Optuna journal {path} is damaged at line {number} - remove that line and the "
-                    f"ones after it (head -n {number - 1} {path.name} > fixed && mv fixed "
-                    f"{path.name}), or move the file aside to start over"
-                ) from None
-
-
 def check(cfg: DictConfig, sp=None) -> None:
     """Every check, in order; the first problem raises `UserError` (one line)."""
     check_values(cfg)
@@ -285,6 +220,12 @@ def compose_or_exit(argv: list[str], config_name: str = "config"):
     from lossbench.config import compose
     from lossbench.errors import exit_with
 
+    for override in argv:  # the old key, refused before Hydra says it has no such key
+        key, _, value = override.lstrip("+~").partition("=")
+        if key == "model.builder":
+            from lossbench.trial.model import builder_refusal
+
+            exit_with(builder_refusal(value))
     if any(a.startswith("-") for a in argv):  # Hydra's own flags (--cfg job, --help, -m): Hydra parses the line
         return None
     try:

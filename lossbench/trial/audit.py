@@ -72,7 +72,7 @@ def audit_pairing(model, loss, x: np.ndarray, y: np.ndarray, compiled=None) -> A
     """Compare the compiled loss of ``model`` (already compiled with ``loss``) with the nominal one.
 
     ``x``/``y`` is one batch in the encoding the loss is given. ``compiled`` is the trial's
-    `lossbench.trial.run.compiled_pass` (outputs and loss in one graph-mode call, as in ``fit``); without
+    `lossbench.trial.passes.compiled_pass` (outputs and loss in one graph-mode call, as in ``fit``); without
     it, ``model.evaluate`` and ``model.predict``. The last
     layer's weights are scaled for the comparison (see `_logits_scale`) and
     restored afterwards.

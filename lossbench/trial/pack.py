@@ -29,21 +29,19 @@ from omegaconf import OmegaConf
 from lossbench.errors import InvalidPairing
 from lossbench.registry import PACK_FREE
 from lossbench.trial.audit import audit_pairing
-from lossbench.trial.run import (
-    _freeze_imports,
-    as_targets,
-    batches,
-    build_optimizer,
-    compiled_call,
-    compiled_pass,
-    encode,
-    judge_test,
-    levels,
-    load_data,
+from lossbench.trial.passes import batches, compiled_pass, packed_pass
+from lossbench.trial.run import load_data
+from lossbench.trial.stages import (
+    Lane,
+    audit_lanes,
+    compile_for_fit,
+    evaluator,
+    freeze_imports,
+    lane,
     network,
-    pairing,
-    pairing_name,
-    record_epoch,
+    refusal,
+    start,
+    train,
 )
 
 
@@ -59,45 +57,20 @@ def pack_key(cfg) -> str:
     return json.dumps(resolved, sort_keys=True, default=str)
 
 
-def packed_pass(model, losses):
-    """``fn(xs, ys) -> (outputs, losses)`` of every member in one compiled call of the packed model."""
-
-    def head(outputs, ys):
-        outputs = list(outputs) if isinstance(outputs, list | tuple) else [outputs]  # a pack of one
-        return outputs, [loss(y, out) for loss, y, out in zip(losses, ys, outputs, strict=True)]
-
-    return compiled_call(model, head)
-
-
-def evaluate_all(fn, x: np.ndarray, ys: list[np.ndarray], batch: int):
-    """Every member's outputs on ``x`` and its loss averaged over batches as Keras's ``evaluate`` does."""
-    outputs, totals = [[] for _ in ys], np.zeros(len(ys))
-    for start in range(0, len(x), batch):
-        xb = x[start : start + batch]
-        outs, values = fn([xb] * len(ys), [y[start : start + batch] for y in ys])
-        for k, (out, value) in enumerate(zip(outs, values, strict=True)):
-            outputs[k].append(np.asarray(out))
-            totals[k] += float(value) * len(xb)
-    return [np.concatenate(o) for o in outputs], list(totals / len(x))
+def member(index: int, slot: int, cfg, data, on_epoch) -> Lane:
+    """One trial of the pack: its lane, with its own network (layers renamed to stay unique in the pack)."""
+    each = lane(cfg, data, on_epoch, index)
+    each.slot = slot
+    each.model = network(cfg, data.num_classes, data.train.images.shape[1:])
+    for layer in each.model.layers:  # unique names in the packed model
+        layer.name = f"m{index}_{layer.name}"
+    each.model.logits_name = f"m{index}_{each.model.logits_name}"
+    return each
 
 
-class _Member:
-    """One trial of the pack: its config, result, loss, encoding, targets and network."""
-
-    def __init__(self, index: int, cfg, data):
-        self.index, self.cfg = index, cfg
-        self.result, self.loss, self.encoding, self.weights = pairing(cfg, data)
-        C = data.num_classes
-        self.y = {
-            split: encode(as_targets(getattr(data, split).labels, cfg), self.encoding, C) for split in ("train", "val")
-        }
-        self.y["test"] = encode(data.test.labels, self.encoding, C)
-        self.model = network(cfg, C, data.train.images.shape[1:])
-        for layer in self.model.layers:  # unique names in the packed model
-            layer.name = f"m{index}_{layer.name}"
-        self.model.logits_name = f"m{index}_{self.model.logits_name}"
-        self.rng = np.random.default_rng(int(cfg.trainer.seed))
-        self.active = True
+def lanes_pass(fn):
+    """The packed pass ``fn(xs, ys)`` as the stages call it: ``(x, ys)``, one input per member."""
+    return lambda x, ys: fn([x] * len(ys), ys)
 
 
 def run_pack(cfgs: list, on_epochs: list, data=None) -> list:
@@ -106,100 +79,65 @@ def run_pack(cfgs: list, on_epochs: list, data=None) -> list:
     data = data or load_data(cfgs[0])
     if len({pack_key(c) for c in cfgs}) > 1:
         raise ValueError("the members of a pack must share everything but loss, activation, weighting and seed")
-    _freeze_imports()
+    freeze_imports()
     keras.backend.clear_session()
     out: list = [None] * len(cfgs)
-    members = []
-    for k, cfg in enumerate(cfgs):
+    lanes = []
+    for k, cfg in enumerate(cfgs):  # build
         try:
-            members.append(_Member(k, cfg, data))
+            lanes.append(member(k, len(lanes), cfg, data, on_epochs[k]))
         except InvalidPairing as error:
             out[k] = error
-    if not members:
+    if not lanes:
         return out
-    cfg0, batch, C = cfgs[0], int(cfgs[0].trainer.batch_size), data.num_classes
-    packed = keras.Model([m.model.inputs[0] for m in members], [m.model.outputs[0] for m in members])
-    packed.compile(optimizer=build_optimizer(cfg0.optimizer), loss=[m.loss for m in members])
-    packed.optimizer.build(packed.trainable_variables)  # as in run_trial: the step traced once, not twice
-    fn = packed_pass(packed, [m.loss for m in members])
-    setup = time.perf_counter() - started
+    cfg0, batch = cfgs[0], int(cfgs[0].trainer.batch_size)
+    packed = keras.Model([m.model.inputs[0] for m in lanes], [m.model.outputs[0] for m in lanes])
+    compile_for_fit(packed, cfg0.optimizer, [m.loss for m in lanes])
+    fn = lanes_pass(packed_pass(packed, [m.loss for m in lanes]))
+    seconds = {"setup": time.perf_counter() - started}
+    if audit_lanes(lanes, fn, data.train.images[:batch], batch):  # each audited on the packed model
+        return without_invalid(cfgs, on_epochs, data, lanes, out)
+    start(lanes, fn, data, batch)
+    seconds["audit"] = time.perf_counter() - started - seconds["setup"]
+    seconds |= {"fit": 0.0, "validation": 0.0, "test": 0.0}
+    rngs = [np.random.default_rng(int(m.cfg.trainer.seed)) for m in lanes]
+    for m in lanes:
+        m.loss_key = f"{packed.output_names[m.slot]}_loss"  # a pack of one: "loss"
 
-    x0 = data.train.images[:batch]
-    first = [m.y["train"][:batch] for m in members]
-    for i, m in enumerate(members):  # each audited on the packed model: its output and loss from the packed graph
-
-        def member_pass(x, y, i=i):
-            outputs, losses = fn([x] * len(members), first[:i] + [y] + first[i + 1 :])
-            return outputs[i], losses[i]
-
-        m.result.audit = audit_pairing(m.model, m.loss, x0, first[i], member_pass)
-    if any(m.result.audit.tag == "invalid" for m in members):
-        # one member's loss cannot be computed, so the packed pass fails for all: find it on its own network
-        for m in members:
-            alone = audit_pairing(m.model, m.loss, x0, m.y["train"][:batch], compiled_pass(m.model, m.loss))
-            if alone.tag == "invalid":
-                out[m.index] = InvalidPairing(f"{pairing_name(m.cfg)} with {m.encoding} labels: {alone.reason}")
-        rest = [k for k in range(len(cfgs)) if out[k] is None]
-        if len(rest) == len(cfgs):
-            reason = next(m.result.audit.reason for m in members if m.result.audit.tag == "invalid")
-            raise RuntimeError(f"the packed audit failed ({reason}) but every member passes alone - use sweep.pack=1")
-        if rest:
-            for k, value in zip(
-                rest, run_pack([cfgs[k] for k in rest], [on_epochs[k] for k in rest], data), strict=True
-            ):
-                out[k] = value
-        return out
-    _, first_losses = fn([x0] * len(members), first)
-    for m, value in zip(members, first_losses, strict=True):
-        m.result.final |= {"first_batch_loss": float(value)}
-        m.result.final |= levels(m.loss, data.val.labels, data.class_shares("train"), m.encoding, C, m.weights)
-    audit = time.perf_counter() - started - setup
-    epochs = int(cfg0.trainer.epochs)
-
-    fit = validation = 0.0
-    for epoch in range(epochs):
-        t0 = time.perf_counter()
-        order = [m.rng.permutation(len(data.train)) for m in members]  # each member shuffles its own way
-        logs = packed.fit(
-            **batches(
-                [data.train.images[o] for o in order],
-                [m.y["train"][o] for m, o in zip(members, order, strict=True)],
-                batch,
-                shuffle=False,
-            ),
-            epochs=epoch + 1,
-            initial_epoch=epoch,
-            verbose=0,
+    def fit_epoch(epoch: int) -> dict:
+        order = [rng.permutation(len(data.train)) for rng in rngs]  # each member shuffles its own way
+        x = [data.train.images[o] for o in order]
+        y = [m.y["train"][o] for m, o in zip(lanes, order, strict=True)]
+        return packed.fit(
+            **batches(x, y, batch, shuffle=False), epochs=epoch + 1, initial_epoch=epoch, verbose=0
         ).history
-        t1 = time.perf_counter()
-        fit += t1 - t0
-        outputs, val_losses = evaluate_all(fn, data.val.images, [m.y["val"] for m in members], batch)
-        validation += time.perf_counter() - t1
-        stopping = []
-        for i, m in enumerate(members):
-            if not m.active:
-                continue
-            train_loss = logs.get(f"{packed.output_names[i]}_loss", logs["loss"])[-1]  # one member: "loss"
-            if record_epoch(m.result, epoch, train_loss, val_losses[i], outputs[i], data, m.cfg, on_epochs[m.index]):
-                stopping.append(m)
-        if stopping:  # their test figures as of now; their weights train on with the pack
-            test_outputs, _ = evaluate_all(fn, data.test.images, [m.y["test"] for m in members], batch)
-            for m in stopping:
-                judge_test(m.result, test_outputs[members.index(m)], data, m.cfg, m.result.binary)
-                m.active = False
-        if not any(m.active for m in members):
-            break
-    epochs_run = epoch + 1
-    t0 = time.perf_counter()
-    if any(m.active for m in members):
-        test_outputs, _ = evaluate_all(fn, data.test.images, [m.y["test"] for m in members], batch)
-        for i, m in enumerate(members):
-            if m.active:
-                judge_test(m.result, test_outputs[i], data, m.cfg, m.result.binary)
-    test = time.perf_counter() - t0
-    seconds = {"setup": setup, "audit": audit, "fit": fit, "validation": validation, "test": test}
-    for m in members:  # the pack's time, shared equally; every member trained as long as the pack did
-        m.result.seconds = {k: v / len(members) for k, v in seconds.items()}
-        m.result.pack_size, m.result.epochs_trained = len(members), epochs_run
+
+    epochs = train(lanes, data, int(cfg0.trainer.epochs), fit_epoch, evaluator(fn, lanes, data, batch), seconds)
+    for m in lanes:  # the pack's time, shared equally; every member trained as long as the pack did
+        m.result.seconds = {k: v / len(lanes) for k, v in seconds.items()}
+        m.result.pack_size, m.result.epochs_trained = len(lanes), epochs
         out[m.index] = m.result
+    return out
+
+
+def without_invalid(cfgs: list, on_epochs: list, data, lanes: list[Lane], out: list) -> list:
+    """A packed audit failed: one member's loss cannot be computed, so the packed pass fails for all.
+
+    Each member is audited again on its own network; the invalid ones are refused and the rest
+    trained as a pack of their own.
+    """
+    batch = int(cfgs[0].trainer.batch_size)
+    x0, refused = data.train.images[:batch], 0
+    for m in lanes:
+        alone = audit_pairing(m.model, m.loss, x0, m.y["train"][:batch], compiled_pass(m.model, m.loss))
+        if alone.tag == "invalid":
+            out[m.index], refused = refusal(m, alone), refused + 1
+    if not refused:
+        reason = next(m.result.audit.reason for m in lanes if m.result.audit.tag == "invalid")
+        raise RuntimeError(f"the packed audit failed ({reason}) but every member passes alone - use sweep.pack=1")
+    rest = [k for k in range(len(cfgs)) if out[k] is None]
+    if rest:
+        trained = run_pack([cfgs[k] for k in rest], [on_epochs[k] for k in rest], data)
+        for k, value in zip(rest, trained, strict=True):
+            out[k] = value
     return out

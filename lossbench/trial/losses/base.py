@@ -51,6 +51,7 @@ import keras
 from keras import ops
 
 from lossbench.errors import InvalidPairing
+from lossbench.trial import keras_internals
 
 
 def valid_pixels(y_true, ignore_index, sparse=False):
@@ -128,7 +129,7 @@ class SegmentationLoss(keras.losses.Loss):
     def get_config(self):
         return {
             **super().get_config(),
-            "dtype": self._dtype_policy.name,
+            "dtype": keras_internals.dtype_policy_name(self),
             "from_logits": self.from_logits,
             "class_weights": self.class_weights,
             "ignore_index": self.ignore_index,

@@ -1,4 +1,4 @@
-"""Pieces of a trial: targets (reshape pitfall), chance/prior levels, the stalled rule."""
+"""The labels as the loss sees them: targets (reshape pitfall), encodings, chance/prior levels."""
 
 from __future__ import annotations
 
@@ -7,10 +7,8 @@ import math
 import numpy as np
 from omegaconf import OmegaConf
 
-from lossbench.data import shapes
 from lossbench.trial.losses import BinaryCrossentropy, CategoricalCrossentropy
-from lossbench.trial.run import as_targets, encode, levels
-from lossbench.trial.verdict import stalled
+from lossbench.trial.targets import as_targets, encode, label_encoding, levels
 
 
 def test_reshape_mismatch_trains_against_transposed_masks():
@@ -50,15 +48,17 @@ def test_weighted_prior_is_the_best_constant_guess_and_below_chance():
         assert out["prior_loss"] <= value + 1e-5
 
 
-def test_stalled_means_nearer_chance_than_prior():
-    assert stalled(1.30, chance=1.386, prior=0.17)  # thread 2's 1.4 -> 1.3
-    assert not stalled(0.22, chance=1.386, prior=0.17)  # learnt the shares: collapsed, not stalled
-    assert not stalled(0.05, chance=1.386, prior=0.17)  # below the prior: learning
+def test_encode_keeps_void_out_of_one_hot_and_in_sparse():
+    labels = np.array([[0, 2, 255]])
+    assert encode(labels, "sparse", 3).tolist() == [[0, 2, 255]] and encode(labels, "sparse", 3).dtype == np.int32
+    assert encode(labels, "one_hot", 3).tolist() == [[[1, 0, 0], [0, 0, 1], [0, 0, 0]]]
 
 
-def test_shapes_keeps_thread1_channels_first_labels_and_converts_them():
-    a = shapes.load({"train": 3, "val": 1, "test": 1}, 32, seed=1, label_storage="channels_first_one_hot")
-    b = shapes.load({"train": 3, "val": 1, "test": 1}, 32, seed=1, label_storage="integer")
-    np.testing.assert_array_equal(a.train.labels, b.train.labels)
-    assert a.info["label_storage"] == "channels_first_one_hot"
-    assert shapes.to_channels_first_one_hot(a.train.labels, 7).shape == (3, 7, 32, 32)
+def test_auto_label_encoding_follows_the_loss():
+    from lossbench.trial.losses import SparseCategoricalCrossentropy
+
+    cfg = OmegaConf.create({"data": {"label_encoding": "auto"}})
+    assert label_encoding(cfg, SparseCategoricalCrossentropy()) == "sparse"
+    assert label_encoding(cfg, CategoricalCrossentropy()) == "one_hot"
+    cfg.data.label_encoding = "sparse"
+    assert label_encoding(cfg, CategoricalCrossentropy()) == "sparse"

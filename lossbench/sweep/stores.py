@@ -1,0 +1,77 @@
+"""The stores a sweep will write, checked before it writes them: reachable, readable, undamaged.
+
+`lossbench.sweep.validate` runs them before anything is stored: a tracking server must answer and
+a PostgreSQL storage accept a connection (`check_reachable`); an MLflow SQLite file (`check_sqlite`)
+and an Optuna journal (`check_journal`) already there must read back whole. A damaged one is named
+with how to recover, in one line, and left unwritten.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from lossbench.errors import UserError
+
+
+def check_reachable(tracking_uri: str, storage: str, timeout: float = 5.0) -> None:
+    """A tracking server must answer /health and a PostgreSQL storage must accept a connection."""
+    import urllib.request
+
+    from lossbench.errors import redact
+
+    if tracking_uri.startswith(("http://", "https://")):
+        try:
+            with urllib.request.urlopen(tracking_uri.rstrip("/") + "/health", timeout=timeout):
+                pass
+        except OSError as error:
+            raise UserError(
+                f"tracking.uri={redact(tracking_uri)} does not answer ({type(error).__name__}) - start "
+                "mlflow server there or fix the URL"
+            ) from None
+    if storage.startswith("postgresql"):
+        import psycopg
+
+        try:
+            psycopg.connect(
+                storage.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=int(timeout)
+            ).close()
+        except psycopg.Error as error:
+            reason = redact(" ".join(str(error).split()))[:160]
+            raise UserError(
+                f"sweep.storage={redact(storage)} is not reachable ({reason}) - start PostgreSQL, "
+                "create the database, or fix the URL"
+            ) from None
+
+
+def check_sqlite(path: Path) -> None:
+    """An MLflow SQLite store that exists must open and pass SQLite's quick check."""
+    if not path.exists():
+        return
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            ok = db.execute("PRAGMA quick_check").fetchone()[0]
+            db.execute("SELECT count(*) FROM experiments").fetchone()
+    except sqlite3.DatabaseError as error:
+        ok = str(error)
+    if ok != "ok":
+        raise UserError(
+            f"MLflow store {path} is damaged ({ok}) - move it aside (mv {path} {path}.bad) to start a "
+            "new one; the Optuna journal keeps every trial"
+        )
+
+
+def check_journal(path: Path) -> None:
+    """Every line of an Optuna journal must be JSON; a damaged one is named and left unwritten."""
+    import json
+
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                json.loads(line)
+            except ValueError:
+                raise UserError(
+                    f"Optuna journal {path} is damaged at line {number} - remove that line and the "
+                    f"ones after it (head -n {number - 1} {path.name} > fixed && mv fixed "
+                    f"{path.name}), or move the file aside to start over"
+                ) from None
