@@ -34,8 +34,7 @@ class Job:
         self.stalled_rule, self.epochs = False, 0  # the stalled rule is for cross-entropies only
 
     def begin(self) -> None:
-        from lossbench.config import compose
-        from lossbench.trial.run import pairing_name
+        from lossbench.config import compose, pairing_name
 
         trial, info = self.trial, self.info
         trial.set_user_attr("worker", work.worker_id())

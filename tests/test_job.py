@@ -1,0 +1,75 @@
+"""One trial's lifecycle in a worker (`lossbench.sweep.job`) on a real journal study, ``tracking=none``; no training."""
+
+from __future__ import annotations
+
+import json
+
+import optuna
+from conftest import tiny
+from omegaconf import OmegaConf
+from tracking_helpers import result
+
+from lossbench.config import compose
+from lossbench.errors import InvalidPairing
+from lossbench.sweep import job, optuna_store, work
+from lossbench.sweep.study import StudyInfo
+
+SPACE = OmegaConf.create({"grid": {"loss": ["dice", "categorical_crossentropy"]}, "seeds": [0]})
+
+
+def started(tmp_path, loss: str = "dice", begin: bool = True):
+    """A job of a one-point journal study (``loss``), begun: its config composed, its record opened."""
+    overrides = [*tiny(tmp_path / "results"), "name=tiny", "tracking=none"]
+    cfg = compose(overrides)
+    info = StudyInfo(
+        name="tiny", study_name="tiny", storage=str(tmp_path / "optuna.journal"), folder=str(tmp_path),
+        tracking_uri="none", overrides=overrides, experiment_id=str(tmp_path / "records.jsonl"),
+    )  # fmt: skip
+    optuna.create_study(study_name="tiny", storage=work.storage(info), direction="maximize")
+    study = work.load(info)
+    work.sync_queue(study, [{"loss": loss, "seed": 0}])
+    one = job.Job(work.take_waiting(study), cfg, SPACE, info)
+    if begin:
+        one.begin()
+    return one, study
+
+
+def test_begin_composes_the_point_and_opens_its_record(tmp_path):
+    one, _ = started(tmp_path)
+    assert one.trial_cfg.loss.name == "dice" and one.trial_cfg.trainer.seed == 0
+    attrs = optuna_store.frozen(one.trial).user_attrs
+    assert attrs["worker"] == work.worker_id() and attrs["choices"]["loss"] == "dice"
+    assert attrs["mlflow_run_id"] == one.run.run_id and attrs["mlflow_run_url"] == ""
+    assert not one.stalled_rule  # the stalled rule is for cross-entropies only
+
+
+def test_an_epoch_is_logged_and_reported_and_the_end_tells_optuna_then_closes(tmp_path):
+    one, study = started(tmp_path)
+    assert one.on_epoch(0, {"val/foreground_dice": 0.6, "val/loss": 0.4}, {}) is False  # in the warm-up
+    assert one.end(result(dice=0.7)).state == "complete"
+    (done,) = study.get_trials()
+    assert done.state == optuna.trial.TrialState.COMPLETE and done.value == 0.7  # the last validation Dice
+    assert done.intermediate_values == {0: 0.6}
+    assert done.user_attrs["verdict"] == "converged" and done.user_attrs["test_dice"] == 0.7
+    assert done.user_attrs["subject_dice"] == {"p1": 0.7} and done.user_attrs["epochs_trained"] == 2
+    events = [json.loads(line)["event"] for line in open(one.info.experiment_id)]
+    assert events == ["start", "epoch", "result", "end"]
+
+
+def test_what_ended_a_trial_names_its_state():
+    assert job.outcome_of(InvalidPairing("no"))[0].verdict == "invalid"
+    assert job.outcome_of(KeyboardInterrupt())[0].state == "killed"
+    failed, state = job.outcome_of(RuntimeError("boom\nmore"))
+    assert failed.state == "failed" and failed.reason == "RuntimeError: boom" and state.name == "FAIL"
+    stopped = result(state="pruned")
+    stopped.stopped_by = "stopped_early"
+    assert job.outcome_of(stopped)[1].name == "COMPLETE"  # decided, not cut by a ranking
+    assert job.outcome_of(result(state="pruned"))[1].name == "PRUNED"
+
+
+def test_a_job_that_fails_to_begin_ends_at_once_as_failed(tmp_path):
+    one, study = started(tmp_path, loss="no_such_loss", begin=False)  # its config cannot be composed
+    (ended,) = job.run_jobs([one])
+    assert ended.state == "failed" and "no_such_loss" in ended.reason
+    (done,) = study.get_trials()
+    assert done.state == optuna.trial.TrialState.FAIL and done.user_attrs["state"] == "failed"

@@ -1,0 +1,26 @@
+"""A sweep from start to end (`lossbench.sweep.launch`): the dry run, in process, changes nothing; runs: test_sweep."""
+
+from __future__ import annotations
+
+from conftest import tiny
+
+from lossbench.config import compose
+from lossbench.sweep import launch, work
+
+
+def test_a_dry_run_lists_the_points_and_runs_nothing(tmp_path, capsys):
+    space = tmp_path / "space.yaml"
+    space.write_text("grid:\n  loss: [dice, categorical_crossentropy]\nseeds: [0]\n")
+    overrides = [
+        *tiny(tmp_path / "results"),
+        f"sweep.space={space}",
+        "name=tiny",
+        "tracking=none",
+        "sweep.report=false",
+    ]
+    cfg = compose([*overrides, "sweep.dry_run=true"])
+    assert launch.run(cfg, overrides) == (None, 0)
+    out = capsys.readouterr().out
+    assert "new       loss=dice trainer.seed=0" in out and "adaptive seeds it would add now: none" in out
+    info = launch.study.StudyInfo.from_config(cfg, launch.space.load_space(str(space)))
+    assert work.load(info).get_trials() == []  # nothing enqueued, nothing run
