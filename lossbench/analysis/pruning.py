@@ -74,7 +74,7 @@ def write(cfg, on, off) -> None:
         "",
         f"- command: `python -m lossbench.pruning +experiment={cfg.name}` (after `make sweep` and "
         "`make reproducibility`, whose seeds-012 study is this baseline)",
-        f"- pruning on: study `{on['study_name']}`; run to the end: study `{off['study_name']}`",
+        f"- pruning on: study `{on.study_name}`; run to the end: study `{off.study_name}`",
         f"- rule: `sweep.prune_stalled` for cross-entropy losses only (after {cfg.sweep.warmup_epochs} epochs, "
         "stop a trial whose validation Dice is below 0.2 and whose loss is nearer the chance level than the "
         "prior level); Dice-family losses are never pruned",
@@ -98,6 +98,6 @@ def write(cfg, on, off) -> None:
         _table(rows) if not rows.empty else "(none)",
         "",
     ]
-    path = Path(on["folder"]) / "pruning.md"
+    path = Path(on.folder) / "pruning.md"
     path.write_text("\n".join(lines))
     print(f"pruning comparison written to {path}: {s['false_prunes']} false prunes of {s['pruned']} pruned")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from lossbench.analysis.markdown import sig3
 from lossbench.analysis.markdown import table as _table
-from lossbench.analysis.report.gather import CURVES, Facts, gather, trials_table
+from lossbench.analysis.report.gather import CURVES, Facts, collect, trials_table
 from lossbench.analysis.report.merging import MERGE_TOL, merge_identical
 from lossbench.analysis.report.merging import rates_table as _rates_table
 from lossbench.analysis.report.report_figures import (
@@ -59,7 +59,7 @@ __all__ = [
     "draw",
     "findings",
     "findings_page",
-    "gather",
+    "collect",
     "heatmap",
     "humanise",
     "merge_identical",
@@ -97,7 +97,7 @@ def write(info, background_share: float | None = None, class_names=None, num_cla
     trials.drop(columns=[c for c in trials if c.startswith("seconds/") or c == "subject_dice"]).to_csv(
         folder / "trials.csv", index=False
     )
-    facts = gather(info, trials, curves, sections, background_share, class_names)
+    facts = collect(info, trials, curves, sections, background_share, class_names)
     facts.plots = draw(facts)
     (folder / "summary.md").write_text(facts.words(humanise(summary(facts))))
     (folder / "findings.md").write_text(facts.words(humanise(findings_page(facts))))

@@ -1,7 +1,7 @@
 """What a report reads: the trials table from the study and its MLflow runs, and the facts its pages share.
 
 `trials_table` joins each Optuna trial with its MLflow run (tags, final metrics, curves);
-`gather` adds the study's attributes, the rates and the claims once, so that every section of
+`collect` adds the study's attributes, the rates and the claims once, so that every section of
 summary.md and findings.md reads the same `Facts`.
 """
 
@@ -100,7 +100,7 @@ class Facts:
         return self.trials[self.trials["state"].isin(["complete", "pruned"])]
 
 
-def gather(info, trials: pd.DataFrame, curves: dict, sections: list, background_share=None, class_names=None) -> Facts:
+def collect(info, trials: pd.DataFrame, curves: dict, sections: list, background_share=None, class_names=None) -> Facts:
     """The `Facts` of the study ``info`` describes; ``background_share`` and ``class_names`` default to the
     study's attributes (then to the cardiac data's)."""
     from lossbench.analysis import budget

@@ -1,0 +1,42 @@
+"""findings.md (`lossbench.analysis.report.report_findings`): decided claims stated, contested ones undecided."""
+
+from __future__ import annotations
+
+from test_claims import grid
+
+from lossbench.analysis import claims
+from lossbench.analysis.report import report_findings
+
+
+def test_a_claim_both_seed_sets_confirm_carries_their_verdicts():
+    repro = {"k": {"agree": "yes", "seeds A": "higher", "seeds B": "higher"}}
+    assert report_findings.checked(repro, "k", "a beats b") == "a beats b [seed sets 0-2 / 3-5: higher / higher]"
+    assert report_findings.checked({}, "k", "a beats b") == "a beats b"
+
+
+def test_a_contested_claim_is_stated_as_undecided():
+    repro = {"k": {"agree": "no", "seeds A": "higher", "seeds B": "lower"}}
+    text = report_findings.checked(repro, "k", "a beats b")
+    assert text.startswith(
+        "**undecided**: the two seed sets do not agree (higher with seeds 0-2, lower with seeds 3-5)"
+    )
+    assert report_findings.checked(repro, "k", "a vs b undecided", decided=False).startswith("a vs b undecided [")
+
+
+def test_findings_list_the_one_liners_the_classes_and_the_sections():
+    trials = grid(dice_verdicts={1: "degenerate"})
+    rates, found = claims.rates(trials), claims.claims_for(trials, 6)
+    text = report_findings.findings("planted", "a phantom", rates, found, {}, ["intro", "- budget line"], ["extra"])
+    lines = text.splitlines()
+    assert lines[0] == "On a phantom (`planted`, 3 seeds at most per pairing; rule: [summary.md](summary.md), top):"
+    assert lines[2].startswith("**In one line each:** ")
+    assert "- **Convergence**: always 3; sometimes 1; never 1 pairings." in lines
+    assert "  - dice+softmax | none | adam: sometimes (2/3 converged, mean test Dice 0.503)" in lines
+    assert lines[-2:] == ["- budget line", "- extra"]
+
+
+def test_equal_rates_say_nothing():
+    trials = grid()
+    found = [c for c in claims.claims_for(trials, 6) if c.section == "weighting"]
+    assert all(c.counts[0] * c.counts[3] == c.counts[2] * c.counts[1] for c in found if c.kind == "rate")
+    assert not any("converges" in line for line in report_findings.claim_lines(found, {}))

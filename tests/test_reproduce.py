@@ -1,0 +1,28 @@
+"""The same experiment twice on disjoint seeds (`lossbench.analysis.reproduce`): names, comparison, files."""
+
+from __future__ import annotations
+
+from lossbench.analysis import reproduce
+
+
+def test_each_seed_set_is_its_own_study_without_adaptive_seeds_or_pruning():
+    assert reproduce.set_name("cmr", [3, 4, 5]) == "cmr-seeds345"
+    assert reproduce.set_overrides("cmr", [0, 1, 2]) == [
+        "name=cmr-seeds012",
+        "sweep.seeds=[0,1,2]",
+        "sweep.max_seeds=0",
+        "sweep.prune_stalled=false",
+        "sweep.budget_check=false",
+    ]
+
+
+def test_the_written_table_is_read_back_by_conclusion(tmp_path):
+    table = reproduce.compare({"a": "higher", "b": "always"}, {"a": "lower", "b": "always", "c": "undecided"})
+    path = reproduce.write(
+        "cmr", tmp_path / "cmr", table, reproduce.SETS, "python -m lossbench.reproduce +experiment=cmr"
+    )
+    text = path.read_text()
+    assert "**1 of 3 conclusions agree**; 1 are contradicted" in text and "| a | higher | lower | no |" in text
+    read = reproduce.read(tmp_path / "cmr")
+    assert read["c"]["agree"] == "one undecided" and read["b"]["seeds A"] == "always"
+    assert reproduce.read(tmp_path / "elsewhere") == {}
