@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from lossbench.data import SegmentationData, prepare, split_by_subject
+from lossbench.data.volumes import one_line, read_frame
 from lossbench.errors import DataError
 
 CLASS_NAMES = ["background", "rv", "myocardium", "lv"]
@@ -68,6 +69,39 @@ def load(
         raise DataError("data.root is an empty list - name at least one ACDC folder")
     root = roots[0] if len(roots) == 1 else " + ".join(roots)
     prepare.check_options(image_size, square, root)
+    layout, found, unlabelled = gather_frames(roots)
+    chosen = select_frames(found, frames, root)
+    assignment = assign_patients(sorted({f.patient for f in chosen}), split, fractions, seed, root)
+    chosen = [f for f in chosen if any(f.patient in members for members in assignment.values())]
+    class_names = CLASS_NAMES[:num_classes] + [f"class_{i}" for i in range(4, num_classes)]
+
+    key = cache_key(chosen, image_size, frames, num_classes, square, assignment)
+    cache = Path(cache_dir) / f"acdc-{key}.npz" if cache_dir else None
+    stored = read_cache(cache, assignment, class_names)
+    if stored is not None:
+        return stored
+    images, labels, subjects = prepare_frames(chosen, num_classes, image_size, square)
+    info = {
+        "dataset": "acdc",
+        "layout": layout,
+        "root": roots[0] if len(roots) == 1 else roots,
+        "frames": frames,
+        "patients": len({f.patient for f in chosen}),
+        "frame_files": len(chosen),
+        "slices": len(labels),
+        "unlabelled_frames": unlabelled,
+        "image_size": image_size,
+        "square": square,
+        "normalisation": "per slice: clip 1st-99th percentile, scale to 0-1",
+        "assignment": assignment,
+    }
+    if cache is not None:
+        write_cache(cache, cache_dir, images, labels, subjects, info)
+    return prepare.assemble(images, labels, subjects, assignment, class_names, info | {"cached": False})
+
+
+def gather_frames(roots: list[str]) -> tuple[str, list[Frame], int]:
+    """`find_frames` over every root, read as one set: one layout, each patient's frame in one root only."""
     layout, found, unlabelled = None, [], 0
     for folder in roots:
         if not Path(folder).is_dir():
@@ -90,23 +124,11 @@ def load(
             sorted(found + frames_here, key=lambda f: (f.patient, f.number)),
             unlabelled + skipped,
         )
-    chosen = select_frames(found, frames, root)
-    assignment = assign_patients(sorted({f.patient for f in chosen}), split, fractions, seed, root)
-    chosen = [f for f in chosen if any(f.patient in members for members in assignment.values())]
-    class_names = CLASS_NAMES[:num_classes] + [f"class_{i}" for i in range(4, num_classes)]
+    return layout, found, unlabelled
 
-    key = cache_key(chosen, image_size, frames, num_classes, square, assignment)
-    cache = Path(cache_dir) / f"acdc-{key}.npz" if cache_dir else None
-    if cache is not None and cache.exists():
-        try:
-            with np.load(cache, allow_pickle=False) as stored:
-                info = json.loads(str(stored["info"])) | {"cached": True}
-                return prepare.assemble(
-                    stored["images"], stored["labels"], stored["subjects"], assignment, class_names, info
-                )
-        except (OSError, ValueError, KeyError):
-            pass  # a broken cache file is rebuilt below
 
+def prepare_frames(chosen: list[Frame], num_classes: int, image_size, square: str):
+    """Every slice of the chosen frames, read and prepared: images, labels and their patients."""
     images, labels, subjects = [], [], []
     for frame in chosen:
         volume, mask = read_frame(frame, num_classes)
@@ -115,33 +137,35 @@ def load(
             images.append(image)
             labels.append(label)
             subjects.append(frame.patient)
-    images, labels, subjects = np.stack(images), np.stack(labels), np.array(subjects)
-    info = {
-        "dataset": "acdc",
-        "layout": layout,
-        "root": roots[0] if len(roots) == 1 else roots,
-        "frames": frames,
-        "patients": len({f.patient for f in chosen}),
-        "frame_files": len(chosen),
-        "slices": len(labels),
-        "unlabelled_frames": unlabelled,
-        "image_size": image_size,
-        "square": square,
-        "normalisation": "per slice: clip 1st-99th percentile, scale to 0-1",
-        "assignment": assignment,
-    }
-    if cache is not None:
-        partial = cache.with_name(f"{cache.stem}.{os.getpid()}.partial")
-        try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            with open(partial, "wb") as handle:
-                np.savez(handle, images=images, labels=labels, subjects=subjects, info=json.dumps(info))
-            os.replace(partial, cache)
-        except OSError as error:
-            raise DataError(
-                f"{cache_dir}: cannot write the cache ({_one_line(error)}) - make it writable or unset data.cache_dir"
-            ) from error
-    return prepare.assemble(images, labels, subjects, assignment, class_names, info | {"cached": False})
+    return np.stack(images), np.stack(labels), np.array(subjects)
+
+
+def read_cache(cache: Path | None, assignment: dict, class_names: list) -> SegmentationData | None:
+    """The prepared arrays kept under ``cache``, or None (no cache, or a broken file: rebuilt)."""
+    if cache is None or not cache.exists():
+        return None
+    try:
+        with np.load(cache, allow_pickle=False) as stored:
+            info = json.loads(str(stored["info"])) | {"cached": True}
+            return prepare.assemble(
+                stored["images"], stored["labels"], stored["subjects"], assignment, class_names, info
+            )
+    except (OSError, ValueError, KeyError):
+        return None  # a broken cache file is rebuilt
+
+
+def write_cache(cache: Path, cache_dir: str, images, labels, subjects, info: dict) -> None:
+    """Keep the prepared arrays under ``cache`` (written aside, then moved in place)."""
+    partial = cache.with_name(f"{cache.stem}.{os.getpid()}.partial")
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        with open(partial, "wb") as handle:
+            np.savez(handle, images=images, labels=labels, subjects=subjects, info=json.dumps(info))
+        os.replace(partial, cache)
+    except OSError as error:
+        raise DataError(
+            f"{cache_dir}: cannot write the cache ({one_line(error)}) - make it writable or unset data.cache_dir"
+        ) from error
 
 
 def find_frames(root: Path) -> tuple[str, list[Frame], int]:
@@ -233,57 +257,6 @@ def assign_patients(patients: list[str], split, fractions, seed: int, root: str)
     return assignment
 
 
-def read_frame(frame: Frame, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
-    """Read and check one frame; return image (slices, H, W) float32 and labels (slices, H, W) uint8."""
-    if frame.label is None:
-        image, label = read_h5(frame.image)
-        label = prepare.check_pair(image, label, num_classes, str(frame.image), str(frame.image))
-    else:  # checked in file order (H x W x slices), so shapes in messages match the files
-        image, label = read_nifti(frame.image), read_nifti(frame.label)
-        label = prepare.check_pair(image, label, num_classes, str(frame.image), str(frame.label))
-        image, label = np.transpose(image, (2, 0, 1)), np.transpose(label, (2, 0, 1))
-    return image.astype(np.float32), label
-
-
-def read_nifti(path: Path) -> np.ndarray:
-    """Read an H x W x slices NIfTI volume (a single slice H x W gets a slice axis)."""
-    import nibabel
-
-    try:
-        data = np.asarray(nibabel.load(str(path)).dataobj)
-    except Exception as error:
-        raise DataError(
-            f"{path}: cannot read NIfTI ({_one_line(error)}) - re-download or re-export the file"
-        ) from error
-    while data.ndim > 3 and data.shape[-1] == 1:
-        data = data[..., 0]
-    if data.ndim == 2:
-        data = data[..., None]
-    if data.ndim != 3:
-        raise DataError(
-            f"{path}: array is {data.ndim}-D {data.shape}, expected H x W x slices - use the frame files, not _4d"
-        )
-    return data
-
-
-def read_h5(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Read the ``image`` and ``label`` datasets (slices x H x W) of a preprocessed ACDC volume."""
-    import h5py
-
-    try:
-        with h5py.File(path, "r") as handle:
-            missing = [name for name in ("image", "label") if name not in handle]
-            arrays = None if missing else (handle["image"][()], handle["label"][()])
-    except Exception as error:
-        raise DataError(f"{path}: cannot read h5 ({_one_line(error)}) - re-download or re-export the file") from error
-    if missing:
-        raise DataError(f"{path}: no '{missing[0]}' dataset - store the volume as datasets 'image' and 'label'")
-    image, label = (a[None] if a.ndim == 2 else a for a in arrays)
-    if image.ndim != 3:
-        raise DataError(f"{path}: image is {image.ndim}-D {image.shape}, expected slices x H x W - re-export the file")
-    return image, label
-
-
 def cache_key(
     chosen: list[Frame], image_size: int, frames: str, num_classes: int, square: str, assignment: dict
 ) -> str:
@@ -299,7 +272,3 @@ def cache_key(
 def _is_listlike(value) -> bool:
     """An OmegaConf ListConfig (a YAML list in data.root) without importing omegaconf here."""
     return not isinstance(value, (str, bytes, os.PathLike)) and hasattr(value, "__iter__") and hasattr(value, "__len__")
-
-
-def _one_line(error: Exception) -> str:
-    return " ".join(f"{type(error).__name__}: {error}".split())[:200]

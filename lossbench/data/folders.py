@@ -78,21 +78,8 @@ def load(
     images_out, labels_out, channels = read_all(
         stems, image_files, mask_files, num_classes, ignore_index, image_size, square, background
     )
-    info = {
-        "dataset": "folders",
-        "root": str(root),
-        "files": len(stems),
-        "subjects": len(set(subject_of.values())),
-        "image_size": list(prepare.size_of(image_size)) if prepare.is_pair(image_size) else image_size,
-        "square": "resize" if prepare.is_pair(image_size) else square,
-        "channels": channels,
-        "normalisation": "per slice: clip 1st-99th percentile, scale to 0-1"
-        + (" (per channel)" if channels > 1 else ""),
-        "ignore_index": ignore_index,
-        "background": background,
-        "unused_files": unused,
-        "assignment": assignment,
-    }
+    info = describe(root, stems, subject_of, image_size, square, channels, ignore_index, background, unused)
+    info["assignment"] = assignment
     if described is not None:
         info["split"] = described
     subjects = np.array([subject_of[stem] for stem in stems])
@@ -108,6 +95,24 @@ def load(
         background=background,
         ignore_index=ignore_index,
     )
+
+
+def describe(root, stems, subject_of, image_size, square, channels, ignore_index, background, unused) -> dict:
+    """The data set's ``info``: where it came from, how many files and subjects, how it was prepared."""
+    return {
+        "dataset": "folders",
+        "root": str(root),
+        "files": len(stems),
+        "subjects": len(set(subject_of.values())),
+        "image_size": list(prepare.size_of(image_size)) if prepare.is_pair(image_size) else image_size,
+        "square": "resize" if prepare.is_pair(image_size) else square,
+        "channels": channels,
+        "normalisation": "per slice: clip 1st-99th percentile, scale to 0-1"
+        + (" (per channel)" if channels > 1 else ""),
+        "ignore_index": ignore_index,
+        "background": background,
+        "unused_files": unused,
+    }
 
 
 def choose(split, root, image_files, mask_files, subject_pattern, fractions, seed):
