@@ -28,13 +28,16 @@ def options(group: str) -> list[str]:
 
 
 def option_config(group: str, name: str):
-    """``conf/<group>/<name>.yaml`` as written (no defaults merged); a ValueError naming the options."""
+    """``conf/<group>/<name>.yaml`` (over the option its ``defaults`` names, for an alias); a ValueError naming the
+    options."""
     from omegaconf import OmegaConf
 
     path = CONF_DIR / group / f"{name}.yaml"
     if not path.exists():
         raise ValueError(f"unknown {group} {name!r}; known: {options(group)}")
-    return OmegaConf.load(path)
+    own = OmegaConf.load(path)
+    parents = [str(d) for d in own.pop("defaults", None) or [] if str(d) != "_self_"]  # an alias: its option first
+    return OmegaConf.merge(*(option_config(group, p) for p in parents), own) if parents else own
 
 
 def load_option(group: str, name: str):

@@ -35,6 +35,8 @@ def test_sgd_seed_is_an_alias_of_sgd_thread2_that_keeps_its_name():
     old, new = compose(["optimizer=sgd_seed"]).optimizer, compose(["optimizer=sgd_thread2"]).optimizer
     assert old.name == "sgd_seed" and new.name == "sgd_thread2"
     assert {k: v for k, v in old.items() if k != "name"} == {k: v for k, v in new.items() if k != "name"}
+    alias = registry.option_config("optimizer", "sgd_seed")  # read outside Hydra, as the reports read labels
+    assert alias.name == "sgd_seed" and alias.label == new.label and "defaults" not in alias
 
 
 def test_pairing_name_and_label():
