@@ -239,23 +239,23 @@ def test_a_sample_space_runs_with_several_workers(tmp_path):
 
 @pytest.mark.slow
 def test_a_users_model_builder_runs_through_a_sweep(tmp_path):
-    extra = ["model=custom", "model.builder=examples.my_models:residual_unet", "+model.width=4", "+model.levels=2"]
+    extra = ["model=custom", "model._target_=examples.my_models.residual_unet", "+model.width=4", "+model.levels=2"]
     result = sweep(tmp_path, GOOD_GRID, *extra, env={"PYTHONPATH": str(ROOT)}, model=False)
     assert result.returncode == 0, result.stdout + result.stderr
     trials = study_of(tmp_path).get_trials()
     assert len(trials) == 4 and all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
     assert {t.user_attrs["audit"] for t in trials} == {"nominal"}
     _, children = child_runs(tmp_path)
-    assert {c.data.params["model.builder"] for c in children} == {"examples.my_models:residual_unet"}
+    assert {c.data.params["model._target_"] for c in children} == {"examples.my_models.residual_unet"}
     assert {c.data.params["model.width"] for c in children} == {"4"}
 
 
 def test_a_missing_model_builder_is_one_line_before_any_store(tmp_path):
-    result = sweep(tmp_path, GOOD_GRID, "model=custom", "model.builder=nowhere.models:build", model=False)
+    result = sweep(tmp_path, GOOD_GRID, "model=custom", "model._target_=nowhere.models.build", model=False)
     assert result.returncode == 2, result.stdout + result.stderr
     assert (
         result.stderr.strip()
         .splitlines()[-1]
-        .startswith("lossbench: error: model.builder=nowhere.models:build: cannot import nowhere.models")
+        .startswith("lossbench: error: model._target_=nowhere.models.build: cannot import nowhere.models")
     )
     assert not (tmp_path / "results").exists()
