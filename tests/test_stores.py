@@ -1,0 +1,37 @@
+"""`lossbench.sweep.stores`: damaged stores named in one line, healthy or absent ones passed."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from lossbench.errors import UserError
+from lossbench.sweep.stores import check_journal, check_reachable, check_sqlite
+
+
+def test_a_damaged_journal_line_is_named(tmp_path):
+    path = tmp_path / "optuna.journal"
+    path.write_text('{"op": 1}\n{"op": 2\n')
+    with pytest.raises(UserError, match="is damaged at line 2 - remove that line") as error:
+        check_journal(path)
+    assert "\n" not in str(error.value)
+    path.write_text('{"op": 1}\n')
+    check_journal(path)
+
+
+def test_an_absent_or_healthy_sqlite_store_passes_and_a_damaged_one_is_named(tmp_path):
+    check_sqlite(tmp_path / "absent.db")
+    healthy = tmp_path / "mlflow.db"
+    with sqlite3.connect(healthy) as db:
+        db.execute("CREATE TABLE experiments (id INTEGER)")
+    check_sqlite(healthy)
+    damaged = tmp_path / "bad.db"
+    damaged.write_bytes(b"not a database" * 100)
+    with pytest.raises(UserError, match="is damaged .* move it aside"):
+        check_sqlite(damaged)
+
+
+def test_a_local_store_needs_no_connection():
+    check_reachable("sqlite:///tmp/mlflow.db", "")
+    check_reachable("none", "")
