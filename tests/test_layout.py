@@ -102,3 +102,37 @@ def test_rooms_are_packages_with_a_docstring():
     for room in ROOMS:
         init = PACKAGE / room / "__init__.py"
         assert init.exists() and ast.get_docstring(ast.parse(init.read_text())), f"lossbench/{room}/ needs a docstring"
+
+
+def lengths(path: Path) -> tuple[int, list[tuple[str, int]]]:
+    """A module's line count, and every function's (name, lines), methods and nested ones included."""
+    text = path.read_text()
+    funcs = [
+        (node.name, node.end_lineno - node.lineno + 1 + len(node.decorator_list))
+        for node in ast.walk(ast.parse(text))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    ]
+    return len(text.splitlines()), funcs
+
+
+@pytest.mark.parametrize("name", sorted(GRAPH))
+def test_modules_and_functions_are_small(name):
+    """No module over 300 lines, no function over 60: a piece you can read in one sitting."""
+    lines, funcs = lengths(modules()[name])
+    assert lines <= 300, f"{name}: {lines} lines - split it by topic"
+    long = [f"{f} ({n} lines)" for f, n in funcs if n > 60]
+    assert not long, f"{name}: functions over 60 lines: {', '.join(long)}"
+
+
+TESTS = Path(__file__).resolve().parent
+
+
+@pytest.mark.parametrize("name", sorted(n for n in GRAPH if layer(n) < 5 and not modules()[n].name == "__init__.py"))
+def test_every_module_has_a_test_file_named_after_it(name):
+    base = name.rsplit(".", 1)[-1]
+    assert (TESTS / f"test_{base}.py").exists(), f"{name}: no tests/test_{base}.py"
+
+
+def test_module_names_are_unique_so_their_test_files_are():
+    bases = [n.rsplit(".", 1)[-1] for n in GRAPH if layer(n) < 5 and not modules()[n].name == "__init__.py"]
+    assert len(bases) == len(set(bases)), sorted(b for b in bases if bases.count(b) > 1)
