@@ -136,3 +136,53 @@ def test_every_module_has_a_test_file_named_after_it(name):
 def test_module_names_are_unique_so_their_test_files_are():
     bases = [n.rsplit(".", 1)[-1] for n in GRAPH if layer(n) < 5 and not modules()[n].name == "__init__.py"]
     assert len(bases) == len(set(bases)), sorted(b for b in bases if bases.count(b) > 1)
+
+
+ROOT = PACKAGE.parent
+RECIPE = {"lossbench.trial.losses.squared", "lossbench.trial.losses.SquaredError", "lossbench/trial/losses/squared.py"}
+
+
+def top_names(path: Path) -> set[str]:
+    names = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    return names
+
+
+def stale(text: str) -> list[str]:
+    """The file paths and dotted names in ``text`` that name no module, or nothing in the module they name."""
+    import re
+
+    found = []
+    for match in re.finditer(r"(?<![\w/.-])((?:lossbench|tools|benchmarks|tests|examples)/[\w/]+\.py)", text):
+        if not (ROOT / match.group(1)).exists():
+            found.append(match.group(1))
+    for match in re.finditer(r"(?<![\w/.])((?:lossbench|tools)(?:\.[a-z_]\w*)+)", text):
+        parts = match.group(1).split(".")
+        for i in range(len(parts), 0, -1):
+            path = ROOT.joinpath(*parts[:i])
+            path = path / "__init__.py" if (path / "__init__.py").exists() else path.with_suffix(".py")
+            if path.exists():
+                break
+        rest = parts[i:]
+        if not path.exists() or rest and rest[0] not in top_names(path) and not (path.parent / rest[0]).exists():
+            found.append(match.group(1))
+    return sorted(set(found) - RECIPE)
+
+
+def test_the_docs_name_only_modules_that_exist():
+    """README.md and docs/ move with the code: every lossbench/... path and lossbench.x.y name resolves."""
+    for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        assert not stale(doc.read_text()), f"{doc.name} names what no longer exists: {stale(doc.read_text())}"
+
+
+def test_the_stale_check_can_fail():
+    assert stale("see lossbench/sweep.py and lossbench.queue.load") == ["lossbench.queue.load", "lossbench/sweep.py"]
+    assert stale("`lossbench.sweep.work.load` in lossbench/sweep/work.py") == []
