@@ -63,7 +63,7 @@ def lossbench_trial(cfg, data, experiment_id: str, warm: bool = False):
     ``warm``: as the worker's next trial of the same pairing under another seed, which reuses the
     compiled model (`lossbench.trial.run._compiled_model`); else built and compiled from scratch.
     """
-    from lossbench.config import pairing_name
+    from lossbench.registry import pairing_name
     from lossbench.sweep.tracking import runs as tracking
     from lossbench.trial import run as trial
     from lossbench.trial.run import run_trial

@@ -48,7 +48,7 @@ def member(seed: int, name: str):
 def separate(k: int, epochs: int, jit: bool = False) -> float:
     import keras
 
-    from lossbench.trial.run import batches
+    from lossbench.trial.passes import batches
 
     x, y = data(k)
     started = time.perf_counter()
@@ -64,7 +64,7 @@ def separate(k: int, epochs: int, jit: bool = False) -> float:
 def stacked(k: int, epochs: int) -> float:
     import keras
 
-    from lossbench.trial.run import batches
+    from lossbench.trial.passes import batches
 
     x, y = data(k)
     started = time.perf_counter()
@@ -81,7 +81,7 @@ def grouped(k: int, epochs: int) -> float:
     import keras
     import numpy as np
 
-    from lossbench.trial.run import batches
+    from lossbench.trial.passes import batches
 
     def double(t, filters):
         for _ in range(2):

@@ -21,7 +21,7 @@ def epochs(fast: bool, x, y, n: int) -> list[tuple[float, float]]:
     import keras
 
     from lossbench.trial.model import unet
-    from lossbench.trial.run import batches
+    from lossbench.trial.passes import batches
 
     keras.utils.set_random_seed(0)
     net = unet((48, 48, 1), 4, base=8, depth=4)

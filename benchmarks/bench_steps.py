@@ -49,7 +49,7 @@ def main() -> None:
     from lossbench.data import zscore
     from lossbench.data.phantom import load
     from lossbench.trial.model import unet
-    from lossbench.trial.run import batches
+    from lossbench.trial.passes import batches
 
     data = load(n_subjects={"train": 20, "val": 6, "test": 8}, slices_per_subject=10, image_size=48, seed=2024)
     x = {n: zscore(s.images) for n, s in (("train", data.train), ("val", data.val), ("test", data.test))}

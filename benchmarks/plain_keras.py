@@ -32,7 +32,7 @@ def train(
     model = keras.Model(net.input, keras.layers.Softmax()(net.output))
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=keras.losses.CategoricalCrossentropy())
     if tuned:
-        from lossbench.trial.run import batches
+        from lossbench.trial.passes import batches
 
         model.optimizer.build(model.trainable_variables)
         fed = batches(x["train"], y["train"], batch, shuffle=True)

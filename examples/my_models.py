@@ -1,7 +1,7 @@
 """Example model builders for ``model=custom`` (README, "Bring your own model").
 
-    python -m lossbench.train model=custom model.builder=examples.my_models:residual_unet
-    python -m lossbench.sweep +experiment=cmr model=custom model.builder=examples.my_models:mobilenet_unet \
+    python -m lossbench.train model=custom model._target_=examples.my_models.residual_unet
+    python -m lossbench.sweep +experiment=cmr model=custom model._target_=examples.my_models.mobilenet_unet \
         data.image_size=64
 
 A builder is called as ``build(input_shape=(H, W, 1), num_classes=C, **options)``

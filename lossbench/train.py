@@ -41,8 +41,9 @@ def main(cfg: DictConfig) -> None:
 
 
 def train(cfg: DictConfig) -> None:
-    from lossbench.config import pairing_name, store_uri
+    from lossbench.config import store_uri
     from lossbench.errors import redact
+    from lossbench.registry import pairing_name
     from lossbench.runtime import configure_from
     from lossbench.sweep import validate
 

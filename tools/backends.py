@@ -38,7 +38,8 @@ def audit_all(backend: str) -> list[dict]:
     from lossbench.sweep.validate import options
     from lossbench.trial.audit import audit_pairing
     from lossbench.trial.model import build_model
-    from lossbench.trial.run import compiled_pass, encode, label_encoding
+    from lossbench.trial.passes import compiled_pass
+    from lossbench.trial.targets import encode, label_encoding
 
     rng = np.random.default_rng(0)
     x = rng.random((2, 32, 32, 1)).astype(np.float32)
