@@ -6,7 +6,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from lossbench.registry import CONF_DIR, pairing_name  # noqa: F401  (pairing_name: lossbench.config.pairing_name)
+from lossbench.registry import CONF_DIR
 
 
 def init_hydra() -> None:
@@ -35,7 +35,7 @@ def objective(cfg: DictConfig) -> str:
 
 
 def store_uri(cfg: DictConfig) -> str:
-    """``tracking.uri`` with a SQLite path made absolute (``none``: no MLflow, `lossbench.sweep.records`)."""
+    """``tracking.uri`` with a SQLite path made absolute (``none``: no MLflow, `lossbench.sweep.tracking.records`)."""
     uri = str(cfg.tracking.uri)
     if uri.startswith("sqlite:///"):
         return "sqlite:///" + str(Path(uri.removeprefix("sqlite:///")).resolve())

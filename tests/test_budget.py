@@ -5,7 +5,7 @@ from __future__ import annotations
 import optuna
 
 from lossbench.analysis import budget
-from lossbench.sweep import work as queue
+from lossbench.sweep import work
 from lossbench.sweep.study import StudyInfo
 
 
@@ -18,7 +18,7 @@ def planted(tmp_path, name: str, verdict: str, epochs: int = 8) -> StudyInfo:
         tracking_uri="",
         epochs=epochs,
     )
-    s = optuna.create_study(study_name=name, storage=queue.storage(info))
+    s = optuna.create_study(study_name=name, storage=work.storage(info))
     s.add_trial(
         optuna.trial.create_trial(
             params={"loss": "dice"},
@@ -44,7 +44,7 @@ def test_the_budget_study_is_remembered_and_read_back(tmp_path):
 
 def test_a_budget_study_that_is_gone_is_one_line(tmp_path):
     main = planted(tmp_path, "main", "stalled_at_chance")
-    queue.load(main).set_user_attr(
+    work.load(main).set_user_attr(
         "budget_study",
         {"study_name": "gone", "storage": str(tmp_path / "main.journal"), "name": "gone", "folder": "", "epochs": 32},
     )

@@ -16,6 +16,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 from test_sweep import child_runs, study_of, sweep
 
+from lossbench.sweep import optuna_store
 from tools.screenshot import find_chromium, free_port, render, runs_page, serve_mlflow
 
 GRID = """grid:
@@ -98,7 +99,11 @@ def test_optuna_dashboard_shows_the_named_objective_and_no_seed_parameter(swept,
     with optuna_dashboard(swept / "results" / "tiny" / "optuna.journal", free_port()) as url:
         dom = html.unescape(
             render(
-                f"{url}/dashboard/studies/{study._study_id}", png, width=1600, height=1000, expect="val_foreground_dice"
+                f"{url}/dashboard/studies/{optuna_store.study_id(study)}",
+                png,
+                width=1600,
+                height=1000,
+                expect="val_foreground_dice",
             )
         )
     assert study.study_name in dom and "val_foreground_dice" in dom, dom[-3000:]

@@ -108,3 +108,7 @@ def test_heartbeats_on_an_rdb_tell_the_stale_trial_from_the_beating_one(tmp_path
     assert not optuna_store.beating(journal) and optuna_store.stale_ids(journal) == []
     with optuna_store.heartbeat(journal.ask()):  # no heartbeat on a journal: a no-op
         pass
+
+
+def test_study_id_is_the_storages_id_of_the_study(study):
+    assert optuna_store.study_id(study) == study._storage.get_study_id_from_name(study.study_name)

@@ -6,7 +6,7 @@ import optuna
 from omegaconf import OmegaConf
 
 from lossbench.analysis import pruning
-from lossbench.sweep import work as queue
+from lossbench.sweep import work
 from lossbench.sweep.study import StudyInfo
 
 
@@ -15,7 +15,7 @@ def study(tmp_path, name: str, pruned: bool) -> StudyInfo:
     info = StudyInfo(
         name=name, study_name=name, storage=str(tmp_path / f"{name}.journal"), folder=str(tmp_path), tracking_uri=""
     )
-    s = optuna.create_study(study_name=name, storage=queue.storage(info))
+    s = optuna.create_study(study_name=name, storage=work.storage(info))
     dist = {"loss": optuna.distributions.CategoricalDistribution(["dice"])}
     for seed in (0, 1):
         cut = pruned and seed == 1

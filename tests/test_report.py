@@ -14,7 +14,7 @@ from mlflow.tracking import MlflowClient
 
 from lossbench.analysis import report
 from lossbench.errors import UserError
-from lossbench.sweep import work as queue
+from lossbench.sweep import work
 from lossbench.sweep.study import StudyInfo
 
 EPOCHS = 3
@@ -75,7 +75,7 @@ def plant(tmp_path, tracking_uri: str, trials: list[dict] | None = None, attrs: 
         experiment_id=experiment_id,
         parent_run_id=client.create_run(experiment_id).info.run_id,
     )
-    study = optuna.create_study(study_name=info.study_name, storage=queue.storage(info), direction="maximize")
+    study = optuna.create_study(study_name=info.study_name, storage=work.storage(info), direction="maximize")
     for key, value in ({"class_names": ["background", "rv", "myo", "lv"], "max_seeds": 3} | (attrs or {})).items():
         study.set_user_attr(key, value)
     rng = np.random.default_rng(0)

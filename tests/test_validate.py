@@ -174,3 +174,11 @@ def test_omegaconf_missing_is_detected_without_resolving():
     cfg = OmegaConf.create({"data": {"name": "acdc", "root": "???"}})
     with pytest.raises(UserError, match="data.root is required for data=acdc"):
         validate.check_values(cfg)
+
+
+def test_a_sqlite_study_store_is_refused_for_several_workers(compose_cfg, tmp_path):
+    """SQLite's claim of a waiting trial is not atomic across processes (3 workers made 31 claims of 20 trials)."""
+    cfg = compose_cfg(["+experiment=cmr", f"paths.results={tmp_path}", f"sweep.storage=sqlite:///{tmp_path}/o.db"])
+    with pytest.raises(UserError, match="cannot give each waiting trial to exactly one of sweep.n_workers=2"):
+        validate.check_places(cfg)
+    validate.check_places(OmegaConf.merge(cfg, {"sweep": {"n_workers": 1}}))

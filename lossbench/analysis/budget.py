@@ -13,7 +13,7 @@ from __future__ import annotations
 from omegaconf import DictConfig
 
 from lossbench.analysis import claims
-from lossbench.sweep import work as queue
+from lossbench.sweep import work
 from lossbench.sweep.study import StudyInfo
 
 FACTOR = 4
@@ -26,7 +26,7 @@ def plan(cfg: DictConfig, info: StudyInfo) -> tuple[list[dict], list[str]] | Non
     the sweep's command line runs it and hands the result to `remember`."""
     from lossbench.sweep import space
 
-    table = claims.trials_frame(queue.load(info))
+    table = claims.trials_frame(work.load(info))
     rates = claims.rates(table) if not table.empty else table
     never = rates[rates["class"] == "never"] if not rates.empty else rates
     if never.empty:
@@ -55,19 +55,19 @@ def remember(info: StudyInfo, budget_info: StudyInfo) -> None:
         k: getattr(budget_info, k)
         for k in ("study_name", "storage", "folder", "name", "pruner", "prune_below", "warmup_epochs", "epochs")
     }
-    if queue.is_rdb(budget_info):  # no password in a study attribute: the main study's storage is its own
+    if work.is_rdb(budget_info):  # no password in a study attribute: the main study's storage is its own
         keep["storage"] = SAME_STORAGE
-    queue.load(info).set_user_attr("budget_study", keep | {"factor": FACTOR})
+    work.load(info).set_user_attr("budget_study", keep | {"factor": FACTOR})
 
 
 def sentences(info: StudyInfo) -> list[str]:
     """One line per rerun pairing: stays stalled or converges slowly at 4x (for the main report)."""
-    attrs = queue.load(info).user_attrs.get("budget_study")
+    attrs = work.load(info).user_attrs.get("budget_study")
     if not attrs:
         return []
     try:
         where = {"storage": info.storage} if attrs.get("storage") == SAME_STORAGE else {}
-        table = claims.trials_frame(queue.load(StudyInfo.from_dict({"tracking_uri": "", **attrs, **where})))
+        table = claims.trials_frame(work.load(StudyInfo.from_dict({"tracking_uri": "", **attrs, **where})))
     except KeyError:
         return [f"(budget study {attrs['study_name']} not found in {attrs['storage']})"]
     if table.empty:

@@ -63,9 +63,9 @@ def write(cfg, on, off) -> None:
     """``results/<name>/pruning.md``: the study with pruning (``on``) against the one run to the end (``off``)."""
     from lossbench.analysis import claims
     from lossbench.analysis.markdown import table as _table
-    from lossbench.sweep import work as queue
+    from lossbench.sweep import work
 
-    a, b = _frame(queue.load(on)), _frame(queue.load(off))
+    a, b = _frame(work.load(on)), _frame(work.load(off))
     keys = [*claims.pairing_cols(a), "seed"]
     rows, s = compare(a, b, keys, int(cfg.trainer.epochs))
     saved = 1 - s["seconds_on"] / s["seconds_off"] if s["seconds_off"] else float("nan")

@@ -52,13 +52,12 @@ def load_role(experiment: str, results: str | None = None, overrides=()):
     sweep was given them, so that they name the same study)."""
     from lossbench.analysis import claims
     from lossbench.config import compose
-    from lossbench.sweep import space, study
-    from lossbench.sweep import work as queue
+    from lossbench.sweep import space, study, work
 
     cfg = compose([f"+experiment={experiment}"] + ([f"paths.results={results}"] if results else []) + list(overrides))
     sp = space.load_space(cfg.sweep.space, cfg.sweep.seeds)
     located = study.locate(cfg, sp)
-    optuna_study = queue.load(located)
+    optuna_study = work.load(located)
     info = located.as_dict()
     frame = claims.trials_frame(optuna_study)
     if frame.empty:

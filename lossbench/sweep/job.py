@@ -34,7 +34,8 @@ class Job:
         self.stalled_rule, self.epochs = False, 0  # the stalled rule is for cross-entropies only
 
     def begin(self) -> None:
-        from lossbench.config import compose, pairing_name
+        from lossbench.config import compose
+        from lossbench.registry import pairing_name
 
         trial, info = self.trial, self.info
         trial.set_user_attr("worker", work.worker_id())

@@ -15,6 +15,11 @@ TESTED = "5.1.0"  # the Optuna these functions were checked against (tests/test_
 TrialState = optuna.trial.TrialState
 
 
+def study_id(study: optuna.Study) -> int:
+    """The study's id in its storage (optuna-dashboard's page of a study is ``/dashboard/studies/<id>``)."""
+    return study._study_id
+
+
 def trial_id(trial) -> int:
     """The storage's id of a live `optuna.Trial` or a `FrozenTrial` (not its per-study ``number``)."""
     return trial._trial_id

@@ -1,6 +1,6 @@
 """Check a config before anything is stored: one line naming the setting and the fix, exit code 2.
 
-`check(cfg, sp)` runs first in `lossbench.sweep.run` and `lossbench.train`, before a store, file or folder
+`check(cfg, sp)` runs first in `lossbench.sweep.launch` and `lossbench.train`, before a store, file or folder
 is created: numeric ranges, enumerated values, the data root, the sweep file's options against
 ``conf/``, where results go, and the stores already there (a corrupted journal or MLflow database
 is named, with how to recover, and left unwritten). `compose_or_exit` turns Hydra's own errors (an
@@ -159,7 +159,7 @@ def check_places(cfg: DictConfig) -> None:
         )
     uri = str(cfg.tracking.uri)
     if uri == "none":
-        pass  # lossbench.sweep.records: a JSON-lines file under paths.results, checked writable above
+        pass  # lossbench.sweep.tracking.records: a JSON-lines file under paths.results, checked writable above
     elif uri.startswith("sqlite:///"):
         check_sqlite(Path(uri.removeprefix("sqlite:///")))
     elif not uri.startswith(("http://", "https://", "postgresql", "mysql")):
@@ -169,6 +169,12 @@ def check_places(cfg: DictConfig) -> None:
         raise UserError(
             f"sweep.storage={storage.split('@')[-1]} is not an RDB URL (postgresql://...) - "
             "leave it null for the journal file under paths.results"
+        )
+    if storage.startswith("sqlite") and int(_get(cfg, "sweep.n_workers") or 1) > 1:
+        raise UserError(  # its claim of a waiting trial is not atomic across processes: trials would run twice
+            f"sweep.storage={storage} cannot give each waiting trial to exactly one of sweep.n_workers="
+            f"{_get(cfg, 'sweep.n_workers')} workers - leave sweep.storage null (the journal file), use PostgreSQL, "
+            "or set sweep.n_workers=1"
         )
     if storage.startswith("postgresql"):
         try:

@@ -47,13 +47,13 @@ def trials_table(info) -> tuple[pd.DataFrame, dict]:
     """One row per Optuna trial, joined with its MLflow run's tags and final metrics; plus curves."""
     from mlflow.tracking import MlflowClient
 
-    from lossbench.sweep import work as queue
+    from lossbench.sweep import work
 
     client = MlflowClient(info.tracking_uri)
     runs = {r.info.run_id: r for r in client.search_runs([info.experiment_id], max_results=5000)}
-    trials = {t.number: t for t in queue.load(info).get_trials(deepcopy=False)}
+    trials = {t.number: t for t in work.load(info).get_trials(deepcopy=False)}
     rows, curves = [], {}
-    for row in claims.trials_frame(queue.load(info)).to_dict("records"):
+    for row in claims.trials_frame(work.load(info)).to_dict("records"):
         t = trials[row["trial"]]
         row |= {
             "reason": t.user_attrs.get("reason", ""),
@@ -104,9 +104,9 @@ def collect(info, trials: pd.DataFrame, curves: dict, sections: list, background
     """The `Facts` of the study ``info`` describes; ``background_share`` and ``class_names`` default to the
     study's attributes (then to the cardiac data's)."""
     from lossbench.analysis import budget
-    from lossbench.sweep import work as queue
+    from lossbench.sweep import work
 
-    attrs = queue.load(info).user_attrs
+    attrs = work.load(info).user_attrs
     words = functools.partial(
         wording.for_data, background=attrs.get("background", 0), commonest=attrs.get("commonest_class", "")
     )
