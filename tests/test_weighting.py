@@ -193,3 +193,21 @@ def test_void_pixels_count_in_no_class_frequency():
     for scheme in (inverse_frequency, effective_number, median_frequency):
         np.testing.assert_allclose(scheme(voided, 3), scheme(kept, 3), err_msg=scheme.__name__)
     assert len(median_frequency(voided, 3)) == 3
+
+
+def test_a_scheme_refuses_an_option_it_does_not_declare():
+    from lossbench.trial.weighting import EffectiveNumber, MedianFrequency
+
+    with pytest.raises(TypeError, match="MedianFrequency takes no option 'beta'; its options: none"):
+        MedianFrequency("median_frequency", beta=0.5)
+    with pytest.raises(TypeError, match="EffectiveNumber takes no option 'weights'; its options: beta"):
+        EffectiveNumber("effective_number", weights=[1, 2])
+    assert EffectiveNumber("effective_number").options == {"beta": 0.9999}
+
+
+@pytest.mark.parametrize("beta", [0.0, 1.0, 1.5, -0.1])
+def test_effective_number_refuses_a_beta_outside_0_1(beta):
+    from lossbench.trial.weighting import EffectiveNumber
+
+    with pytest.raises(ValueError, match=r"class_weighting.beta=.* is not in \(0, 1\)"):
+        EffectiveNumber("effective_number", beta=beta)

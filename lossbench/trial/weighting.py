@@ -67,14 +67,23 @@ def effective_number(labels: np.ndarray, num_classes: int, beta: float = 0.9999)
 class Weighting:
     """Base class of the ``conf/class_weighting/`` options (``_target_``), as the losses are.
 
-    ``Weighting(name)(labels, num_classes)`` returns one weight per class or
-    ``None``; subclasses set ``scheme`` (a function above) and take its options.
+    ``Weighting(name, **options)(labels, num_classes)`` returns one weight per class or ``None``;
+    subclasses set ``scheme`` (a function above) and declare ``options`` with their defaults; any
+    other option is refused in one line, as a loss refuses it.
     """
 
     scheme = staticmethod(none)
+    options: dict = {}
 
     def __init__(self, name: str, **options):
-        self.name, self.options = str(name), options
+        unknown = sorted(set(options) - set(self.options))
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__} takes no option {unknown[0]!r}; its options: "
+                + (", ".join(self.options) or "none")
+            )
+        self.name = str(name)
+        self.options = {key: type(default)(options.get(key, default)) for key, default in type(self).options.items()}
 
     def __call__(self, labels: np.ndarray, num_classes: int) -> np.ndarray | None:
         return type(self).scheme(labels, num_classes, **self.options)
@@ -97,6 +106,9 @@ class MedianFrequency(Weighting):
 
 class EffectiveNumber(Weighting):
     scheme = staticmethod(effective_number)
+    options = {"beta": 0.9999}
 
-    def __init__(self, name: str, beta: float = 0.9999):
-        super().__init__(name, beta=float(beta))
+    def __init__(self, name: str, **options):
+        super().__init__(name, **options)
+        if not 0.0 < self.options["beta"] < 1.0:  # 0 is no weighting, 1 divides by zero: neither is this scheme
+            raise ValueError(f"class_weighting.beta={self.options['beta']} is not in (0, 1) - e.g. 0.9999")
