@@ -140,3 +140,10 @@ def test_the_model_module_loads_without_keras():
 
     code = "import sys, lossbench.trial.model; print('keras' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+
+
+def test_a_trial_given_a_swept_depth_is_refused_only_when_its_images_cannot_be_halved_so_often():
+    """The sweep's check caps the depth at 6; a trial (`unet`) refuses a too-deep net as not divisible."""
+    check_unet([1024], 8, 7, max_depth=None)
+    with pytest.raises(UserError, match="data.image_size=48 is not divisible by 2\\*\\*model.depth = 512"):
+        check_unet([48], 8, 9, max_depth=None)

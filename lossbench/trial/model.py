@@ -44,15 +44,18 @@ def linear_layers() -> tuple:
     return (keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D, keras.layers.Dense)
 
 
-def check_unet(sides, base, depth) -> None:
+def check_unet(sides, base, depth, max_depth: int | None = MAX_DEPTH) -> None:
     """`unet`'s options against the image sides (H and W): one-line `UserError` when they cannot build.
+
+    ``max_depth``: the sweep's check refuses deeper nets before anything is stored; a trial given a
+    swept depth (``max_depth=None``) is refused only when its images cannot be halved that often.
 
     >>> check_unet([48, 64], 8, 4)
     >>> check_unet([40], 8, 4)
     Traceback (most recent call last):
     lossbench.errors.UserError: data.image_size=40 is not divisible by 2**model.depth = 16 - use a multiple of 16 or a smaller model.depth
     """
-    if isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= MAX_DEPTH:
+    if isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= (max_depth or depth):
         raise UserError(
             f"model.depth={depth} is out of range - use 1 to {MAX_DEPTH} down-sampling levels (4 is the thread's)"
         )
@@ -107,7 +110,7 @@ def unet(input_shape, num_classes: int, base: int = 16, depth: int = 4, batch_no
     import keras
 
     base, depth = int(base), int(depth)
-    check_unet([int(input_shape[0]), int(input_shape[1])], base, depth)
+    check_unet([int(input_shape[0]), int(input_shape[1])], base, depth, max_depth=None)
     inputs = keras.Input(tuple(input_shape), name="image")
     skips, x = [], inputs
     for level in range(depth):
