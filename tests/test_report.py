@@ -65,7 +65,7 @@ def store(tmp_path_factory) -> str:
 def plant(tmp_path, tracking_uri: str, trials: list[dict] | None = None, attrs: dict | None = None) -> StudyInfo:
     """A finished study in ``tmp_path``: every trial in the journal, with its run in the MLflow store."""
     client = MlflowClient(tracking_uri)
-    experiment_id = client.create_experiment(f"planted-{tmp_path.name}")
+    experiment_id = client.create_experiment(f"planted-{tmp_path.name}", artifact_location=str(tmp_path / "artifacts"))
     info = StudyInfo(
         name="planted",
         study_name="planted-0",
