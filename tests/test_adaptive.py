@@ -9,7 +9,7 @@ import optuna
 from omegaconf import OmegaConf
 
 from lossbench.analysis.claims import plan_seeds
-from lossbench.sweep import optuna_store, progress, space, work
+from lossbench.sweep import optuna_store, owners, progress, space, work
 from lossbench.sweep.loop import adaptive_round, next_trial
 from lossbench.sweep.study import StudyInfo
 
@@ -43,7 +43,7 @@ def planted_study(tmp_path, running: tuple | None = None):
                     state=optuna.trial.TrialState.RUNNING,
                     params=point,
                     distributions=dists,
-                    user_attrs={"worker": work.worker_id()},
+                    user_attrs={"worker": owners.worker_id()},
                 )
             )
             continue

@@ -16,7 +16,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 from test_sweep import GOOD_GRID, study_of, sweep
 
-from lossbench.sweep import work
+from lossbench.sweep import owners, work
 
 pytestmark = pytest.mark.slow
 
@@ -80,6 +80,20 @@ def test_a_sweep_killed_at_any_stage_resumes_to_one_run_per_point(tmp_path, stag
         assert [t.user_attrs["state"] for t in killed] == ["killed"] and len(study.get_trials()) == 5
         hidden = [c for c in every if c.info.lifecycle_stage == "deleted"]
         assert [c.info.status for c in hidden] == ["KILLED"] and len(every) == 5
+
+
+def test_a_worker_killed_between_its_claim_and_its_name_leaves_a_point_the_rerun_runs(tmp_path):
+    """The claim's compare-and-set done, the process killed before it names itself in the trial: the rerun
+    waits `owners.UNOWNED_SECONDS` for a name that never comes, then runs the point (no trial left RUNNING)."""
+    marker = tmp_path / "fault"
+    first = run_sweep(tmp_path, env={"LOSSBENCH_FAULT": f"claimed:{marker}"})
+    assert first.returncode == -signal.SIGKILL and marker.read_text() == "claimed", first.stderr
+    (orphan,) = [t for t in study_of(tmp_path).get_trials() if t.state == optuna.trial.TrialState.RUNNING]
+    assert "worker" not in orphan.user_attrs
+    again = run_sweep(tmp_path)
+    assert again.returncode == 0, again.stdout + again.stderr
+    study = check_exactly_once(tmp_path)
+    assert [t.user_attrs["state"] for t in study.get_trials() if t.state == optuna.trial.TrialState.FAIL] == ["killed"]
 
 
 def test_ctrl_c_marks_the_trial_and_the_parent_killed_exits_130_and_writes_no_report(tmp_path):
@@ -167,12 +181,14 @@ def test_workers_leave_when_the_parent_is_killed_and_a_rerun_finishes_the_sweep(
     time.sleep(15)  # both import TensorFlow and start training
     proc.kill()
     proc.wait()
-    running = lambda: [p for p in workers if os.path.exists(f"/proc/{p}") and not work.zombie(p)]  # noqa: E731
+    running = lambda: [p for p in workers if os.path.exists(f"/proc/{p}") and not owners.zombie(p)]  # noqa: E731
     deadline = time.time() + 90
     while time.time() < deadline and running():
         time.sleep(1.0)
     assert not running(), "orphaned workers still run"
     again = run_sweep(tmp_path, "sweep.n_workers=2", "trainer.epochs=6")
     assert again.returncode == 0, again.stderr[-2000:]
-    done = [t for t in study_of(tmp_path).get_trials() if t.state == optuna.trial.TrialState.COMPLETE]
-    assert len(done) == 4 and len({tuple(sorted(work.params(t).items())) for t in done}) == 4
+    trials = study_of(tmp_path).get_trials()
+    done = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+    states = [(t.number, t.state.name, t.user_attrs.get("state"), work.params(t)) for t in trials]
+    assert len(done) == 4 and len({tuple(sorted(work.params(t).items())) for t in done}) == 4, states

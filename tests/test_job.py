@@ -11,7 +11,7 @@ from tracking_helpers import result
 
 from lossbench.config import compose
 from lossbench.errors import InvalidPairing
-from lossbench.sweep import job, optuna_store, work
+from lossbench.sweep import job, optuna_store, owners, work
 from lossbench.sweep.study import StudyInfo
 
 SPACE = OmegaConf.create({"grid": {"loss": ["dice", "categorical_crossentropy"]}, "seeds": [0]})
@@ -38,7 +38,7 @@ def test_begin_composes_the_point_and_opens_its_record(tmp_path):
     one, _ = started(tmp_path)
     assert one.trial_cfg.loss.name == "dice" and one.trial_cfg.trainer.seed == 0
     attrs = optuna_store.frozen(one.trial).user_attrs
-    assert attrs["worker"] == work.worker_id() and attrs["choices"]["loss"] == "dice"
+    assert attrs["worker"] == owners.worker_id() and attrs["choices"]["loss"] == "dice"
     assert attrs["mlflow_run_id"] == one.run.run_id and attrs["mlflow_run_url"] == ""
     assert not one.stalled_rule  # the stalled rule is for cross-entropies only
 

@@ -8,7 +8,7 @@ import sys
 import optuna
 from omegaconf import OmegaConf
 
-from lossbench.sweep import loop, optuna_store, work
+from lossbench.sweep import loop, optuna_store, owners, work
 from lossbench.sweep.study import StudyInfo
 
 SPACE = OmegaConf.create({"grid": {"loss": ["dice", "focal"]}, "seeds": [0]})
@@ -40,7 +40,7 @@ def test_resync_reruns_the_point_of_a_dead_workers_trial(tmp_path):
     work.sync_queue(study, [{"loss": "dice", "seed": 0}])
     trial = work.take_waiting(study)
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    trial.set_user_attr("worker", f"{work.host()}:{dead.stdout.strip()}")
+    trial.set_user_attr("worker", f"{owners.host()}:{dead.stdout.strip()}")
     loop.resync(study, SPACE, info)
     assert optuna_store.frozen(trial).user_attrs["state"] == "killed"
     waiting = study.get_trials(states=(work.TrialState.WAITING,))
@@ -53,3 +53,22 @@ def test_no_planner_or_no_room_adds_no_seed(tmp_path):
     assert loop.adaptive_round(OmegaConf.create({"sweep": {"max_seeds": 5}}), SPACE, info, None) == []
     assert loop.adaptive_round(CFG, SPACE, info, lambda *a: ([{"loss": "dice", "seed": 1}], ["x"])) == []
     assert study.get_trials() == []
+
+
+def test_next_trial_waits_for_a_trial_claimed_this_moment_and_reruns_it_once_unowned_too_long(tmp_path, monkeypatch):
+    """A worker killed between the claim and naming itself: the others wait, then run its point again."""
+    info, study = journal(tmp_path)
+    work.sync_queue(study, [{"loss": "dice", "seed": 0}])
+    orphan = optuna_store.claim(study, study.get_trials()[0])  # claimed, never named: its worker died
+    naps = []
+
+    def nap(seconds):
+        naps.append(seconds)
+        if len(naps) == 3:  # a while later: the claim is older than UNOWNED_SECONDS
+            monkeypatch.setattr(owners, "UNOWNED_SECONDS", -1)
+
+    monkeypatch.setattr(loop.time, "sleep", nap)
+    again = loop.next_trial(study, CFG, SPACE, info)
+    assert len(naps) == 3 and optuna_store.frozen(orphan).user_attrs["state"] == "killed"
+    assert work.params(optuna_store.frozen(again)) == {"loss": "dice", "seed": 0}
+    assert optuna_store.frozen(again).user_attrs["worker"] == owners.worker_id()

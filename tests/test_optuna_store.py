@@ -112,3 +112,16 @@ def test_heartbeats_on_an_rdb_tell_the_stale_trial_from_the_beating_one(tmp_path
 
 def test_study_id_is_the_storages_id_of_the_study(study):
     assert optuna_store.study_id(study) == study._storage.get_study_id_from_name(study.study_name)
+
+
+def test_one_beat_makes_a_trial_whose_worker_died_before_its_heartbeat_thread_go_stale(tmp_path):
+    """Optuna never judges a trial that never beat: `beat` at the claim lets a worker killed at once be found."""
+    storage = optuna.storages.RDBStorage(f"sqlite:///{tmp_path / 'beat.db'}", heartbeat_interval=1, grace_period=1)
+    study = optuna.create_study(study_name="beat", storage=storage)
+    silent, beaten = study.ask(), study.ask()
+    optuna_store.beat(beaten)
+    time.sleep(2.2)
+    assert optuna_store.stale_ids(study) == [optuna_store.trial_id(beaten)]  # the silent one is never judged
+    journal = optuna.create_study(storage=JournalStorage(JournalFileBackend(str(tmp_path / "j.journal"))))
+    optuna_store.beat(journal.ask())  # no heartbeat on a journal: a no-op
+    assert silent.number == 0

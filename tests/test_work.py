@@ -8,7 +8,7 @@ import sys
 import optuna
 import pytest
 
-from lossbench.sweep import optuna_store, space, work
+from lossbench.sweep import optuna_store, owners, space, work
 from lossbench.sweep.study import StudyInfo
 
 POINTS = [{"loss": loss, "seed": seed} for loss in ("dice", "categorical_crossentropy") for seed in (0, 1)]
@@ -80,7 +80,7 @@ def test_a_dead_workers_trial_is_failed_as_killed_and_its_point_enqueued_again(s
 
 def test_a_live_workers_trial_and_another_machines_are_left_running(study):
     work.sync_queue(study, POINTS[:2])
-    mine = claim(study, work.worker_id())
+    mine = claim(study, owners.worker_id())
     other = claim(study, "some-other-host:1")
     assert work.sync_queue(study, POINTS[:2]) == 0
     for trial in (mine, other):

@@ -52,7 +52,7 @@ def watch_parent(parent: int, every: float = 1.0, grace: float = 60.0) -> None:
 def fault(stage: str) -> None:
     """Test hook: ``LOSSBENCH_FAULT=STAGE:FILE`` SIGKILLs this process once at ``STAGE`` (FILE marks it done).
 
-    Stages: ``training`` (after the first epoch), ``logged`` (MLflow has the result, Optuna not yet),
+    Stages: ``claimed`` (a waiting trial is RUNNING, its worker not named yet), ``training`` (after the first epoch), ``logged`` (MLflow has the result, Optuna not yet),
     ``told`` (Optuna is told, the MLflow run not closed yet). The fault-tolerance tests use it.
     """
     import signal

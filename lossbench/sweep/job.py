@@ -38,7 +38,6 @@ class Job:
         from lossbench.registry import pairing_name
 
         trial, info = self.trial, self.info
-        trial.set_user_attr("worker", work.worker_id())
         params = space.suggest(trial, self.sp)
         self.trial_cfg = compose(info.overrides + space.overrides(params, self.sp))
         name = pairing_name(self.trial_cfg)
@@ -142,8 +141,16 @@ def run_jobs(jobs: list[Job]) -> list:
     """Begin every job, train the ready ones (alone, or as packs of one `lossbench.trial.pack.pack_key`), end each.
 
     A job that fails to begin ends at once; a pack that fails ends each of its jobs with the error; Ctrl-C
-    ends every job not yet ended as killed, then stops the worker.
+    ends every job not yet ended as killed, then stops the worker. Each trial beats (RDB storage) from
+    its beginning to its end, the plots and the tell included: a live trial never looks stale.
     """
+    with contextlib.ExitStack() as beats:
+        for job in jobs:
+            beats.enter_context(optuna_store.heartbeat(job.trial))
+        return lifecycle(jobs)
+
+
+def lifecycle(jobs: list[Job]) -> list:
     results, ready = {}, []
     for job in jobs:
         try:
@@ -187,17 +194,14 @@ def packs(ready: list[Job]) -> list[list[Job]]:
 
 
 def train(group: list[Job]) -> list:
-    """Train one group's trials (alone, or as a pack); each trial beats while it trains (RDB storage)."""
+    """Train one group's trials (alone, or as a pack)."""
     from lossbench.trial.run import run_trial
 
-    with contextlib.ExitStack() as beats:
-        for job in group:
-            beats.enter_context(optuna_store.heartbeat(job.trial))
-        if len(group) == 1:
-            return [run_trial(group[0].trial_cfg, on_epoch=group[0].on_epoch)]
-        from lossbench.trial.pack import run_pack
+    if len(group) == 1:
+        return [run_trial(group[0].trial_cfg, on_epoch=group[0].on_epoch)]
+    from lossbench.trial.pack import run_pack
 
-        return run_pack([j.trial_cfg for j in group], [j.on_epoch for j in group])
+    return run_pack([j.trial_cfg for j in group], [j.on_epoch for j in group])
 
 
 def stalled_rule_applies(cfg: DictConfig) -> bool:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from lossbench.sweep import space, study, work
+from lossbench.sweep import owners, space, study, work
 from lossbench.sweep.interrupts import raise_ctrl_c
 
 
@@ -28,9 +28,10 @@ def next_trial(optuna_study, cfg, sp, info, last=None, planner=None):
         if trial is not None:
             return trial
         running = optuna_study.get_trials(deepcopy=False, states=(work.TrialState.RUNNING,))
-        dead = not rdb and any(work.stale(t) for t in running)  # a worker here was killed (kill -9, OOM)
-        if not dead and not rdb and any(work.alive_here(t) for t in running):
-            time.sleep(0.5)  # this machine's other workers: their results may call for more seeds
+        dead = not rdb and any(owners.stale(t) for t in running)  # a worker here was killed (kill -9, OOM)
+        waiting_on = [t for t in running if owners.unowned(t) or (not rdb and owners.alive_here(t))]
+        if not dead and waiting_on:
+            time.sleep(0.5)  # this machine's other workers (or one claimed this moment): their results may add seeds
             continue
         if dead or (rdb and running):
             if not dead:

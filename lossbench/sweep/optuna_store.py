@@ -68,6 +68,13 @@ def heartbeat(trial):
     return get_heartbeat_thread(trial._trial_id, trial.study._storage)
 
 
+def beat(trial) -> None:
+    """Record one heartbeat of ``trial`` now (where the storage has heartbeats): a trial whose worker dies
+    before its heartbeat thread starts still goes stale (Optuna never judges a trial that never beat)."""
+    if beating(trial.study):
+        trial.study._storage.record_heartbeat(trial._trial_id)
+
+
 def stale_ids(study: optuna.Study) -> list[int]:
     """The ids of the RUNNING trials whose heartbeat stopped (three missed beats; RDB storage only)."""
     if not beating(study):

@@ -11,28 +11,17 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import os
-import socket
 import time
 from pathlib import Path
 
 import optuna
 
 from lossbench.registry import PACK_FREE  # what the members of one pack (sweep.pack) may differ in
-from lossbench.sweep import optuna_store, space
+from lossbench.sweep import optuna_store, owners, space
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 TrialState = optuna.trial.TrialState
 SETTLED_FAILURES = ("invalid", "failed")  # failed for good: a rerun does not retry them
-
-
-def host() -> str:
-    """This machine's name (``LOSSBENCH_HOST`` overrides it: a test plays a second machine)."""
-    return os.environ.get("LOSSBENCH_HOST") or socket.gethostname()
-
-
-def worker_id() -> str:
-    return f"{host()}:{os.getpid()}"
 
 
 def rdb_url(url: str) -> str:
@@ -62,7 +51,7 @@ def storage(info):
 
     On an RDB every running trial beats every ``info.heartbeat_seconds``; a trial silent for three
     beats is stale, whatever machine ran it: `sync_queue` fails it (state ``killed``) and its point
-    runs again. The journal has no heartbeat: there a dead worker is found by its PID (`stale`).
+    runs again. The journal has no heartbeat: there a dead worker is found by its PID (`lossbench.sweep.owners.stale`).
     """
     if is_rdb(info):
         beat = int(getattr(info, "heartbeat_seconds", 30) or 30)
@@ -112,35 +101,6 @@ def params(trial) -> dict:
     return found
 
 
-def stale(trial) -> bool:
-    """A RUNNING trial whose worker process is gone (only this machine's workers can be judged)."""
-    machine, _, pid = str(trial.user_attrs.get("worker", "")).partition(":")
-    if not machine:
-        started = trial.datetime_start.timestamp() if trial.datetime_start else 0
-        return time.time() - started > 60
-    if machine != host():
-        return False  # another machine's worker: cannot tell, leave it (an RDB's heartbeat can)
-    try:
-        os.kill(int(pid), 0)
-    except (OSError, ValueError):
-        return True
-    return zombie(int(pid))  # a dead child its parent has not reaped yet still answers os.kill
-
-
-def zombie(pid: int) -> bool:
-    """The process has exited but was not reaped (state Z in /proc; False where /proc is not there)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[:1] == ["Z"]
-
-
-def alive_here(trial) -> bool:
-    """A RUNNING trial of a live worker process on this machine (`stale` says the opposite)."""
-    return str(trial.user_attrs.get("worker", "")).partition(":")[0] == host() and not stale(trial)
-
-
 def sync_queue(study: optuna.Study, points: list[dict]) -> int:
     """Fail stale running trials, then enqueue every point not done, waiting or running. Returns #added."""
     beating = optuna_store.beating(study)
@@ -152,7 +112,7 @@ def sync_queue(study: optuna.Study, points: list[dict]) -> int:
         except optuna.exceptions.UpdateFinishedTrialError:
             pass  # another worker failed it first
     for t in study.get_trials(deepcopy=False):
-        if t.state == TrialState.RUNNING and not beating and stale(t):
+        if t.state == TrialState.RUNNING and (not beating or not t.user_attrs.get("worker")) and owners.stale(t):
             optuna_store.fail_as_killed(study, optuna_store.trial_id(t))
     keys = space.keys_of(points)
     covered = {
@@ -197,9 +157,9 @@ def take_waiting(study: optuna.Study, allow_new: bool = False, last: str | None 
 
         waiting = sorted(waiting, key=rank)  # stable: the queue's order within a rank
     for t in waiting:
-        if (claimed := optuna_store.claim(study, t)) is not None:
+        if (claimed := owners.claim(study, t)) is not None:
             return claimed
-    return study.ask() if allow_new else None
+    return owners.own(study.ask()) if allow_new else None
 
 
 def pack_point(point: dict) -> str:
@@ -225,7 +185,7 @@ def take_packmates(study: optuna.Study, first, n: int) -> list:
     for t in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
         if len(taken) == n:
             break
-        if pack_point(params(t)) == want and (claimed := optuna_store.claim(study, t)) is not None:
+        if pack_point(params(t)) == want and (claimed := owners.claim(study, t)) is not None:
             taken.append(claimed)
     return taken
 
