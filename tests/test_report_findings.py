@@ -11,7 +11,21 @@ from lossbench.analysis.report import report_findings
 def test_a_claim_both_seed_sets_confirm_carries_their_verdicts():
     repro = {"k": {"agree": "yes", "seeds A": "higher", "seeds B": "higher"}}
     assert report_findings.checked(repro, "k", "a beats b") == "a beats b [seed sets 0-2 / 3-5: higher / higher]"
-    assert report_findings.checked({}, "k", "a beats b") == "a beats b"
+    assert report_findings.checked({}, "k", "a beats b") == "a beats b [one seed set]"
+
+
+def test_a_claim_neither_seed_set_decides_is_not_promoted_whatever_this_run_says():
+    """Two "undecided" agree but confirm nothing: the headline must not depend on this run's rounding."""
+    repro = {"k": {"agree": "yes", "seeds A": "undecided", "seeds B": "undecided"}}
+    assert report_findings.checked(repro, "k", "a beats b") == (
+        "**undecided**: neither seed set decides it; this run alone: a beats b"
+    )
+    assert report_findings.checked(repro, "other", "c beats d").startswith("**undecided**: the seed sets did not test")
+    claim = claims.Claim("weighting", "dice", {}, {}, "a", "b", decided=True, direction="higher")
+    repro = {claim.key: repro["k"]}
+    assert report_findings.one_line_each([claim], repro) == []
+    both = {claim.key: repro[claim.key] | {"seeds A": "higher", "seeds B": "higher"}}
+    assert "a reaches a higher test Dice than b" in report_findings.one_line_each([claim], both)[0]
 
 
 def test_a_contested_claim_is_stated_as_undecided():
@@ -29,7 +43,7 @@ def test_findings_list_the_one_liners_the_classes_and_the_sections():
     text = report_findings.findings("planted", "a phantom", rates, found, {}, ["intro", "- budget line"], ["extra"])
     lines = text.splitlines()
     assert lines[0] == "On a phantom (`planted`, 3 seeds at most per pairing; rule: [summary.md](summary.md), top):"
-    assert lines[2].startswith("**In one line each:** ")
+    assert lines[2].startswith("**In one line each (one seed set: no second seed set has checked these yet):** ")
     assert "- **Convergence**: always 3; sometimes 1; never 1 pairings." in lines
     assert "  - dice+softmax | none | adam: sometimes (2/3 converged, mean test Dice 0.503)" in lines
     assert lines[-2:] == ["- budget line", "- extra"]

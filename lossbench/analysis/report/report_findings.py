@@ -2,8 +2,8 @@
 
 `findings` lists, in this order: the decided claims in one line each, the convergence classes,
 the top three, each claim section's sentences, the budget check and any extra lines (thread 2's
-exact setting, thread 1's questions). A claim that the two disjoint seed sets of
-`lossbench.analysis.reproduce` contradict is stated as undecided (`checked`).
+exact setting, thread 1's questions). A decided claim stands only where the two disjoint seed sets
+of `lossbench.analysis.reproduce` both confirm it (`checked`): the same verdict on any machine.
 """
 
 from __future__ import annotations
@@ -28,31 +28,49 @@ TITLES = {
 CLASSES = ("always", "sometimes", "never", "undecided")
 
 
-def checked(repro: dict, key: str, sentence: str, decided: bool = True) -> str:
-    """``sentence`` with the two seed sets' verdicts; stated as undecided where they do not both confirm it."""
+def confirmed(row) -> bool:
+    """Both seed sets decided this conclusion, the same way (two "undecided" agree, but confirm nothing)."""
+    return row is not None and row["agree"] == "yes" and str(row["seeds A"]) not in ("undecided", "missing")
+
+
+def checked(repro: dict, key: str, sentence: str, decided: bool = True, claim: bool = True) -> str:
+    """``sentence`` with the two seed sets' verdicts. A decided sentence stands only where both seed sets
+    confirm it (`confirmed`); otherwise it reads undecided, with this run's figures. Without seed sets
+    (``repro`` empty) a decided claim (``claim``: not a pairing's class) says it rests on one seed set."""
     row = repro.get(key)
+    if not decided:
+        return sentence if row is None else f"{sentence} [seed sets 0-2 / 3-5: {row['seeds A']} / {row['seeds B']}]"
+    if not repro:
+        return f"{sentence} [one seed set]" if claim else sentence
     if row is None:
-        return sentence
-    if decided and row["agree"] != "yes":  # not confirmed by both seed sets: not stated
-        return (
-            f"**undecided**: the two seed sets do not agree ({row['seeds A']} with seeds 0-2, "
-            f"{row['seeds B']} with seeds 3-5); this run alone: {sentence}"
-        )
-    return f"{sentence} [seed sets 0-2 / 3-5: {row['seeds A']} / {row['seeds B']}]"
+        return f"**undecided**: the seed sets did not test this comparison; this run alone: {sentence}"
+    if confirmed(row):
+        return f"{sentence} [seed sets 0-2 / 3-5: {row['seeds A']} / {row['seeds B']}]"
+    why = (
+        "neither seed set decides it"
+        if row["agree"] == "yes"
+        else f"the two seed sets do not agree ({row['seeds A']} with seeds 0-2, {row['seeds B']} with seeds 3-5)"
+    )
+    return f"**undecided**: {why}; this run alone: {sentence}"
 
 
 def one_line_each(found: list, repro: dict) -> list[str]:
-    """The decided claims (both seed sets agreeing, where they ran) in one line each."""
+    """The decided claims in one line each: those both seed sets confirm, or, without seed sets, all
+    decided ones, marked as resting on one seed set."""
     sure = [
         f"{c.label_a} {DIRECTIONS[(c.kind, c.direction)]} {c.label_b}"
         for c in found
-        if c.decided and repro.get(c.key, {"agree": "yes"})["agree"] == "yes"
+        if c.decided and (not repro or confirmed(repro.get(c.key)))
     ]
     if not sure:
         return []
     return [
         "**In one line each"
-        + (" (both seed sets agree on each; their verdicts are in brackets below)" if repro else "")
+        + (
+            " (each confirmed by both seed sets; their verdicts are in brackets below)"
+            if repro
+            else " (one seed set: no second seed set has checked these yet)"
+        )
         + ":** "
         + "; ".join(dict.fromkeys(sure))
         + ". The rest, with figures:",
@@ -84,11 +102,13 @@ def convergence_lines(rates: pd.DataFrame, repro: dict) -> list[str]:
             text = f"{r['pairing']}: {r['class']} ({r['converged']} converged, mean test Dice {r['dice_all']:.3f})"
             if r["n"] == 0 and r["invalid_reason"]:
                 text = f"{r['pairing']}: cannot run in any seed - {r['invalid_reason'].split(': ', 1)[-1]}"
-            lines.append(f"  - {checked(repro, 'class of ' + r['pairing'], text, r['class'] != 'undecided')}")
+            lines.append(
+                f"  - {checked(repro, 'class of ' + r['pairing'], text, r['class'] != 'undecided', claim=False)}"
+            )
     if "trials" not in rates:
         top = "; ".join(f"{r['pairing']} {r['dice_all']:.3f} ({r['dice_ci']})" for _, r in rates.head(3).iterrows())
         lines.append(
-            f"- **Top three** by mean test foreground Dice (95 % CI): {checked(repro, 'top-3 set (mean test Dice)', top)}."
+            f"- **Top three** by mean test foreground Dice (95 % CI): {checked(repro, 'top-3 set (mean test Dice)', top, claim=False)}."
         )
     return lines
 
@@ -119,7 +139,7 @@ def findings(
 ) -> str:
     """The few sentences a newcomer reads first (``findings.md``; the README quotes it verbatim).
 
-    A claim the two disjoint seed sets of `lossbench.analysis.reproduce` contradict is stated as undecided.
+    A claim the two disjoint seed sets of `lossbench.analysis.reproduce` do not both confirm is stated as undecided.
     """
     lines = [
         f"On {data} (`{name}`, {int(rates['n'].max()) if not rates.empty else 0} seeds at most per "
