@@ -10,6 +10,7 @@ asks here.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]  # the checkout: conf/, sweeps/, results/
@@ -47,12 +48,69 @@ def load_option(group: str, name: str):
     return instantiate(option_config(group, name))
 
 
-def pairing_name(cfg) -> str:
-    """``loss+activation | weighting | optimizer | seed N``: the name of a trial's run in MLflow."""
-    return (
-        f"{cfg.loss.name}+{cfg.activation.name} | {cfg.class_weighting.name} | "
-        f"{cfg.optimizer.name} | seed {cfg.trainer.seed}"
+# How people say an option (reports, run names, plots); an option not listed is said by its name, an
+# optimizer by its ``label:`` (its learning rate in it).
+WORDS = {
+    "loss": {
+        "binary_crossentropy": "BCE",
+        "categorical_crossentropy": "CE",
+        "sparse_categorical_crossentropy": "sparse CE",
+        "dice": "soft Dice",
+        "dice_ce": "Dice+CE",
+        "dice_focal": "Dice+focal",
+        "focal_tversky": "focal Tversky",
+        "generalized_dice": "generalized Dice",
+        "keras_dice": "Keras Dice",
+        "log_cosh_dice": "log-cosh Dice",
+        "lovasz_softmax": "Lovász",
+    },
+    "class_weighting": {
+        "none": "unweighted",
+        "median_frequency": "median-freq",
+        "inverse_frequency": "inverse-freq",
+        "effective_number": "effective-number",
+    },
+}
+SEP = " · "
+
+
+def option_word(group: str, name: str, rate=None) -> str:
+    """How reports say option ``name`` of ``group`` (`WORDS`; an optimizer: its ``label:``, at ``rate``).
+
+    >>> option_word("optimizer", "adam", 0.003), option_word("loss", "focal")
+    ('Adam 3e-3', 'focal')
+    """
+    if group != "optimizer":
+        return WORDS.get(group, {}).get(str(name), str(name))
+    try:
+        label = str(option_config("optimizer", str(name)).get("label") or name)
+    except ValueError:  # an optimizer recorded under a name conf/ no longer has
+        label = str(name)
+    if not _given(rate):
+        return label
+    said = f"{float(rate):.1e}".replace(".0e", "e").replace("e-0", "e-").replace("e+00", "")
+    return re.sub(r"\d+(\.\d+)?e-\d+", said, label, count=1) if re.search(r"\de-\d", label) else f"{label} lr {said}"
+
+
+def short_label(pairing: dict) -> str:
+    """One pairing in words: ``CE · softmax · median-freq · Adam 1e-3`` (the full config is in the run's params)."""
+    if pairing.get("trials") and not pairing.get("loss"):
+        return str(pairing["trials"])
+    core = SEP.join(
+        [
+            option_word("loss", pairing.get("loss", "-")),
+            str(pairing.get("activation", "-")),
+            option_word("class_weighting", pairing.get("class_weighting", "-")),
+            option_word("optimizer", pairing.get("optimizer", "-"), pairing.get("learning_rate")),
+        ]
     )
+    return f"{pairing['trials']}: {core}" if pairing.get("trials") else core
+
+
+def pairing_name(cfg) -> str:
+    """``CE · softmax · median-freq · Adam 1e-3 · seed N``: the name of a trial's run in MLflow (at the rate it ran)."""
+    pairing = {g: cfg[g].name for g in CHOICES} | {"learning_rate": cfg.optimizer.get("learning_rate")}
+    return f"{short_label(pairing)}{SEP}seed {cfg.trainer.seed}"
 
 
 def _given(value) -> bool:

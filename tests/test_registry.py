@@ -49,10 +49,21 @@ def test_pairing_name_and_label():
             "trainer": {"seed": 3},
         }
     )
-    assert registry.pairing_name(cfg) == "dice+softmax | none | adam | seed 3"
+    assert registry.pairing_name(cfg) == "soft Dice · softmax · unweighted · Adam 1e-3 · seed 3"
     pairing = {"loss": "dice", "activation": "softmax", "class_weighting": "none", "optimizer": "adam"}
     assert registry.pairing_label(pairing) == "dice+softmax | none | adam"
     assert registry.pairing_label(pairing | {"learning_rate": 0.003}) == "dice+softmax | none | adam lr 0.003"
     assert registry.pairing_label(pairing | {"learning_rate": math.nan}) == "dice+softmax | none | adam"
     assert registry.pairing_label({"trials": "thread 2 as posted"}) == "thread 2 as posted"
     assert registry.pairing_label(pairing | {"trials": "a"}) == "a: dice+softmax | none | adam"
+
+
+def test_the_short_label_says_every_option_in_words():
+    pairing = {"loss": "categorical_crossentropy", "activation": "softmax", "class_weighting": "median_frequency"}
+    assert registry.short_label(pairing | {"optimizer": "adam"}) == "CE · softmax · median-freq · Adam 1e-3"
+    assert registry.short_label(pairing | {"optimizer": "sgd_thread2"}).endswith("SGD 1e-4 (thread 2)")
+    assert registry.short_label(pairing | {"optimizer": "sgd_seed"}).endswith("SGD 1e-4 (thread 2)")  # the alias
+    assert registry.short_label(pairing | {"optimizer": "adam", "learning_rate": 0.003}).endswith("Adam 3e-3")
+    assert registry.short_label({"trials": "thread 2 as posted"}) == "thread 2 as posted"
+    assert registry.option_word("loss", "my_own_loss") == "my_own_loss"  # an option not in WORDS: its name
+    assert registry.option_word("optimizer", "gone", 0.1) == "gone lr 1e-1"  # not in conf/ any more

@@ -145,8 +145,8 @@ def test_findings_name_the_classes_and_the_top_three(written):
     text = (folder / "findings.md").read_text()
     assert text.startswith("On the data (`planted`, 3 seeds at most per pairing;")
     assert "- **Convergence**: always 1; sometimes 1; never 1 pairings." in text
-    assert "binary_crossentropy+sigmoid | none | Adam 1e-3: sometimes (2/3 converged" in text
-    assert "- **Top three** by mean test foreground Dice (95 % CI): categorical_crossentropy+softmax" in text
+    assert "BCE · sigmoid · unweighted · Adam 1e-3: sometimes (2/3 converged" in text
+    assert "- **Top three** by mean test foreground Dice (95 % CI): CE · softmax" in text
 
 
 def test_the_report_is_logged_to_the_parent_run(written):

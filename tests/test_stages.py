@@ -93,4 +93,7 @@ def test_refusal_names_the_pairing_and_the_encoding(cfg):
 
     lane = stages.lane(cfg, load_data(cfg))
     error = stages.refusal(lane, Audit("invalid", np.nan, np.nan, "ValueError: rank"))
-    assert str(error) == "categorical_crossentropy+softmax | none | adam | seed 0 with one_hot labels: ValueError: rank"
+    assert str(error) == (
+        "CE · softmax · unweighted · Adam 1e-3 · seed 0 (loss=categorical_crossentropy activation=softmax) "
+        "with one_hot labels: ValueError: rank"
+    )

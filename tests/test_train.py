@@ -65,7 +65,7 @@ def run(tmp_path_factory):
 def test_exits_0_and_prints_the_summary(run):
     _, done = run
     assert done.returncode == 0, done.stderr[-3000:]
-    assert summary_of(done.stdout).startswith("categorical_crossentropy+softmax | none | adam | seed 0: ")
+    assert summary_of(done.stdout).startswith("CE · softmax · unweighted · Adam 1e-3 · seed 0: ")
     assert verdict_of(done.stdout) in set(VERDICTS) - {"invalid"}
     assert "  audit nominal | test foreground Dice " in done.stdout
     assert "in experiment 'trial': mlflow ui --backend-store-uri sqlite:///" in done.stdout
@@ -104,7 +104,7 @@ def test_sparse_ce_with_one_hot_labels_is_a_one_line_error(tmp_path):
     assert done.returncode == 2
     errors = [line for line in done.stderr.splitlines() if line.startswith("lossbench: error:")]
     assert len(errors) == 1, done.stderr[-3000:]
-    assert "sparse_categorical_crossentropy+softmax" in errors[0] and "rank" in errors[0]
+    assert "loss=sparse_categorical_crossentropy activation=softmax" in errors[0] and "rank" in errors[0]
     assert "Traceback" not in done.stderr
     assert summary_of(done.stdout) == ""  # the data lines only: no trial ran
     assert not (tmp_path / "results" / "mlflow.db").exists()  # no store touched

@@ -43,20 +43,36 @@ def for_data(text: str, background, commonest: str = "background") -> str:
 
 
 def option_labels() -> dict[str, str]:
-    """Option name -> the words reports use (``label:`` in ``conf/optimizer/*.yaml``)."""
+    """Optimizer name -> the words reports use (its ``label:`` in ``conf/optimizer/*.yaml``)."""
+    from lossbench.registry import option_word, options
 
-    from lossbench.registry import option_config, options
+    return {name: option_word("optimizer", name) for name in options("optimizer")}
 
-    return {name: str(option_config("optimizer", name).get("label") or name) for name in options("optimizer")}
+
+# a pairing as `lossbench.registry.pairing_label` writes it: loss+activation | weighting | optimizer [lr X]
+RAW_PAIRING = r"(?<![\w`])([a-z0-9_]+)\+([a-z0-9_]+) \| ([a-z0-9_]+) \| ([a-z0-9_]+)(?: lr ([0-9.e+-]+[0-9]))?"
 
 
 def humanise(text: str) -> str:
-    """Option names in words: ``sgd_seed`` -> "SGD 1e-4 m0.9 (thread 2)". Names in `backticks` (a sweep
-    file's trial names, commands) stay as they are.
+    """Pairings and option names in words: ``dice+softmax | none | sgd_seed`` -> "soft Dice · softmax ·
+    unweighted · SGD 1e-4 (thread 2)" (`lossbench.registry.short_label`), a lone ``adam`` -> "Adam 1e-3".
+    Names in `backticks` (a sweep file's trial names, commands) stay as they are.
 
-    >>> humanise("dice+softmax | none | sgd_seed; `adam` vs adam")
-    'dice+softmax | none | SGD 1e-4 m0.9 (thread 2); `adam` vs Adam 1e-3'
+    >>> humanise("dice+softmax | none | sgd_seed; `adam` vs adam; ce+softmax | none | adam lr 0.003")
+    'soft Dice · softmax · unweighted · SGD 1e-4 (thread 2); `adam` vs Adam 1e-3; ce · softmax · unweighted · Adam 3e-3'
     """
+    from lossbench.registry import short_label
+
     labels = option_labels()
-    pattern = re.compile(r"`[^`]*`|\b(" + "|".join(map(re.escape, sorted(labels, key=len, reverse=True))) + r")\b")
-    return pattern.sub(lambda m: labels[m.group(1)] if m.group(1) else m.group(0), text)
+    words = re.compile(
+        r"`[^`]*`|" + RAW_PAIRING + r"|\b(" + "|".join(map(re.escape, sorted(labels, key=len, reverse=True))) + r")\b"
+    )
+
+    def say(m: re.Match) -> str:
+        if m.group(1):
+            loss, activation, weighting, optimizer, rate = m.group(1, 2, 3, 4, 5)
+            pairing = {"loss": loss, "activation": activation, "class_weighting": weighting, "optimizer": optimizer}
+            return short_label(pairing | ({"learning_rate": float(rate)} if rate else {}))
+        return labels[m.group(6)] if m.group(6) else m.group(0)
+
+    return words.sub(say, text)

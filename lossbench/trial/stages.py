@@ -176,7 +176,11 @@ def audit_lanes(lanes: list[Lane], fn, x0: np.ndarray, batch: int) -> list[Lane]
 
 def refusal(each: Lane, audit: Audit) -> InvalidPairing:
     """The one-line `InvalidPairing` of a lane whose audit found its loss cannot be computed."""
-    return InvalidPairing(f"{pairing_name(each.cfg)} with {each.encoding} labels: {audit.reason}")
+    cfg = each.cfg
+    return InvalidPairing(
+        f"{pairing_name(cfg)} (loss={cfg.loss.name} activation={cfg.activation.name}) with {each.encoding} "
+        f"labels: {audit.reason}"
+    )
 
 
 def start(lanes: list[Lane], fn, data: SegmentationData, batch: int) -> None:
