@@ -16,6 +16,16 @@ def test_setup_creates_the_experiment_once_with_its_artifacts_under_results(comp
     experiment = MlflowClient(runs.store_uri(cfg)).get_experiment(first)
     assert experiment.name == "tiny-1" and "mlartifacts" in experiment.artifact_location
     assert (store / "results" / "mlflow.db").exists()
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"  # not MLflow's GenAI mode
+
+
+def test_an_experiment_made_before_the_kind_tag_gets_it(compose_cfg, store):
+    cfg = tiny_cfg(compose_cfg, store)
+    client = MlflowClient(runs.store_uri(cfg))
+    old = client.create_experiment("tiny-old")
+    assert "mlflow.experimentKind" not in client.get_experiment(old).tags
+    assert runs.setup(cfg, "tiny-old") == old
+    assert client.get_experiment(old).tags["mlflow.experimentKind"] == "custom_model_development"
 
 
 def test_a_trials_run_is_live_from_its_start_to_its_close(compose_cfg, store):

@@ -27,6 +27,10 @@ from lossbench.runtime import machine_tags, version
 from lossbench.trial import plots
 
 
+# MLflow's UI opens an experiment without this tag in its GenAI mode ("Evaluation runs"); model training it is
+KIND_TAG, KIND = "mlflow.experimentKind", "custom_model_development"
+
+
 def setup(cfg: DictConfig, experiment: str) -> str:
     """Point MLflow at the configured store, create ``experiment`` if needed; return its id."""
     Path(cfg.paths.results).mkdir(parents=True, exist_ok=True)
@@ -34,13 +38,15 @@ def setup(cfg: DictConfig, experiment: str) -> str:
     client = MlflowClient()
     found = client.get_experiment_by_name(experiment)
     if found is not None:
+        if found.tags.get(KIND_TAG) != KIND:
+            client.set_experiment_tag(found.experiment_id, KIND_TAG, KIND)
         return found.experiment_id
     # a local store gets its artifacts under paths.results; a tracking server puts them where it says
     # (mlflow server --artifacts-destination), so every machine's artifacts land in one place
     local = store_uri(cfg).startswith("sqlite:")
     location = (Path(cfg.tracking.artifacts).resolve() / experiment).as_uri() if local else None
     try:
-        return client.create_experiment(experiment, artifact_location=location)
+        return client.create_experiment(experiment, artifact_location=location, tags={KIND_TAG: KIND})
     except mlflow.exceptions.MlflowException:  # another machine created it a moment ago
         return client.get_experiment_by_name(experiment).experiment_id
 
