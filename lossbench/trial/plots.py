@@ -42,8 +42,8 @@ def learning_curves(curves: dict, chance: float, prior: float, title: str, path:
     epochs = np.arange(1, len(curves.get("train/loss", [])) + 1)
     for key, style in (("train/loss", "-"), ("val/loss", "--")):
         ax_loss.plot(epochs, curves.get(key, []), style, marker="o", ms=3, label=key)
-    ax_loss.axhline(chance, color="tab:red", lw=1, ls=":", label=f"chance level {chance:.3g}")
-    ax_loss.axhline(prior, color="tab:orange", lw=1, ls=":", label=f"prior level {prior:.3g}")
+    ax_loss.axhline(chance, color="tab:pink", lw=1, ls=":", label=f"chance level {chance:.3g}")
+    ax_loss.axhline(prior, color="tab:cyan", lw=1, ls="--", label=f"prior level {prior:.3g}")
     ax_loss.set(xlabel="epoch", ylabel="loss", title="loss")
     ax_loss.legend(fontsize=7)
     for key in sorted(k for k in curves if k.startswith("val/dice/")) + ["val/foreground_dice"]:

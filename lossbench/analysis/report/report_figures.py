@@ -17,7 +17,25 @@ from lossbench.analysis import claims, evidence
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from lossbench.registry import option_word  # noqa: E402
 from lossbench.trial.plots import VERDICT_COLOURS, palette  # noqa: E402
+
+# the loss levels a curve is read against, in colours no verdict uses (`VERDICT_COLOURS`)
+LEVEL_COLOURS = {"chance_loss": "tab:pink", "prior_loss": "tab:cyan"}
+
+
+def reference_lines(ax, rows: pd.DataFrame) -> None:
+    """The chance and prior loss levels of each weighting in ``rows``, named at their right end: a weighted
+    loss has levels of its own, so one median over the weightings would match none of them."""
+    groups = rows.groupby("class_weighting") if "class_weighting" in rows else [("", rows)]
+    for weighting, some in groups:
+        for level, style in (("chance_loss", ":"), ("prior_loss", "--")):
+            if some[level].notna().any():
+                value = some[level].median()
+                ax.axhline(value, color=LEVEL_COLOURS[level], ls=style, lw=1.2)
+                word = option_word("class_weighting", weighting) if weighting else ""
+                ax.annotate(word, (1, value), xycoords=("axes fraction", "data"), fontsize=5, ha="right",
+                            va="bottom", color=LEVEL_COLOURS[level])  # fmt: skip
 
 
 def heatmap(trials: pd.DataFrame, path: Path, words=str) -> Path:
@@ -34,27 +52,51 @@ def heatmap(trials: pd.DataFrame, path: Path, words=str) -> Path:
     losses, activations = sorted(trials["loss"].unique()), sorted(trials["activation"].unique())
     height = max(3.8, 0.28 * len(losses) + 1.5)
     fig, axes = plt.subplots(1, len(panels), figsize=(2.4 * len(panels) + 2.5, height), squeeze=False)
-    for i, (ax, (key, rows)) in enumerate(zip(axes[0], panels, strict=True)):
+    for p, (ax, (key, rows)) in enumerate(zip(axes[0], panels, strict=True)):
         grid = rows.pivot_table(index="loss", columns="activation", values="test/foreground_dice", aggfunc="mean")
         grid = grid.reindex(index=losses, columns=activations)  # every panel has the same rows
+        ran = rows[rows["state"].isin(["complete", "pruned"])]
+        ran = ran.assign(ok=(ran["verdict"] == "converged").astype(float))
+        k = ran.pivot_table(index="loss", columns="activation", values="ok", aggfunc="sum")
+        n = ran.pivot_table(index="loss", columns="activation", values="ok", aggfunc="count")
+        k, n = (t.reindex(index=losses, columns=activations) for t in (k, n))
         image = ax.imshow(grid.to_numpy(float), vmin=0, vmax=1, cmap="viridis")
         ax.set_xticks(range(len(grid.columns)), grid.columns, rotation=30, ha="right", fontsize=7)
-        ax.set_yticks(range(len(grid.index)), grid.index if i == 0 else [], fontsize=7)
+        ax.set_yticks(
+            range(len(grid.index)), [option_word("loss", x) for x in grid.index] if p == 0 else [], fontsize=7
+        )
+        ax.set_xlabel("last-layer activation", fontsize=7)
+        if p == 0:
+            ax.set_ylabel("loss", fontsize=7)
         for (i, j), v in np.ndenumerate(grid.to_numpy(float)):
+            runs = "" if np.isnan(n.iat[i, j]) else f"\n{int(k.iat[i, j])}/{int(n.iat[i, j])}"
             ax.text(
                 j,
                 i,
-                "not run" if np.isnan(v) else f"{v:.2f}",
+                "not run" if np.isnan(v) else f"{v:.2f}{runs}",
                 ha="center",
                 va="center",
-                fontsize=6 if np.isnan(v) else 7,
+                fontsize=6,
                 color="black" if np.isnan(v) or v >= 0.5 else "white",
             )
-        ax.set_title(" | ".join(f"lr {k:g}" if isinstance(k, float) else str(k) for k in key), fontsize=8)
-    fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8, label=words("mean test foreground Dice"))
+        ax.set_title(panel_title(keys, key), fontsize=8)
+    fig.colorbar(
+        image, ax=axes[0].tolist(), shrink=0.8, label=words("mean test foreground Dice (k/n: seeds converged)")
+    )
     fig.savefig(path, dpi=90, bbox_inches="tight")
     plt.close(fig)
     return path
+
+
+def panel_title(keys: list[str], key) -> str:
+    """A heat-map panel's weighting and optimizer in words (`lossbench.registry.option_word`)."""
+    values = dict(zip(keys, key if isinstance(key, tuple) else (key,), strict=True))
+    return " · ".join(
+        [
+            option_word("class_weighting", values["class_weighting"]),
+            option_word("optimizer", values["optimizer"], values.get("learning_rate")),
+        ]
+    )
 
 
 def curves_by_verdict(trials: pd.DataFrame, curves: dict, path: Path) -> Path:
@@ -72,15 +114,13 @@ def curves_by_verdict(trials: pd.DataFrame, curves: dict, path: Path) -> Path:
             ax.plot(
                 range(1, len(values) + 1), values, color=VERDICT_COLOURS.get(row["verdict"], "gray"), alpha=0.6, lw=1
             )
-        for level, colour in (("chance_loss", "tab:red"), ("prior_loss", "tab:orange")):
-            if rows[level].notna().any():
-                ax.axhline(rows[level].median(), color=colour, ls=":", lw=1.5)
-        ax.set(title=loss, xlabel="epoch", ylabel="validation loss")
+        reference_lines(ax, rows)
+        ax.set(title=option_word("loss", loss), xlabel="epoch", ylabel="validation loss")
         ax.title.set_fontsize(8)
     handles = [plt.Line2D([], [], color=c, label=v) for v, c in VERDICT_COLOURS.items()]
     handles += [
-        plt.Line2D([], [], color="tab:red", ls=":", label="chance level"),
-        plt.Line2D([], [], color="tab:orange", ls=":", label="prior level"),
+        plt.Line2D([], [], color=LEVEL_COLOURS["chance_loss"], ls=":", label="chance level (one per weighting)"),
+        plt.Line2D([], [], color=LEVEL_COLOURS["prior_loss"], ls="--", label="prior level (one per weighting)"),
     ]
     fig.legend(handles=handles, loc="lower center", ncol=8, fontsize=7, frameon=False)
     fig.tight_layout(rect=(0, 0.08 / nrows, 1, 1))
@@ -143,15 +183,15 @@ def accuracy_vs_dice(trials: pd.DataFrame, all_background: dict, path: Path, wor
             rows["test/foreground_dice"],
             rows["test/reported_accuracy"],
             s=18,
-            label=loss,
-            marker="s" if "binary" in loss else "o",
+            label=option_word("loss", loss),
+            marker="s" if "binary" in loss else "x" if "sparse" in loss else "o",  # sparse CE over CE: both seen
             alpha=0.75,
         )
-    for kind, colour in (("binary", "tab:blue"), ("categorical", "tab:gray")):
+    for kind, style in (("binary", "--"), ("categorical", ":")):  # black: no loss's marker colour
         ax.axhline(
             all_background[kind],
-            color=colour,
-            ls=":",
+            color="black",
+            ls=style,
             lw=1,
             label=words(f"all-background, {kind} accuracy {all_background[kind]:.3f}"),
         )
@@ -172,7 +212,7 @@ def per_class_weighting(trials: pd.DataFrame, class_names: list[str], path: Path
     label = "all optimizers"
     if "optimizer" in trials and trials["optimizer"].nunique() > 1:  # the optimizer that converges most often
         best = trials.groupby("optimizer")["verdict"].agg(lambda s: float((s == "converged").mean())).idxmax()
-        trials, label = trials[trials["optimizer"] == best], f"the {best} trials"
+        trials, label = trials[trials["optimizer"] == best], f"the {option_word('optimizer', best)} trials"
     means = trials.groupby(["loss", "class_weighting"])[cols].mean().sort_index(ascending=False)
     fig, ax = plt.subplots(figsize=(7.5, max(3.0, 0.32 * len(means) * max(1, len(cols) / 3) + 1.2)))
     y = np.arange(len(means))
@@ -184,15 +224,15 @@ def per_class_weighting(trials: pd.DataFrame, class_names: list[str], path: Path
             means[col],
             0.8 / len(cols),
             label=name,
-            color=colours[class_names.index(name)] if len(class_names) > 7 else None,
+            color=colours[class_names.index(name)],  # the same colour as in every overlay
         )
-    ax.set_yticks(y, [f"{loss} | {w}" for loss, w in means.index], fontsize=7)
+    words = [f"{option_word('loss', loss)} · {option_word('class_weighting', w)}" for loss, w in means.index]
+    ax.set_yticks(y, words, fontsize=7)
     ax.set(xlabel=f"mean test Dice per class over {label} (every seed and verdict)", xlim=(0, 1))
     ax.set_title("Per-class test Dice by loss and class weighting", fontsize=9)
-    if len(cols) > 4:  # many classes: the key beside the bars, not over them
-        ax.legend(fontsize=7, title="class", title_fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    else:
-        ax.legend(fontsize=7, title="class", title_fontsize=7, loc="lower right")
+    ax.legend(
+        fontsize=7, title="class", title_fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0)
+    )  # not over bars
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=90, bbox_inches="tight")

@@ -26,7 +26,6 @@ from lossbench.registry import CHOICES
 from lossbench.runtime import machine_tags, version
 from lossbench.trial import plots
 
-
 # MLflow's UI opens an experiment without this tag in its GenAI mode ("Evaluation runs"); model training it is
 KIND_TAG, KIND = "mlflow.experimentKind", "custom_model_development"
 
