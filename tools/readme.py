@@ -1,9 +1,10 @@
-"""``python -m tools.readme``: copy each results/<name>/findings.md into the README, verbatim.
+"""``python -m tools.readme``: copy each results/<name>/findings.md into the README and docs/, verbatim.
 
-The README's findings sit between ``<!-- findings: results/NAME/findings.md -->``
-and ``<!-- /findings -->``; this command replaces what is between them with the
-file's current text, so no figure in those blocks is typed by hand. ``--check``
-exits 1 when the README is out of date (a test runs it).
+The findings sit between ``<!-- findings: results/NAME/findings.md -->`` and ``<!-- /findings -->``
+(in README.md and docs/*.md); this command replaces what is between them with the file's current
+text, so no figure in those blocks is typed by hand. The README's short answer sits between
+``<!-- answer -->`` and ``<!-- /answer -->`` and is drawn from the same files (`tools.answer`).
+``--check`` exits 1 when a page is out of date (a test runs it).
 """
 
 from __future__ import annotations
@@ -16,27 +17,42 @@ ROOT = Path(__file__).resolve().parents[1]
 BLOCK = re.compile(r"(<!-- findings: (?P<path>\S+) -->\n)(?P<body>.*?)(<!-- /findings -->)", re.S)
 
 
-def render(text: str, root: Path = ROOT) -> str:
+def render(text: str, root: Path = ROOT, page: str = "README.md") -> str:
+    """``text`` (the page ``page``, relative to ``root``) with every findings block refilled and its links
+    made relative to the page."""
+    from tools import answer
+
+    up = "../" * page.count("/")
+
     def fill(match: re.Match) -> str:
         source = root / match["path"]
         body = source.read_text() if source.exists() else f"({match['path']} not generated yet)\n"
-        body = re.sub(r"\]\((?!http|results/)([^)]+)\)", rf"]({Path(match['path']).parent.as_posix()}/\1)", body)
+        folder = Path(match["path"]).parent.as_posix()
+        body = re.sub(r"\]\((?!http|results/)([^)]+)\)", rf"]({folder}/\1)", body)
+        body = re.sub(r"\]\(results/", f"]({up}results/", body)
         return match.group(1) + body + match.group(4)
 
-    return BLOCK.sub(fill, text)
+    return answer.fill(BLOCK.sub(fill, text), root)
+
+
+def pages(root: Path = ROOT) -> list[Path]:
+    return [root / "README.md", *sorted((root / "docs").glob("*.md"))]
 
 
 def main(argv: list[str]) -> int:
-    readme = ROOT / "README.md"
-    text = readme.read_text()
-    new = render(text)
-    if "--check" in argv:
-        if new != text:
-            print("README.md findings are out of date - run python -m tools.readme")
-            return 1
-        return 0
-    readme.write_text(new)
-    print(f"README.md: {len(BLOCK.findall(text))} findings blocks refreshed")
+    stale = []
+    for path in pages():
+        text = path.read_text()
+        new = render(text, ROOT, path.relative_to(ROOT).as_posix())
+        if new == text:
+            continue
+        stale.append(path.relative_to(ROOT).as_posix())
+        if "--check" not in argv:
+            path.write_text(new)
+    if "--check" in argv and stale:
+        print(f"{', '.join(stale)}: findings out of date - run python -m tools.readme")
+        return 1
+    print(f"{len(stale)} page(s) refreshed" if "--check" not in argv else "every page is up to date")
     return 0
 
 

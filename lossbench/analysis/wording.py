@@ -50,7 +50,9 @@ def option_labels() -> dict[str, str]:
 
 
 # a pairing as `lossbench.registry.pairing_label` writes it: loss+activation | weighting | optimizer [lr X]
-RAW_PAIRING = r"(?<![\w`])([a-z0-9_]+)\+([a-z0-9_]+) \| ([a-z0-9_]+) \| ([a-z0-9_]+)(?: lr ([0-9.e+-]+[0-9]))?"
+# (the optimizer also in words already: a findings file written before)
+RAW_PAIRING = r"(?<![\w`])([a-z0-9_]+)\+([a-z0-9_]+) \| ([a-z0-9_]+) \| ({optimizer})(?: lr ([0-9.e+-]+[0-9]))?"
+LEGACY_LABELS = {"SGD 1e-4 m0.9 (thread 2)": "sgd_thread2"}  # labels reports used before; said as today
 
 
 def humanise(text: str) -> str:
@@ -58,21 +60,26 @@ def humanise(text: str) -> str:
     unweighted · SGD 1e-4 (thread 2)" (`lossbench.registry.short_label`), a lone ``adam`` -> "Adam 1e-3".
     Names in `backticks` (a sweep file's trial names, commands) stay as they are.
 
-    >>> humanise("dice+softmax | none | sgd_seed; `adam` vs adam; ce+softmax | none | adam lr 0.003")
+    >>> humanise("dice+softmax | none | sgd_seed; `adam` vs adam; ce+softmax | none | Adam 1e-3 lr 0.003")
     'soft Dice · softmax · unweighted · SGD 1e-4 (thread 2); `adam` vs Adam 1e-3; ce · softmax · unweighted · Adam 3e-3'
     """
     from lossbench.registry import short_label
 
     labels = option_labels()
-    words = re.compile(
-        r"`[^`]*`|" + RAW_PAIRING + r"|\b(" + "|".join(map(re.escape, sorted(labels, key=len, reverse=True))) + r")\b"
-    )
+    names = {label: name for name, label in labels.items()} | LEGACY_LABELS  # words back to option names
+    said = sorted([*labels, *names], key=len, reverse=True)
+    optimizer = "|".join(map(re.escape, said)) + "|[a-z0-9_]+"
+    alone = "|".join(re.escape(w) for w in said)
+    words = re.compile(r"`[^`]*`|" + RAW_PAIRING.format(optimizer=optimizer) + r"|(?<![\w])(" + alone + r")(?![\w])")
 
     def say(m: re.Match) -> str:
         if m.group(1):
             loss, activation, weighting, optimizer, rate = m.group(1, 2, 3, 4, 5)
+            optimizer = names.get(optimizer, optimizer)
             pairing = {"loss": loss, "activation": activation, "class_weighting": weighting, "optimizer": optimizer}
             return short_label(pairing | ({"learning_rate": float(rate)} if rate else {}))
-        return labels[m.group(6)] if m.group(6) else m.group(0)
+        if m.group(6):
+            return labels.get(m.group(6)) or labels.get(names.get(m.group(6), ""), m.group(6))
+        return m.group(0)
 
     return words.sub(say, text)
