@@ -34,6 +34,8 @@ def test_the_answer_takes_only_claims_two_seed_sets_confirmed(tmp_path):
     (tmp_path / "results" / "a" / "findings.md").write_text(both)
     one = "**In one line each (one seed set: no second seed set has checked these yet):** a wins. The rest"
     (tmp_path / "results" / "b" / "findings.md").write_text(one)
-    assert "soft Dice · softmax · unweighted · Adam 1e-3 wins" in answer.row("q", "results/a/findings.md", "d", tmp_path)
+    assert "soft Dice · softmax · unweighted · Adam 1e-3 wins" in answer.row(
+        "q", "results/a/findings.md", "d", tmp_path
+    )
     assert "rest on one seed set" in answer.row("q", "results/b/findings.md", "d", tmp_path)
     assert "not run yet" in answer.row("q", "results/c/findings.md", "d", tmp_path)
