@@ -1,4 +1,5 @@
-"""The README's extension recipes, followed as a new user would: add a loss in three files, bring your own model."""
+"""The extension recipes (docs/extending.md, linked from the README), followed as a new user would: add a loss in
+three files, bring your own model."""
 
 import os
 import re
@@ -9,12 +10,15 @@ import sys
 import pytest
 from conftest import ROOT, tiny
 
-README = (ROOT / "README.md").read_text()
+from lossbench.registry import option_word
+
+README = (ROOT / "docs" / "extending.md").read_text()
 
 
 def section(title: str) -> str:
     start = README.index(f"## {title}")
-    return README[start : README.index("\n## ", start + 1)]
+    end = README.find("\n## ", start + 1)
+    return README[start : end if end > 0 else len(README)]
 
 
 def blocks(text: str, language: str) -> list[str]:
@@ -58,7 +62,8 @@ def test_add_a_loss_in_three_files(tmp_path):
             ],
         )
         assert done.returncode == 0, done.stdout + done.stderr
-        assert f"{name}+softmax | {weighting}" in done.stdout and "audit nominal" in done.stdout
+        said = option_word("class_weighting", weighting)
+        assert f"{name} · softmax · {said}" in done.stdout and "audit nominal" in done.stdout
 
 
 @pytest.mark.slow
