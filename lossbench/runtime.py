@@ -13,9 +13,11 @@ intervals are for. `machine()` records what decides that, on every run.
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 import sys
+import time
 import warnings
 
 # Keras repeats "from_logits=True but the output was produced by a Softmax" once per trace; the
@@ -168,3 +170,52 @@ def version(*distributions: str) -> str:
         except PackageNotFoundError:
             continue
     return "not installed"
+
+
+# what a store says when another process writes at the same moment: SQLite's lock, and the insert
+# race of "select, then insert" (MLflow's set_tag on SQL) that PostgreSQL/MySQL/SQLite each report
+TRANSIENT = (
+    "is locked",
+    "unique constraint",
+    "duplicate entry",
+    "could not serialize access",
+    "deadlock detected",
+)
+
+
+def transient(error: BaseException) -> bool:
+    """Whether ``error`` is another writer's moment (worth a second try), not a problem of its own."""
+    text = str(error).lower()
+    return any(mark in text for mark in TRANSIENT)
+
+
+def retry(fn, attempts: int = 6, pause: float = 0.5):
+    """Call ``fn``; when it fails for a `transient` reason, wait a moment longer each time and call again.
+
+    A second try of a raced insert finds the row the other writer made and updates it.
+    """
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except Exception as error:  # sqlalchemy/mlflow wrap the driver's errors; the text is what is common
+            if not transient(error) or attempt == attempts - 1:
+                raise
+            time.sleep(pause * (attempt + 1))
+
+
+class Retrying:
+    """``target`` whose every method call is `retry`-ed: a store client shared with other writers."""
+
+    def __init__(self, target):
+        self._target = target
+
+    def __getattr__(self, name: str):
+        value = getattr(self._target, name)
+        if not callable(value):
+            return value
+
+        @functools.wraps(value)
+        def call(*args, **kwargs):
+            return retry(lambda: value(*args, **kwargs))
+
+        return call

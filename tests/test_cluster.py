@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -146,3 +147,38 @@ def test_three_workers_on_two_hosts_share_one_study_exactly_once_with_one_killed
             for path in (tmp_path / "results").rglob("*"):
                 if path.is_file():
                     assert PASSWORD.encode() not in path.read_bytes(), path
+
+
+def test_parents_on_many_machines_writing_one_tag_at_once_do_not_break_its_unique_key():
+    """MLflow's SQL store selects, then inserts a tag: six writers of one new tag race for its key (CI saw
+    ``tag_pk`` break when two hosts' parents wrote the sweep's note). `retrying_client` takes the race."""
+    from lossbench.sweep.tracking.runs import retrying_client
+
+    def race(factory, uri: str, run: str) -> tuple[list[str], dict]:
+        errors, barrier = [], threading.Barrier(6)
+
+        def write():
+            client = factory(uri)
+            for k in range(20):
+                barrier.wait()
+                try:
+                    client.set_tag(run, f"note{k}", "the sweep's recommendation")
+                except Exception as error:  # what the plain client raises: MLflow's wrapped UniqueViolation
+                    errors.append(str(error))
+
+        threads = [threading.Thread(target=write) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return errors, MlflowClient(uri).get_run(run).data.tags
+
+    with postgres() as port:
+        uri = f"postgresql+psycopg://lossbench:{PASSWORD}@127.0.0.1:{port}/mlflow"
+        client = MlflowClient(uri)
+        experiment = client.create_experiment("race")
+        plain, _ = race(MlflowClient, uri, client.create_run(experiment).info.run_id)
+        assert any("unique constraint" in e for e in plain), "the race no longer happens: is the retry still needed?"
+        errors, tags = race(retrying_client, uri, client.create_run(experiment).info.run_id)
+        assert errors == []
+        assert all(tags[f"note{k}"] == "the sweep's recommendation" for k in range(20))

@@ -48,3 +48,34 @@ def test_machine_names_the_cpu_and_its_instruction_set():
     facts = machine()
     assert set(facts) >= {"cpu", "isa", "onednn", "tf_threads", "op_determinism", "cpu_count"}
     assert facts["cpu"] and facts["onednn"] in ("on", "off")
+
+
+def test_retry_calls_again_when_another_writer_raced_and_not_when_the_error_is_its_own():
+    from lossbench.runtime import Retrying, retry, transient
+
+    calls = []
+
+    def raced():
+        calls.append(1)
+        if len(calls) < 3:
+            raise RuntimeError('duplicate key value violates unique constraint "tag_pk"')
+        return "written"
+
+    assert retry(raced, pause=0.0) == "written" and len(calls) == 3
+    assert transient(RuntimeError("(sqlite3.OperationalError) database is locked"))
+    assert not transient(ValueError("Changing param values is not allowed"))
+    with pytest.raises(ValueError):  # its own problem: raised at once, called once
+        retry(lambda: calls.append(2) or int("x"), pause=0.0)
+    assert calls.count(2) == 1
+
+    class Store:
+        name, tries = "store", []
+
+        def set_tag(self, key):
+            self.tries.append(key)
+            if len(self.tries) == 1:
+                raise RuntimeError("UNIQUE constraint failed: tags.key, tags.run_uuid")
+            return key
+
+    store = Retrying(Store())
+    assert store.name == "store" and store.set_tag("note") == "note" and Store.tries == ["note", "note"]

@@ -42,14 +42,15 @@ def sweep(cfg: DictConfig, task: list[str], points: list[dict] | None = None) ->
     elif cfg.sweep.report:
         from lossbench.analysis import report
 
-        left = work.counts(work.load(info))
-        if left.get("running") or left.get("waiting"):  # another sweep of this study still works: it reports
-            print(
-                f"{left.get('running', 0)} trials still running elsewhere: the sweep that finishes the last "
-                "point writes the report"
-            )
-        else:
-            report.write(info, sections=cfg.sweep.get("report_sections"))
+        with work.locked(Path(info.folder) / "sweep.lock", info):  # one report at a time, whatever the machine
+            left = work.counts(work.load(info))
+            if left.get("running") or left.get("waiting"):  # another sweep of this study still works: it reports
+                print(
+                    f"{left.get('running', 0)} trials still running elsewhere: the sweep that finishes the last "
+                    "point writes the report"
+                )
+            else:
+                report.write(info, sections=cfg.sweep.get("report_sections"))
     return info
 
 

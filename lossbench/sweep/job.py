@@ -12,7 +12,8 @@ from omegaconf import DictConfig
 
 from lossbench import config
 from lossbench.registry import CHOICES
-from lossbench.sweep import optuna_store, space, study, work
+from lossbench.runtime import retry
+from lossbench.sweep import optuna_store, space, study
 from lossbench.sweep.interrupts import fault, raise_ctrl_c
 from lossbench.trial.verdict import DICE_CONVERGED, stalled
 
@@ -50,7 +51,7 @@ class Job:
             | {"learning_rate": float(self.trial_cfg.optimizer.learning_rate)},
         )
         self.stalled_rule = bool(self.cfg.sweep.prune_stalled) and stalled_rule_applies(self.trial_cfg)
-        self.run = work.retry(
+        self.run = retry(
             lambda: self.tracking.TrialRun(
                 self.trial_cfg,
                 name,
@@ -64,7 +65,7 @@ class Job:
 
     def on_epoch(self, epoch, row, levels):
         raise_ctrl_c()
-        work.retry(lambda: self.run.log_epoch(epoch, row))
+        retry(lambda: self.run.log_epoch(epoch, row))
         self.epochs = epoch + 1
         if self.epoch_bar is not None:
             self.epoch_bar.update(1)
@@ -88,7 +89,7 @@ class Job:
             self.trial.set_user_attr("stopped_early", True)
         self.record(result)
         if self.run is not None:
-            work.retry(lambda: self.run.log_result(result, self.epochs))
+            retry(lambda: self.run.log_result(result, self.epochs))
         fault("logged")
         if state == optuna_store.TrialState.COMPLETE:
             self.trial.study.tell(self.trial, result.objective)
@@ -96,7 +97,7 @@ class Job:
             self.trial.study.tell(self.trial, state=state)
         fault("told")
         if self.run is not None:
-            work.retry(lambda: self.run.close(result.state))
+            retry(lambda: self.run.close(result.state))
         return result
 
     def record(self, result) -> None:

@@ -194,13 +194,17 @@ def finish(
     The parent stays RUNNING while another sweep of the study still has trials running or waiting;
     the last one to finish closes it (KILLED when ``interrupted``). ``optuna_study``: the study, loaded already.
     """
+    with work.locked(Path(info.folder) / "sweep.lock", info):  # parents on other machines finish one at a time
+        _finish(info, started, n_workers, command, interrupted, optuna_study or work.load(info))
+
+
+def _finish(info: StudyInfo, started: float, n_workers: int, command: str, interrupted: bool, study) -> None:
     import socket
 
     from lossbench.runtime import machine
     from lossbench.sweep.tracking import tracker
 
     tracking = tracker(info.tracking_uri)
-    study = optuna_study or work.load(info)
     ended = time.time()
     if not any(k.startswith("interval:") for k in study.user_attrs) and study.user_attrs.get("wall_seconds"):
         study.set_user_attr("interval:recorded", _intervals(study)[0])  # keep a pre-interval study's time

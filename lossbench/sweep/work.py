@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import time
 from pathlib import Path
 
 import optuna
@@ -33,17 +32,6 @@ def rdb_url(url: str) -> str:
 
 def is_rdb(info) -> bool:
     return str(info.storage).startswith(("postgresql", "mysql", "sqlite"))
-
-
-def retry(fn, attempts: int = 6):
-    """Call ``fn``, retrying when a SQLite store is briefly locked by another worker."""
-    for attempt in range(attempts):
-        try:
-            return fn()
-        except Exception as error:  # sqlalchemy/mlflow wrap sqlite's OperationalError
-            if "locked" not in str(error) or attempt == attempts - 1:
-                raise
-            time.sleep(0.5 * (attempt + 1))
 
 
 def storage(info):

@@ -125,9 +125,9 @@ def parent_note(facts: Facts) -> str:
 
 def _log_to_parent(info, folder: Path, note: str = "") -> None:
     """The note on the parent run, and the report's files as its artifacts (those that exist)."""
-    from mlflow.tracking import MlflowClient
+    from lossbench.sweep.tracking.runs import retrying_client
 
-    client = MlflowClient(info.tracking_uri)
+    client = retrying_client(info.tracking_uri)  # two machines' parents may write the note at once
     if note:  # the parent's description in the UI: the recommendation and how to see every run
         client.set_tag(info.parent_run_id, "mlflow.note.content", note)
     for name in ARTIFACTS:

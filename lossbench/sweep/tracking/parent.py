@@ -5,10 +5,9 @@ from __future__ import annotations
 import time
 
 from mlflow.entities import Metric, Param
-from mlflow.tracking import MlflowClient
 
 from lossbench.runtime import machine_tags
-from lossbench.sweep.tracking.runs import flat_params, versions
+from lossbench.sweep.tracking.runs import flat_params, retrying_client, versions
 
 
 def reconcile(info, study) -> dict:
@@ -19,7 +18,7 @@ def reconcile(info, study) -> dict:
     KILLED and is deleted (restorable in MLflow), since its point runs again: the UI never shows two
     runs for a point, nor a RUNNING one for good. Returns counts of what was changed.
     """
-    client = MlflowClient(info.tracking_uri)
+    client = retrying_client(info.tracking_uri)
     trials = {t.number: t for t in study.get_trials(deepcopy=False)}
     changed = {"finished": 0, "failed": 0, "killed": 0}
     running = [
@@ -54,7 +53,7 @@ def reconcile(info, study) -> dict:
 
 def parent_run(study, info, cfg) -> str:
     """The sweep's parent run: kept in the study so reruns and extra workers reuse it."""
-    client = MlflowClient()
+    client = retrying_client()
     run_id = study.user_attrs.get("mlflow_parent_run_id")
     if run_id:
         try:
@@ -78,7 +77,7 @@ def parent_run(study, info, cfg) -> str:
 
 def close_parent(info, wall_seconds: float, n_workers: int, counts: dict, status: str | None = "FINISHED") -> None:
     """Log the sweep's figures on the parent run; set its status (``None``: leave it RUNNING)."""
-    client = MlflowClient(info.tracking_uri)
+    client = retrying_client(info.tracking_uri)
     step = int(time.time())
     now = int(time.time() * 1000)
     metrics = [Metric("sweep/wall_seconds", wall_seconds, now, step), Metric("sweep/n_workers", n_workers, now, step)]
@@ -90,13 +89,13 @@ def close_parent(info, wall_seconds: float, n_workers: int, counts: dict, status
 
 def open_parent(info) -> None:
     """The parent run is RUNNING while a sweep of its study runs (a resumed sweep reopens it)."""
-    client = MlflowClient(info.tracking_uri)
+    client = retrying_client(info.tracking_uri)
     if client.get_run(info.parent_run_id).info.status != "RUNNING":
         client.update_run(info.parent_run_id, status="RUNNING")
 
 
 def tag_parent(info, tags: dict) -> None:
     """Set tags on the sweep's parent run (e.g. the data's class shares)."""
-    client = MlflowClient(info.tracking_uri)
+    client = retrying_client(info.tracking_uri)
     for key, value in tags.items():
         client.set_tag(info.parent_run_id, key, str(value))

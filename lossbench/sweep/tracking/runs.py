@@ -23,18 +23,27 @@ from omegaconf import DictConfig, OmegaConf
 from lossbench.config import store_uri
 from lossbench.errors import redact
 from lossbench.registry import CHOICES
-from lossbench.runtime import machine_tags, version
+from lossbench.runtime import Retrying, machine_tags, version
 from lossbench.trial import plots
 
 # MLflow's UI opens an experiment without this tag in its GenAI mode ("Evaluation runs"); model training it is
 KIND_TAG, KIND = "mlflow.experimentKind", "custom_model_development"
 
 
+def retrying_client(uri: str | None = None):
+    """An MLflow client whose calls are retried when another writer raced them (`lossbench.runtime.retry`).
+
+    Parents on many machines write the same tags of one parent run and experiment at the same moment:
+    MLflow's SQL store selects, then inserts, and the slower insert breaks the unique key.
+    """
+    return Retrying(MlflowClient(uri))
+
+
 def setup(cfg: DictConfig, experiment: str) -> str:
     """Point MLflow at the configured store, create ``experiment`` if needed; return its id."""
     Path(cfg.paths.results).mkdir(parents=True, exist_ok=True)
     mlflow.set_tracking_uri(store_uri(cfg))
-    client = MlflowClient()
+    client = retrying_client()
     found = client.get_experiment_by_name(experiment)
     if found is not None:
         if found.tags.get(KIND_TAG) != KIND:
@@ -125,7 +134,7 @@ class TrialRun:
         extra_tags: dict | None = None,
         machine: dict | None = None,
     ):
-        self.client, self.cfg, self.name = MlflowClient(), cfg, run_name
+        self.client, self.cfg, self.name = retrying_client(), cfg, run_name
         machine = machine_tags() if machine is None else machine  # the trainer's, when logged from elsewhere
         tags = choice_tags(cfg) | versions() | machine | {"mlflow.runName": run_name, "state": "running"}
         if parent_run_id:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from mlflow.tracking import MlflowClient
+from lossbench.sweep.tracking.runs import retrying_client
 
 TESTED = "3.17.2"  # the MLflow whose UI draws these views (tests/test_views.py)
 
@@ -101,7 +101,7 @@ def write_view(experiment_id: str, client=None) -> dict[str, str]:
     Dice (MLflow nests the trials under the sweep's run: expand it, the "+" left of its name, to draw
     them). Runs logged before the ``group`` tag existed get it here.
     """
-    client = client or MlflowClient()
+    client = client or retrying_client()
     backfill(client, experiment_id)
     return {key: share(client, experiment_id, key, view) for key, view in VIEWS.items()}
 
