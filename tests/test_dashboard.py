@@ -38,30 +38,45 @@ def swept(tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_the_grouped_view_shows_every_pairing_its_run_count_and_the_curves_first(swept, tmp_path):
+def test_mlflow_opens_on_one_run_per_pairing_and_the_per_seed_views_draw_every_run(swept, tmp_path):
     _, children = child_runs(swept)
     groups = sorted({run.data.tags["group"] for run in children})
     assert len(children) == 8 and len(groups) == 4
     results = swept / "results"
     store = f"sqlite:///{results}/mlflow.db"
     client = MlflowClient(store)
-    page = runs_page(client, children[0].info.experiment_id)
+    experiment = children[0].info.experiment_id
+    pairings = client.search_runs([experiment], "tags.kind = 'pairing'")
+    assert len(pairings) == 4 and all(run.data.metrics["seeds"] == 2 for run in pairings)
     png = tmp_path / "dashboard.png"
     with serve_mlflow(store, results / "mlartifacts", free_port()) as url:
         assert url.startswith("http://127.0.0.1:")
-        dom = html.unescape(render(url + page, png, width=1800, height=1000, budget_ms=40000, expect="Group: "))
-        choices = runs_page(client, children[0].info.experiment_id, "lossbench-choices")
+        dom = html.unescape(
+            render(
+                url + runs_page(client, experiment),
+                png,
+                width=1800,
+                height=1000,
+                budget_ms=40000,
+                expect="converged_share",
+            )
+        )
+        seeds = runs_page(client, experiment, "lossbench-seeds")
+        seeds = html.unescape(render(url + seeds, budget_ms=40000, expect="Group: "))
+        choices = runs_page(client, experiment, "lossbench-choices")
         choices = html.unescape(render(url + choices, budget_ms=30000, expect="Parallel Coordinates"))
 
-    assert "Group by: group" in dom and "lossbench: curves and test Dice per pairing" in dom, dom[-3000:]
-    for chart in ("val/foreground_dice", "val/loss", "test/foreground_dice", "converged"):
+    assert "lossbench: the answer, one run per pairing" in dom and "4 matching runs" in dom, dom[-3000:]
+    for chart in ("converged_share", "test/foreground_dice", "val/foreground_dice", "val/loss_over_chance"):
         assert chart in dom, f"no {chart} chart"
-    assert dom.count("Group: ") >= 4  # every pairing group, each with its run count (2 seeds)
+    assert "CE · softmax · unweighted · SGD 1e-4 (thread 2)" in dom  # full names, in words
+    assert "Group by: group" in seeds and seeds.count("Group: ") >= 4  # every pairing group, with its run count
     assert "Parallel Coordinates" in choices and "does not support aggregated" not in choices
+    assert "8 matching runs" in choices  # the trials drawn at once, not nested under a closed parent
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
-    parent = [r for r in client.search_runs([children[0].info.experiment_id]) if r.data.tags.get("kind") == "sweep"]
+    parent = [r for r in client.search_runs([experiment]) if r.data.tags.get("kind") == "sweep"]
     note = parent[0].data.tags["mlflow.note.content"]
-    assert note.startswith("**Use** ") and "8 trial runs in 4 pairing groups" in note and "Load more" in note
+    assert note.startswith("**Use** ") and "4 pairings, one run each" in note and "from 8 trial runs" in note
     assert all(run.data.tags["mlflow.note.content"].startswith(run.data.tags["verdict"]) for run in children)
 
 

@@ -67,3 +67,41 @@ def test_at_the_dashboards_top_ten_percent_the_loss_leads_and_counting_stalled_t
     assert list(counted)[:2] == ["loss", "optimizer"], counted
     without = importances(cmr[cmr["state"] == "complete"], default)  # the stalled trials as PRUNED
     assert counted["optimizer"] > without["optimizer"] and list(without).index("optimizer") > 1, without
+
+
+def planted_study(extra_seeds: int) -> optuna.Study:
+    """Four pairings x 3 base seeds: the optimizer decides convergence, the loss the Dice once converged;
+    ``extra_seeds`` adaptive seeds of the weakest Adam pairing."""
+    study = optuna.create_study(direction="maximize")
+    study.set_user_attr("base_seeds", [0, 1, 2])
+    dists = {
+        "loss": optuna.distributions.CategoricalDistribution(["ce", "dice"]),
+        "optimizer": optuna.distributions.CategoricalDistribution(["adam", "sgd"]),
+    }
+    value = {("ce", "adam"): 0.8, ("dice", "adam"): 0.6, ("ce", "sgd"): 0.02, ("dice", "sgd"): 0.01}
+    for (loss, opt), dice in value.items():
+        seeds = [0, 1, 2] + (list(range(3, 3 + extra_seeds)) if (loss, opt) == ("dice", "adam") else [])
+        for seed in seeds:
+            study.add_trial(
+                optuna.trial.create_trial(
+                    params={"loss": loss, "optimizer": opt},
+                    distributions=dists,
+                    value=dice + 0.001 * seed,
+                    user_attrs={"seed": seed},
+                )
+            )
+    return study
+
+
+def test_the_study_says_what_the_dashboards_importance_ranks_and_ranks_the_base_seeds_apart():
+    from lossbench.analysis import importance
+
+    study = planted_study(extra_seeds=6)
+    found = importance.record(study)
+    assert study.user_attrs["importance"] == found
+    assert found["n_trials"] == 18 and found["n_base_trials"] == 12  # the adaptive seeds left out
+    assert "top 10 %" in found["says"] and "adaptive seeds" in found["says"]
+    for key in ("dashboard", "base_seeds", "base_seeds_top_half", "base_seeds_fanova"):
+        assert set(found[key]) == {"loss", "optimizer"}, found[key]
+    assert next(iter(found["base_seeds_top_half"])) == "optimizer"  # what converges at all
+    assert importance.rankings(planted_study(extra_seeds=0))["n_base_trials"] == 12

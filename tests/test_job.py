@@ -73,3 +73,20 @@ def test_a_job_that_fails_to_begin_ends_at_once_as_failed(tmp_path):
     assert ended.state == "failed" and "no_such_loss" in ended.reason
     (done,) = study.get_trials()
     assert done.state == optuna.trial.TrialState.FAIL and done.user_attrs["state"] == "failed"
+
+
+def test_optuna_counts_epochs_from_one_as_mlflow_does_in_a_study_begun_so(tmp_path):
+    one, study = started(tmp_path)
+    one.info.first_step = 1  # what `lossbench.sweep.study.prepare` sets in a new study
+    one.on_epoch(0, {"val/foreground_dice": 0.6, "val/loss": 0.4}, {})
+    one.on_epoch(1, {"val/foreground_dice": 0.65, "val/loss": 0.35}, {})
+    one.end(result(dice=0.7))
+    assert study.get_trials()[0].intermediate_values == {1: 0.6, 2: 0.65}  # MLflow's steps 1 and 2
+
+
+def test_the_pruner_waits_the_same_epochs_whichever_step_the_study_counts_from(tmp_path):
+    for kind in ("median", "threshold"):
+        info = StudyInfo(name="x", study_name="x", storage="", folder="", tracking_uri="none", pruner=kind)
+        before = work.pruner(info)._n_warmup_steps  # noqa: SLF001 (what the pruner waits, in steps)
+        info.first_step = 1
+        assert work.pruner(info)._n_warmup_steps == before + 1 == info.warmup_epochs  # noqa: SLF001

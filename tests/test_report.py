@@ -155,7 +155,11 @@ def test_the_report_is_logged_to_the_parent_run(written):
     logged = {a.path for a in client.list_artifacts(info.parent_run_id, "report")}
     assert {"report/summary.md", "report/trials.csv"} <= logged
     note = client.get_run(info.parent_run_id).data.tags["mlflow.note.content"]
-    assert note.startswith("**Use** categorical_crossentropy+softmax") and "9 trial runs in 3 pairing groups" in note
+    assert (
+        note.startswith("**Use** categorical_crossentropy+softmax")
+        and "3 pairings, one run each" in note
+        and "from 9 trial runs" in note
+    )
 
 
 def test_an_empty_study_writes_no_report(tmp_path, store, capsys):

@@ -27,14 +27,20 @@ def test_write_view_stores_both_views_and_gives_their_pages(compose_cfg, store):
     experiment = runs.setup(cfg, "views")
     client = MlflowClient(runs.store_uri(cfg))
     pages = views.write_view(experiment, client)
-    assert set(pages) == {"lossbench", "lossbench-choices"}
+    assert set(pages) == {"lossbench", "lossbench-seeds", "lossbench-choices"}
     assert pages["lossbench"] == f"/#/experiments/{experiment}/runs?viewStateShareKey=lossbench&compareRunsMode=CHART"
     tags = client.get_experiment(experiment).tags
     for key, view in views.VIEWS.items():
         assert json.loads(tags[f"mlflow.sharedViewState.{key}"]) == view
-    grouped = views.VIEWS["lossbench"]
+    answer = views.VIEWS["lossbench"]  # one run per pairing, the most often converging first
+    assert answer["searchFilter"] == "tags.kind = 'pairing'" and "groupBy" not in answer
+    assert answer["orderByKey"] == "metrics.`converged_share`" and answer["orderByAsc"] is False
+    assert [c["type"] for c in answer["compareRunCharts"]] == ["BAR", "BAR", "LINE", "LINE", "SCATTER"]
+    grouped = views.VIEWS["lossbench-seeds"]
     assert grouped["groupBy"]["groupByKeys"] == [{"mode": "tag", "groupByData": "group"}]
     assert [c["type"] for c in grouped["compareRunCharts"]] == ["LINE", "LINE", "BAR", "BAR"]
+    for view in views.VIEWS.values():  # sorted by time, MLflow would hide the trials under their parent
+        assert "start_time" not in view.get("orderByKey", "start_time")
 
 
 def test_old_runs_get_the_group_tag_and_converged_metric_the_views_read(compose_cfg, store):

@@ -128,6 +128,11 @@ def _chromium_dom(chromium: str, url: str, png_path, width: int, height: int, bu
     return done.stdout
 
 
+# what each view shows once MLflow has drawn it (then every run of the page is loaded: the answer view
+# holds one run per pairing, fewer than the 100 a page loads)
+DRAWN = {"lossbench": "converged_share", "lossbench-seeds": "Group: ", "lossbench-choices": "Parallel Coordinates"}
+
+
 def runs_page(client, experiment_id: str, view: str = "lossbench") -> str:
     """Store lossbench's comparison views on the experiment (`lossbench.sweep.tracking.views.write_view`); one's page."""
     from lossbench.sweep.tracking.views import write_view
@@ -141,8 +146,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--store", default="sqlite:///results/mlflow.db", help="MLflow store URI")
     parser.add_argument("--experiment", help="experiment name (default: the newest cmr-*)")
-    parser.add_argument("--out", default="results/cmr/mlflow-dashboard.png")
-    parser.add_argument("--view", default="lossbench", choices=["lossbench", "lossbench-choices"])
+    parser.add_argument(
+        "--out",
+        default=str(Path(tempfile.gettempdir()) / "lossbench-mlflow.png"),
+        help="the PNG (default: in the temporary folder; results/ only when asked)",
+    )
+    parser.add_argument("--view", default="lossbench", choices=sorted(DRAWN))
     parser.add_argument("--list", metavar="UI_URL", help="print every experiment's view URLs at UI_URL, then exit")
     args = parser.parse_args(argv)
     db = Path(args.store.removeprefix("sqlite:///"))
@@ -168,8 +177,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"lossbench: error: no experiment {args.experiment or 'cmr-*'} in {args.store}")
     page = runs_page(client, experiment.experiment_id, args.view)
     with serve_mlflow(args.store, db.parent / "mlartifacts", free_port()) as url:
-        drawn = {"lossbench": "Group: ", "lossbench-choices": "Parallel Coordinates"}[args.view]
-        render(url + page, args.out, width=1800, height=1000, expect=drawn)
+        render(url + page, args.out, width=1800, height=1000, expect=DRAWN[args.view])
     print(f"{args.out}: {experiment.name} ({url}{page})")
 
 

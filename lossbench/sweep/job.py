@@ -71,7 +71,7 @@ class Job:
             self.epoch_bar.update(1)
             self.epoch_bar.set_postfix_str(f"val Dice {row['val/foreground_dice']:.2f}")
         fault("training")
-        self.trial.report(row[f"val/{config.objective(self.cfg)}"], epoch)
+        self.trial.report(row[f"val/{config.objective(self.cfg)}"], epoch + int(self.info.first_step))
         if epoch + 1 < self.cfg.sweep.warmup_epochs:
             return False
         if (

@@ -47,6 +47,7 @@ class StudyInfo:
     experiment_id: str | None = None
     parent_run_id: str | None = None
     heartbeat_seconds: int = 30  # RDB storage: a running trial beats this often; 3 missed beats = stale
+    first_step: int = 0  # Optuna's step of a trial's first epoch: 1 (as in MLflow); 0 in studies begun before
     added: int = 0  # points enqueued by this run
     total: int = 0  # points the progress bar counts
 
@@ -128,38 +129,56 @@ def prepare(cfg: DictConfig, sp, task_overrides: list[str], points: list[dict] |
         study = optuna.create_study(
             study_name=info.study_name, storage=work.storage(info), direction="maximize", load_if_exists=True
         )
+        if "first_step" not in study.user_attrs:  # epochs from 1, as MLflow; a study begun before keeps its 0
+            study.set_user_attr("first_step", 0 if study.get_trials(deepcopy=False) else 1)
+        info.first_step = int(study.user_attrs["first_step"])
         metric_names = [f"val_{config.objective(cfg)}"]  # METRIC_NAMES by default
         if study.metric_names != metric_names:
             study.set_metric_names(metric_names)
         info.parent_run_id = tracking.parent_run(study, info, cfg)
         tracking.tag_parent(info, {"data": data.describe()})
-        study.set_user_attr("class_names", list(data.class_names))
-        study.set_user_attr("max_seeds", int(cfg.sweep.get("max_seeds") or 0))
-        study.set_user_attr("data_label", DATA_LABELS.get(str(cfg.data.name), str(cfg.data.name)))
-        study.set_user_attr("baseline", cfg.sweep.get("baseline"))
-        # the class a do-nothing net predicts everywhere: background, or the commonest class where none is
-        common = data.background if data.background is not None else int(data.class_shares("train").argmax())
-        study.set_user_attr("test_background_share", float(data.class_shares("test")[common]))
-        study.set_user_attr("background", data.background)
-        study.set_user_attr("commonest_class", data.class_names[common])
-        study.set_user_attr("ignore_index", data.ignore_index)
-        study.set_user_attr(
-            "class_shares",
-            {split: [round(float(v), 5) for v in data.class_shares(split)] for split in ("train", "val", "test")},
-        )
+        _remember(study, cfg, sp, data)
         if not cfg.sweep.dry_run:  # a dry run changes nothing: no failed trial, no closed run
             if info.tracking_uri == "none":
                 print(f"tracking=none: every trial is recorded in {info.experiment_id}")
             else:
                 pages = tracking.write_view(info.experiment_id)
                 base = str(cfg.tracking.get("ui_url") or "http://127.0.0.1:5000").rstrip("/")
-                print(f"MLflow (make mlflow): {base}{pages['lossbench']}")
+                print(
+                    f"MLflow (make mlflow): the answer, one run per pairing, once the report is written: "
+                    f"{base}{pages['lossbench']}\n  every seed's run, live: {base}{pages['lossbench-seeds']}"
+                )
             info.added = work.sync_queue(study, points)
             fixed = tracking.reconcile(info, study)
             if any(fixed.values()):
                 print("MLflow runs reconciled with the study: " + ", ".join(f"{v} {k}" for k, v in fixed.items() if v))
     info.total = len(points) or int(cfg.sweep.n_trials or 20)
     return info
+
+
+def _remember(study, cfg: DictConfig, sp, data) -> None:
+    """What the report needs to know of the data and the space, stored in the study (only what changed:
+    a rerun with nothing to do writes nothing)."""
+    # the class a do-nothing net predicts everywhere: background, or the commonest class where none is
+    common = data.background if data.background is not None else int(data.class_shares("train").argmax())
+    facts = {
+        "base_seeds": [int(s) for s in sp.seeds],  # the other seeds are adaptive ones
+        "class_names": list(data.class_names),
+        "max_seeds": int(cfg.sweep.get("max_seeds") or 0),
+        "data_label": DATA_LABELS.get(str(cfg.data.name), str(cfg.data.name)),
+        "baseline": cfg.sweep.get("baseline"),
+        "test_background_share": float(data.class_shares("test")[common]),
+        "background": data.background,
+        "commonest_class": data.class_names[common],
+        "ignore_index": data.ignore_index,
+        "class_shares": {
+            split: [round(float(v), 5) for v in data.class_shares(split)] for split in ("train", "val", "test")
+        },
+    }
+    stored = study.user_attrs
+    for key, value in facts.items():
+        if key not in stored or stored[key] != value:
+            study.set_user_attr(key, value)
 
 
 def _intervals(study) -> list[list[float]]:

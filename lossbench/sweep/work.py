@@ -54,13 +54,15 @@ def storage(info):
 
 
 def pruner(info):
-    kind, warmup = info.pruner, max(0, int(info.warmup_epochs) - 1)
+    """The study's pruner; it may stop a trial from epoch ``warmup_epochs`` on (Optuna counts epochs from
+    ``info.first_step``)."""
+    kind, warmup = info.pruner, max(0, int(info.warmup_epochs) - 1) + int(getattr(info, "first_step", 0))
     if kind == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=warmup)
     if kind == "threshold":
         return optuna.pruners.ThresholdPruner(lower=float(info.prune_below), n_warmup_steps=warmup)
     if kind == "hyperband":
-        return optuna.pruners.HyperbandPruner(min_resource=warmup + 1, max_resource=info.epochs)
+        return optuna.pruners.HyperbandPruner(min_resource=max(1, int(info.warmup_epochs)), max_resource=info.epochs)
     return optuna.pruners.NopPruner()
 
 

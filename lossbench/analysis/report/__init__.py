@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lossbench.analysis import importance
 from lossbench.analysis.markdown import sig3
 from lossbench.analysis.markdown import table as _table
+from lossbench.analysis.report import pairing_runs
 from lossbench.analysis.report.gather import CURVES, Facts, collect, trials_table
 from lossbench.analysis.report.merging import MERGE_TOL, merge_identical
 from lossbench.analysis.report.merging import rates_table as _rates_table
@@ -39,6 +41,7 @@ from lossbench.analysis.report.report_sections import (
 )
 from lossbench.analysis.reproduce import read as _repro
 from lossbench.analysis.wording import humanise, option_labels
+from lossbench.sweep import work
 
 __all__ = [
     "CAPTIONS",
@@ -98,10 +101,13 @@ def write(info, background_share: float | None = None, class_names=None, num_cla
         folder / "trials.csv", index=False
     )
     facts = collect(info, trials, curves, sections, background_share, class_names)
+    importance.record(work.load(info))  # what optuna-dashboard's importance ranks, said in the study
     facts.plots = draw(facts)
     (folder / "summary.md").write_text(facts.words(humanise(summary(facts))))
     (folder / "findings.md").write_text(facts.words(humanise(findings_page(facts))))
     _log_to_parent(info, folder, parent_note(facts))
+    if str(info.tracking_uri) != "none":
+        pairing_runs.log(facts)  # the answer view's runs: one per pairing
     print(f"report written to {folder}/summary.md")
     return folder
 
@@ -115,10 +121,10 @@ def parent_note(facts: Facts) -> str:
     return "\n\n".join(
         [
             facts.words("\n".join(evidence.recommendation(rates, facts.shown, trials, facts.repro))),
-            f"{n_runs} trial runs in {len(rates)} pairing groups (view 'lossbench': grouped by pairing, means over "
-            f"seeds; view 'lossbench-choices': every run). MLflow's table loads 100 runs at a time: scroll to "
-            f"its bottom and press 'Load more' until it shows all {n_runs}; a group's mean and run count cover "
-            f"the loaded runs only. Full report: the artifact report/summary.md, or results/{facts.info.name}/summary.md.",
+            f"{len(rates)} pairings, one run each (view 'lossbench': the seeds of a pairing together, the most "
+            f"often converging first), from {n_runs} trial runs (view 'lossbench-seeds': grouped by pairing; "
+            f"'lossbench-choices': every run). MLflow's table loads 100 runs at a time: in the per-seed views "
+            f"press 'Load more' at its bottom until it shows all {n_runs}; a group's mean covers the loaded runs only. Full report: the artifact report/summary.md, or results/{facts.info.name}/summary.md.",
         ]
     )
 

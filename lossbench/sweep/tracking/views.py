@@ -68,11 +68,51 @@ _TABLE = {
     "runsHiddenMode": "SHOW_ALL",  # charts show every run or group, not MLflow's default first 10
 }
 _SECTION = {"uuid": SECTION, "display": True, "isReordered": False, "deleted": False, "isGenerated": False}
-# Two shared views per experiment: MLflow 3.17 draws no parallel coordinates over grouped string values
+_SCATTER = _chart(
+    "SCATTER",
+    "lossbench-accuracy-vs-dice",
+    "accuracy Keras reported vs test Dice",
+    xaxis={"key": "test/reported_accuracy", "type": "METRIC"},
+    yaxis={"key": "test/foreground_dice", "type": "METRIC"},
+)
+PAIRING_COLUMNS = [
+    "metrics.`converged_share`",
+    "metrics.`seeds`",
+    "metrics.`test/foreground_dice`",
+    "metrics.`test/foreground_dice_low`",
+    "metrics.`test/foreground_dice_high`",
+    "metrics.`test/reported_accuracy`",
+]
+# Three shared views per experiment. MLflow 3.17 draws no parallel coordinates over grouped string values
 # ("does not support aggregated string values"), so the choices chart has an ungrouped view of its own.
 VIEWS = {
+    # the answer: one run per pairing (`lossbench.analysis.report.pairing_runs`, written with the report),
+    # the pairings that converge most often first; complete on first load (a page holds 100 runs)
     "lossbench": _TABLE
     | {
+        "searchFilter": "tags.kind = 'pairing'",
+        "orderByKey": "metrics.`converged_share`",
+        "orderByAsc": False,
+        "selectedColumns": PAIRING_COLUMNS,
+        "columnOrder": [RUN_NAME, *PAIRING_COLUMNS],
+        "columnWidths": {RUN_NAME: 440} | dict.fromkeys(PAIRING_COLUMNS, 150),
+        "compareRunSections": [
+            _SECTION | {"name": "lossbench: the answer, one run per pairing (seeds together)", "columns": 2}
+        ],
+        "compareRunCharts": [
+            _chart("BAR", "lossbench-converged", "share of seeds converged", metricKey="converged_share"),
+            _chart("BAR", "lossbench-test-dice", "test Dice (mean over seeds)", metricKey="test/foreground_dice"),
+            _line("lossbench-val-dice", "val/foreground_dice"),
+            _line("lossbench-loss-over-chance", "val/loss_over_chance"),
+            _SCATTER,
+        ],
+    },
+    # while a sweep runs: every trial's run, grouped by pairing (means over the seeds loaded so far)
+    "lossbench-seeds": _TABLE
+    | {
+        "searchFilter": "attributes.status != 'KILLED' AND tags.optuna_trial LIKE '%'",
+        "orderByKey": "metrics.`test/foreground_dice`",
+        "orderByAsc": False,
         "groupBy": {"aggregateFunction": "average", "groupByKeys": [{"mode": "tag", "groupByData": "group"}]},
         "useGroupedValuesInCharts": True,
         "compareRunSections": [_SECTION | {"name": "lossbench: curves and test Dice per pairing (means over seeds)"}],
@@ -85,21 +125,29 @@ VIEWS = {
     },
     "lossbench-choices": _TABLE
     | {
-        "searchFilter": "attributes.status != 'KILLED' AND tags.verdict LIKE '%'",  # trials only, not nested
-        "compareRunSections": [_SECTION | {"name": "lossbench: every trial's choices and test Dice"}],
+        "searchFilter": "attributes.status != 'KILLED' AND tags.verdict LIKE '%'",  # trials only
+        # MLflow nests children under their parent (shown only when expanded) unless sorted by other than time
+        "orderByKey": "metrics.`test/foreground_dice`",
+        "orderByAsc": False,
+        # one chart a row, taller than MLflow's 360 px: the four choices' labels need the width
+        "compareRunSections": [
+            _SECTION | {"name": "lossbench: every trial's choices and test Dice", "columns": 1, "cardHeight": 520}
+        ],
         "compareRunCharts": [PARALLEL],
     },
 }
 
 
 def write_view(experiment_id: str, client=None) -> dict[str, str]:
-    """Store lossbench's two comparison views on the experiment; return ``{name: page}`` (append to the UI URL).
+    """Store lossbench's three comparison views on the experiment; return ``{name: page}`` (append to the UI URL).
 
-    ``lossbench``: runs grouped by the full pairing (means over seeds), the per-epoch validation Dice and
-    loss and bar charts of test Dice and of the share of seeds that converged per pairing first.
+    ``lossbench``: the answer, one run per pairing (written with the report): the share of seeds that
+    converged and the mean test Dice as bars, the seed-mean validation Dice and loss ÷ chance per epoch,
+    and Keras's accuracy against Dice. ``lossbench-seeds``: every trial's run grouped by the full pairing
+    (means over seeds), live while a sweep runs.
     ``lossbench-choices``: every trial, with a parallel-coordinates chart of the four choices against test
-    Dice (MLflow nests the trials under the sweep's run: expand it, the "+" left of its name, to draw
-    them). Runs logged before the ``group`` tag existed get it here.
+    Dice, sorted by test Dice (MLflow nests runs under their parent, hidden until expanded, only when sorted
+    by time). Runs logged before the ``group`` tag existed get it here.
     """
     client = client or retrying_client()
     backfill(client, experiment_id)
