@@ -20,13 +20,15 @@ BLOCK = re.compile(r"(<!-- findings: (?P<path>\S+) -->\n)(?P<body>.*?)(<!-- /fin
 def render(text: str, root: Path = ROOT, page: str = "README.md") -> str:
     """``text`` (the page ``page``, relative to ``root``) with every findings block refilled and its links
     made relative to the page."""
+    from lossbench.analysis.wording import humanise
     from tools import answer
 
     up = "../" * page.count("/")
 
     def fill(match: re.Match) -> str:
         source = root / match["path"]
-        body = source.read_text() if source.exists() else f"({match['path']} not generated yet)\n"
+        # findings written before the pairings had short names in words get them here (`humanise`)
+        body = humanise(source.read_text()) if source.exists() else f"({match['path']} not generated yet)\n"
         folder = Path(match["path"]).parent.as_posix()
         body = re.sub(r"\]\((?!http|results/)([^)]+)\)", rf"]({folder}/\1)", body)
         body = re.sub(r"\]\(results/", f"]({up}results/", body)
