@@ -32,12 +32,13 @@ def confirmed(how: str | None) -> bool:
 def row(question: str, path: str, data: str, root: Path) -> str:
     """One table row: the confirmed claims of ``path`` (or where to read what one seed set found)."""
     from lossbench.analysis.wording import humanise
+    from tools import verdicts
 
     source = root / path
     link = f"[{Path(path).parent.name if path.count('/') > 1 else Path(path).stem}]({path})"
     if not source.exists():
         return f"| {question} | not run yet | {data} | - |"
-    text = source.read_text()
+    text = verdicts.findings(root).get(path) or source.read_text()  # as the pages' blocks show it
     holds = re.findall(r"^- [a-z]+: (.*?) \(\w+\): \*\*holds\*\*", text, re.M)
     if holds:  # the transfer check: the phantom's claims that real hearts confirm
         claims = "; ".join(humanise(h) for h in holds)

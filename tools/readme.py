@@ -1,8 +1,9 @@
-"""``python -m tools.readme``: copy each results/<name>/findings.md into the README and docs/, verbatim.
+"""``python -m tools.readme``: copy each results/<name>/findings.md into the README and docs/.
 
 The findings sit between ``<!-- findings: results/NAME/findings.md -->`` and ``<!-- /findings -->``
 (in README.md and docs/*.md); this command replaces what is between them with the file's current
-text, so no figure in those blocks is typed by hand. The README's short answer sits between
+text, in words and read under today's rule with one verdict per comparison across blocks
+(`tools.verdicts`), so no figure in those blocks is typed by hand. The README's short answer sits between
 ``<!-- answer -->`` and ``<!-- /answer -->`` and is drawn from the same files (`tools.answer`).
 ``--check`` exits 1 when a page is out of date (a test runs it).
 """
@@ -21,14 +22,18 @@ def render(text: str, root: Path = ROOT, page: str = "README.md") -> str:
     """``text`` (the page ``page``, relative to ``root``) with every findings block refilled and its links
     made relative to the page."""
     from lossbench.analysis.wording import humanise
-    from tools import answer
+    from tools import answer, verdicts
 
     up = "../" * page.count("/")
+    reconciled = verdicts.findings(root)  # today's rule, one verdict per comparison across blocks
 
     def fill(match: re.Match) -> str:
         source = root / match["path"]
         # findings written before the pairings had short names in words get them here (`humanise`)
-        body = humanise(source.read_text()) if source.exists() else f"({match['path']} not generated yet)\n"
+        if match["path"] in reconciled:
+            body = reconciled[match["path"]]
+        else:
+            body = humanise(source.read_text()) if source.exists() else f"({match['path']} not generated yet)\n"
         folder = Path(match["path"]).parent.as_posix()
         body = re.sub(r"\]\((?!http|results/)([^)]+)\)", rf"]({folder}/\1)", body)
         body = re.sub(r"\]\(results/", f"]({up}results/", body)
