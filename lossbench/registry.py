@@ -41,6 +41,31 @@ def option_config(group: str, name: str):
     return OmegaConf.merge(*(option_config(group, p) for p in parents), own) if parents else own
 
 
+def aliases() -> dict[str, str]:
+    """Every option that is an alias (its file names another option in ``defaults``) -> that option,
+    e.g. ``sgd_seed`` -> ``sgd_thread2``."""
+    from omegaconf import OmegaConf
+
+    out = {}
+    for group in CHOICES:
+        for path in sorted((CONF_DIR / group).glob("*.yaml")):
+            parents = [str(d) for d in OmegaConf.load(path).get("defaults") or [] if str(d) != "_self_"]
+            if parents:
+                out[path.stem] = parents[0]
+    return out
+
+
+def canonical(key: str) -> str:
+    """``key`` (a conclusion, a pairing label) with every alias replaced by the option it names, so that
+    studies recorded before a rename and after it speak of one pairing: ``adam vs sgd_seed`` -> ``adam vs
+    sgd_thread2``."""
+    import re
+
+    for alias, target in aliases().items():
+        key = re.sub(rf"\b{re.escape(alias)}\b", target, key)
+    return key
+
+
 def load_option(group: str, name: str):
     """The object ``conf/<group>/<name>.yaml`` instantiates, for code outside a composed config."""
     from hydra.utils import instantiate

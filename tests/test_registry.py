@@ -67,3 +67,11 @@ def test_the_short_label_says_every_option_in_words():
     assert registry.short_label({"trials": "thread 2 as posted"}) == "thread 2 as posted"
     assert registry.option_word("loss", "my_own_loss") == "my_own_loss"  # an option not in WORDS: its name
     assert registry.option_word("optimizer", "gone", 0.1) == "gone lr 1e-1"  # not in conf/ any more
+
+
+def test_an_alias_speaks_of_the_option_it_names():
+    from lossbench.registry import aliases, canonical
+
+    assert aliases()["sgd_seed"] == "sgd_thread2"
+    assert canonical("class of dice+softmax | none | sgd_seed") == "class of dice+softmax | none | sgd_thread2"
+    assert canonical("adam vs sgd_seeds") == "adam vs sgd_seeds"  # a whole name only

@@ -26,3 +26,18 @@ def test_the_written_table_is_read_back_by_conclusion(tmp_path):
     read = reproduce.read(tmp_path / "cmr")
     assert read["c"]["agree"] == "one undecided" and read["b"]["seeds A"] == "always"
     assert reproduce.read(tmp_path / "elsewhere") == {}
+
+
+def test_a_table_written_before_a_rename_answers_for_the_new_name(tmp_path):
+    import pandas as pd
+
+    from lossbench.analysis.reproduce import read
+
+    key = "optimizer: adam (all pairings pooled) vs {} (all pairings pooled) (rate)"
+    pd.DataFrame(
+        [{"conclusion": key.format("sgd_seed"), "agree": "yes", "seeds A": "higher", "seeds B": "higher"}]
+    ).to_csv(tmp_path / "reproducibility.csv", index=False)
+    table = read(tmp_path)
+    assert table.get(key.format("sgd_thread2"))["seeds A"] == "higher"
+    assert key.format("sgd_seed") in table and table[key.format("sgd_thread2")]["agree"] == "yes"
+    assert table.get("no such conclusion") is None

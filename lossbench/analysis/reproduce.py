@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from lossbench import runtime  # noqa: F401  (quiet TensorFlow before it loads)
+from lossbench.registry import canonical
 
 SETS = ([0, 1, 2], [3, 4, 5])
 
@@ -54,12 +55,29 @@ def compare(a: dict, b: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["conclusion", "seeds A", "seeds B", "agree"])
 
 
+class Conclusions(dict):
+    """conclusion -> row, looked up by the options' current names (`registry.canonical`): a table written
+    before an option's rename still answers for it (``adam vs sgd_seed`` is ``adam vs sgd_thread2``)."""
+
+    def __init__(self, rows: dict):
+        super().__init__({canonical(k): v for k, v in rows.items()})
+
+    def get(self, key, default=None):
+        return super().get(canonical(key), default)
+
+    def __getitem__(self, key):
+        return super().__getitem__(canonical(key))
+
+    def __contains__(self, key):
+        return super().__contains__(canonical(key))
+
+
 def read(folder: Path) -> dict:
     """The table `write` left in ``folder``, if it was run: conclusion -> row (the report's findings read it)."""
     path = folder / "reproducibility.csv"
     if not path.exists():
         return {}
-    return {row["conclusion"]: row for row in pd.read_csv(path).to_dict("records")}
+    return Conclusions({row["conclusion"]: row for row in pd.read_csv(path).to_dict("records")})
 
 
 def write(name: str, folder: Path, table: pd.DataFrame, sets, command: str) -> Path:
