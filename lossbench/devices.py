@@ -157,3 +157,47 @@ def device() -> str:
     """What this process trains on, for the run's ``device`` tag: ``gpu:<index>`` or ``cpu``."""
     gpu = os.environ.get("LOSSBENCH_GPU")
     return f"gpu:{gpu}" if gpu is not None else "cpu"
+
+
+# what one CPU worker of the cmr sweep holds (resident, 48 px, TensorFlow 2.21 CPU): 1.06-1.08 GB measured with
+# ps on the 2-core machine of docs/speed.md while `lossbench.reproduce +experiment=cmr` ran two workers
+WORKER_BYTES = int(1.1 * 2**30)
+
+
+def capacity() -> tuple[int, int]:
+    """(cores this process may use, bytes of memory available now) on this machine."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    available = 0
+    with contextlib.suppress(OSError, ValueError), open("/proc/meminfo") as info:
+        for line in info:
+            if line.startswith("MemAvailable:"):
+                available = int(line.split()[1]) * 1024
+    return cores, available
+
+
+def cap_workers(asked: int, cores: int | None = None, available: int | None = None) -> tuple[int, str]:
+    """CPU workers this machine can run at once: no more than its cores, nor than its free memory holds
+    (`WORKER_BYTES` each); with the line that says so when ``asked`` is more (else "").
+
+    >>> cap_workers(64, cores=2, available=24 * 2**30)[0]
+    2
+    >>> cap_workers(4, cores=16, available=3 * 2**30)
+    (2, 'sweep.n_workers=4 is more than this machine runs at once (16 cores, 3.0 GiB free at 1.1 GiB a worker): running 2 workers - set sweep.n_workers=2 to silence this')
+    >>> cap_workers(2, cores=2, available=24 * 2**30)
+    (2, '')
+    """
+    found_cores, found_memory = capacity()
+    cores = found_cores if cores is None else cores
+    available = found_memory if available is None else available
+    by_memory = max(1, available // WORKER_BYTES) if available else asked
+    cap = max(1, min(int(asked), cores, by_memory))
+    if cap >= int(asked):
+        return int(asked), ""
+    return cap, (
+        f"sweep.n_workers={asked} is more than this machine runs at once ({cores} cores, "
+        f"{available / 2**30:.1f} GiB free at {WORKER_BYTES / 2**30:.1f} GiB a worker): running {cap} workers - "
+        f"set sweep.n_workers={cap} to silence this"
+    )

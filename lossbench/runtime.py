@@ -219,3 +219,29 @@ class Retrying:
             return retry(lambda: value(*args, **kwargs))
 
         return call
+
+
+class replaced:
+    """``with replaced(path) as tmp:`` write ``tmp`` (beside ``path``, same suffix); on success it takes
+    ``path``'s place in one rename, so a reader, or a run killed midway, never sees half a file."""
+
+    def __init__(self, path):
+        from pathlib import Path
+
+        self.path = Path(path)
+        self.tmp = self.path.with_name(f".{self.path.stem}.tmp-{os.getpid()}{self.path.suffix}")
+
+    def __enter__(self):
+        return self.tmp
+
+    def __exit__(self, kind, error, trace) -> None:
+        if kind is None:
+            os.replace(self.tmp, self.path)
+        elif self.tmp.exists():
+            self.tmp.unlink()
+
+
+def write_text(path, text: str) -> None:
+    """``path.write_text(text)``, all or nothing (`replaced`)."""
+    with replaced(path) as tmp:
+        tmp.write_text(text)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from conftest import tiny
 
 from lossbench.config import compose
-from lossbench.sweep import launch, work
+from lossbench.sweep import launch
 
 
 def test_a_dry_run_lists_the_points_and_runs_nothing(tmp_path, capsys):
@@ -22,5 +22,28 @@ def test_a_dry_run_lists_the_points_and_runs_nothing(tmp_path, capsys):
     assert launch.run(cfg, overrides) == (None, 0)
     out = capsys.readouterr().out
     assert "new       loss=dice trainer.seed=0" in out and "adaptive seeds it would add now: none" in out
+    assert "nothing is stored yet" in out
+    assert not (tmp_path / "results" / "tiny").exists()  # no journal, no records, no folder: nothing created
+    assert not list((tmp_path / "results").glob("mlflow.db"))
+
+
+def test_a_dry_run_of_a_study_begun_reads_it(tmp_path, capsys):
+    space = tmp_path / "space.yaml"
+    space.write_text("grid:\n  loss: [dice]\nseeds: [0]\n")
+    overrides = [
+        *tiny(tmp_path / "results"),
+        f"sweep.space={space}",
+        "name=tiny",
+        "tracking=none",
+        "sweep.report=false",
+    ]
+    cfg = compose(overrides)
     info = launch.study.StudyInfo.from_config(cfg, launch.space.load_space(str(space)))
-    assert work.load(info).get_trials() == []  # nothing enqueued, nothing run
+    journal = tmp_path / "results" / "tiny" / "optuna.journal"
+    journal.parent.mkdir(parents=True)
+    import optuna
+
+    optuna.create_study(study_name=info.study_name, storage=launch.work.storage(info), direction="maximize")
+    assert launch.run(compose([*overrides, "sweep.dry_run=true"]), overrides) == (None, 0)
+    assert "1 points; 1 new" in capsys.readouterr().out
+    assert journal.exists()

@@ -173,3 +173,23 @@ def test_an_unknown_section_is_one_line():
     assert report.check_sections(None) == list(report.DEFAULT_SECTIONS)
     with pytest.raises(UserError, match="no section 'nope' - choose from rates, verdicts"):
         report.check_sections(["rates", "nope"])
+
+
+def test_the_stamp_says_whether_the_report_is_whole_and_of_the_trials_the_study_holds(tmp_path, store):
+    info = plant(tmp_path, store)
+    folder = report.write(info, sections=["rates"])
+    assert report.up_to_date(info) and (folder / report.STAMP).exists()
+    assert not list(folder.glob(".*tmp-*"))  # every file renamed into place
+    report.stale(folder)  # what a report killed midway leaves: no stamp
+    assert not report.up_to_date(info)
+    report.write(info)
+    assert report.up_to_date(info)
+    study = work.load(info)
+    study.add_trial(
+        optuna.trial.create_trial(
+            params={"loss": "dice"},
+            distributions={"loss": optuna.distributions.CategoricalDistribution(["dice"])},
+            value=0.1,
+        )
+    )
+    assert not report.up_to_date(info)  # a trial the report has not seen

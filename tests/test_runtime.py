@@ -79,3 +79,19 @@ def test_retry_calls_again_when_another_writer_raced_and_not_when_the_error_is_i
 
     store = Retrying(Store())
     assert store.name == "store" and store.set_tag("note") == "note" and Store.tries == ["note", "note"]
+
+
+def test_a_replaced_file_is_all_or_nothing(tmp_path):
+    from lossbench.runtime import replaced, write_text
+
+    target = tmp_path / "summary.md"
+    write_text(target, "the whole report\n")
+    with pytest.raises(RuntimeError), replaced(target) as tmp:
+        tmp.write_text("half a rep")
+        raise RuntimeError("killed while writing")
+    assert target.read_text() == "the whole report\n"  # the old file stands, whole
+    assert [p.name for p in tmp_path.iterdir()] == ["summary.md"]  # no temporary file left
+    with replaced(tmp_path / "plot.png") as tmp:
+        assert tmp.suffix == ".png" and tmp.parent == tmp_path  # same folder: one rename, same format
+        tmp.write_bytes(b"png")
+    assert (tmp_path / "plot.png").read_bytes() == b"png"

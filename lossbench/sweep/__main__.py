@@ -34,14 +34,14 @@ def sweep(cfg: DictConfig, task: list[str], points: list[dict] | None = None) ->
         return None
     if cfg.sweep.get("budget_check"):
         budget_check(cfg, task, info)
-    if not workers and not cfg.sweep.get("budget_check") and (Path(info.folder) / "summary.md").exists():
+    from lossbench.analysis import report
+
+    if not workers and not cfg.sweep.get("budget_check") and report.up_to_date(info):
         print(
             f"nothing to do: every point of {info.study_name} is done; results/{info.name}/ is unchanged "
             f"(python -m lossbench.report +experiment={info.name} rebuilds it)"
         )
     elif cfg.sweep.report:
-        from lossbench.analysis import report
-
         with work.locked(Path(info.folder) / "sweep.lock", info):  # one report at a time, whatever the machine
             left = work.counts(work.load(info))
             if left.get("running") or left.get("waiting"):  # another sweep of this study still works: it reports

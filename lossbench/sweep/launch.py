@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 
+import optuna
 from omegaconf import DictConfig
 
 from lossbench.sweep import progress, space, study, work
@@ -29,13 +30,20 @@ def run(cfg: DictConfig, task: list[str], points: list[dict] | None = None, plan
     """
     from lossbench import devices
     from lossbench.runtime import configure_from
-    from lossbench.sweep import validate
+    from lossbench.sweep import settings, validate
     from lossbench.sweep.tracking import tracker
 
+    settings.check(cfg, task)  # seeds, name, added keys: before the space reads the seeds
     sp = space.load_space(cfg.sweep.space, cfg.sweep.seeds)  # bad input fails before TensorFlow loads
-    validate.check(cfg, sp)  # ... and before any store, file or folder is created
+    validate.check(cfg, sp, task)  # ... and before any store, file or folder is created
     devices.hide_from_parent()  # the parent checks the model on the CPU: every GPU's memory stays the workers'
     configure_from(cfg)
+    if cfg.sweep.dry_run and not study.exists(cfg, sp, task):  # nothing stored yet: a dry run stores nothing
+        info = study.check_only(cfg, sp, task)
+        print(progress.describe(info, sp, optuna.create_study(direction="maximize")))
+        print("adaptive seeds it would add now: none (no trial has run)")
+        print("nothing is stored yet: the study, its journal and the MLflow store are made by the first run")
+        return None, 0
     info = study.prepare(cfg, sp, task, points)
     optuna_study = work.load(info)
     if cfg.sweep.dry_run:

@@ -111,15 +111,9 @@ def prepare(cfg: DictConfig, sp, task_overrides: list[str], points: list[dict] |
     """Check the data and the model, then create or resume the study, the MLflow experiment and the parent run.
 
     ``points`` replaces the space's own points (the budget check runs a chosen few)."""
-    from hydra.utils import instantiate
-
     from lossbench.sweep.tracking import tracker
-    from lossbench.trial.model import build_model
-    from lossbench.trial.run import load_data
 
-    data = load_data(cfg)  # bad data or a bad model fails here, before any store is opened
-    print(data.describe())
-    build_model(cfg.model, data.train.images.shape[1:], data.num_classes, instantiate(cfg.activation))
+    data = check_data_and_model(cfg)  # bad data or a bad model fails here, before any store is opened
     info = StudyInfo.from_config(cfg, sp, task_overrides)
     tracking = tracker(info.tracking_uri)  # MLflow, or JSON records for tracking=none
     if points is None:
@@ -154,6 +148,31 @@ def prepare(cfg: DictConfig, sp, task_overrides: list[str], points: list[dict] |
                 print("MLflow runs reconciled with the study: " + ", ".join(f"{v} {k}" for k, v in fixed.items() if v))
     info.total = len(points) or int(cfg.sweep.n_trials or 20)
     return info
+
+
+def check_data_and_model(cfg: DictConfig):
+    """Load the data and build the model once (on the CPU): a problem with either is one line here."""
+    from hydra.utils import instantiate
+
+    from lossbench.trial.model import build_model
+    from lossbench.trial.run import load_data
+
+    data = load_data(cfg)
+    print(data.describe())
+    build_model(cfg.model, data.train.images.shape[1:], data.num_classes, instantiate(cfg.activation))
+    return data
+
+
+def exists(cfg: DictConfig, sp, task_overrides=()) -> bool:
+    """Whether the study's storage is there already: an RDB (shared, assumed), or its journal file."""
+    info = StudyInfo.from_config(cfg, sp, task_overrides)
+    return work.is_rdb(info) or Path(info.storage).exists()
+
+
+def check_only(cfg: DictConfig, sp, task_overrides=()) -> StudyInfo:
+    """What `prepare` checks, with nothing stored: the dry run of a study not begun."""
+    check_data_and_model(cfg)
+    return StudyInfo.from_config(cfg, sp, task_overrides)
 
 
 def _remember(study, cfg: DictConfig, sp, data) -> None:

@@ -193,8 +193,12 @@ def check_places(cfg: DictConfig) -> None:
         check_journal(journal)
 
 
-def check(cfg: DictConfig, sp=None) -> None:
-    """Every check, in order; the first problem raises `UserError` (one line)."""
+def check(cfg: DictConfig, sp=None, overrides=()) -> None:
+    """Every check, in order; the first problem raises `UserError` (one line). ``overrides``: the command
+    line's, for the keys added with ``+`` (`lossbench.sweep.settings`)."""
+    from lossbench.sweep import settings
+
+    settings.check(cfg, overrides, sp)
     check_values(cfg)
     if sp is not None:
         check_space(cfg, sp)

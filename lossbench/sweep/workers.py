@@ -91,7 +91,12 @@ def run_workers(cfg: DictConfig, info: study.StudyInfo, planner=None, rounds: in
     sp = space.load_space(cfg.sweep.space, cfg.sweep.seeds)
     todo = work.counts(optuna_study).get("waiting", 0) + work.sampled_left(optuna_study, cfg.sweep.n_trials, sp)
     gpus = devices.resolve(cfg.sweep.get("gpus", "auto"), devices.worker_gpus())
-    plan = devices.slots(gpus, cfg.sweep.get("workers_per_gpu", 1), cfg.sweep.n_workers)[:todo]
+    n_workers = int(cfg.sweep.n_workers)
+    if not gpus:  # CPU workers: no more than the cores and the free memory hold
+        n_workers, why = devices.cap_workers(n_workers)
+        if why:
+            print(why)
+    plan = devices.slots(gpus, cfg.sweep.get("workers_per_gpu", 1), n_workers)[:todo]
     n = len(plan)
     if n == 0:
         return 0

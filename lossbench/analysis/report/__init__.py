@@ -41,6 +41,7 @@ from lossbench.analysis.report.report_sections import (
 )
 from lossbench.analysis.reproduce import read as _repro
 from lossbench.analysis.wording import humanise, option_labels
+from lossbench.runtime import replaced, write_text
 from lossbench.sweep import work
 
 __all__ = [
@@ -97,19 +98,48 @@ def write(info, background_share: float | None = None, class_names=None, num_cla
     if trials.empty:
         print("report: no finished trial yet")
         return folder
-    trials.drop(columns=[c for c in trials if c.startswith("seconds/") or c == "subject_dice"]).to_csv(
-        folder / "trials.csv", index=False
-    )
+    stale(folder)  # a report killed midway is rebuilt by the next run, whatever it finds
+    with replaced(folder / "trials.csv") as tmp:  # every file all or nothing
+        trials.drop(columns=[c for c in trials if c.startswith("seconds/") or c == "subject_dice"]).to_csv(
+            tmp, index=False
+        )
     facts = collect(info, trials, curves, sections, background_share, class_names)
     importance.record(work.load(info))  # what optuna-dashboard's importance ranks, said in the study
     facts.plots = draw(facts)
-    (folder / "summary.md").write_text(facts.words(humanise(summary(facts))))
-    (folder / "findings.md").write_text(facts.words(humanise(findings_page(facts))))
+    write_text(folder / "summary.md", facts.words(humanise(summary(facts))))
+    write_text(folder / "findings.md", facts.words(humanise(findings_page(facts))))
     _log_to_parent(info, folder, parent_note(facts))
     if str(info.tracking_uri) != "none":
         pairing_runs.log(facts)  # the answer view's runs: one per pairing
+    write_text(folder / STAMP, built_from(info))  # last: the report is whole and of these trials
     print(f"report written to {folder}/summary.md")
     return folder
+
+
+STAMP = "report.stamp"
+
+
+def built_from(info) -> str:
+    """What a report of the study ``info`` describes is built from: its finished trials, as they ended."""
+    import hashlib
+
+    finished = [
+        (t.number, t.state.name, t.value, t.user_attrs.get("state"), t.user_attrs.get("mlflow_run_id"))
+        for t in work.load(info).get_trials(deepcopy=False)
+        if t.state.is_finished()
+    ]
+    return hashlib.sha256(repr(sorted(finished)).encode()).hexdigest()
+
+
+def stale(folder: Path) -> None:
+    """Mark the report in ``folder`` as not whole (its stamp gone) while it is being written."""
+    (folder / STAMP).unlink(missing_ok=True)
+
+
+def up_to_date(info) -> bool:
+    """The report of ``info`` was written whole, from the trials the study holds now."""
+    stamp = Path(info.folder) / STAMP
+    return stamp.exists() and stamp.read_text() == built_from(info)
 
 
 def parent_note(facts: Facts) -> str:

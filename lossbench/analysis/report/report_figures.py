@@ -18,6 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from lossbench.registry import option_word  # noqa: E402
+from lossbench.runtime import replaced
 from lossbench.trial.plots import VERDICT_COLOURS, palette  # noqa: E402
 
 # the loss levels a curve is read against, in colours no verdict uses (`VERDICT_COLOURS`)
@@ -83,7 +84,8 @@ def heatmap(trials: pd.DataFrame, path: Path, words=str) -> Path:
     fig.colorbar(
         image, ax=axes[0].tolist(), shrink=0.8, label=words("mean test foreground Dice (k/n: seeds converged)")
     )
-    fig.savefig(path, dpi=90, bbox_inches="tight")
+    with replaced(path) as tmp:  # all or nothing: a killed report leaves no torn PNG
+        fig.savefig(tmp, dpi=90, bbox_inches="tight")
     plt.close(fig)
     return path
 
@@ -124,7 +126,8 @@ def curves_by_verdict(trials: pd.DataFrame, curves: dict, path: Path) -> Path:
     ]
     fig.legend(handles=handles, loc="lower center", ncol=8, fontsize=7, frameon=False)
     fig.tight_layout(rect=(0, 0.08 / nrows, 1, 1))
-    fig.savefig(path, dpi=90)
+    with replaced(path) as tmp:  # all or nothing: a killed report leaves no torn PNG
+        fig.savefig(tmp, dpi=90)
     plt.close(fig)
     return path
 
@@ -198,7 +201,8 @@ def accuracy_vs_dice(trials: pd.DataFrame, all_background: dict, path: Path, wor
     ax.set(xlabel=words("test foreground Dice (what was learnt)"), ylabel="reported accuracy (what Keras 2 showed)")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    with replaced(path) as tmp:  # all or nothing: a killed report leaves no torn PNG
+        fig.savefig(tmp, dpi=90)
     plt.close(fig)
     return path
 
@@ -235,7 +239,8 @@ def per_class_weighting(trials: pd.DataFrame, class_names: list[str], path: Path
     )  # not over bars
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=90, bbox_inches="tight")
+    with replaced(path) as tmp:  # all or nothing: a killed report leaves no torn PNG
+        fig.savefig(tmp, dpi=90, bbox_inches="tight")
     plt.close(fig)
     return path
 
