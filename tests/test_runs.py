@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from mlflow.tracking import MlflowClient
 from omegaconf import OmegaConf
 from tracking_helpers import result, store_folder, tiny_cfg  # noqa: F401  (the fixture `store`)
@@ -75,3 +77,16 @@ def test_describe_result_and_run_url():
     assert runs.describe_result(result()) == "converged: learned; test foreground Dice 0.8"
     cfg = OmegaConf.create({"tracking": {"ui_url": "http://ui:5000/"}})
     assert runs.run_url(cfg, "3", "abc") == "http://ui:5000/#/experiments/3/runs/abc"
+
+
+def test_the_config_artifact_holds_no_password(compose_cfg, store, tmp_path):
+    cfg = tiny_cfg(compose_cfg, store)
+    OmegaConf.update(cfg, "sweep.storage", "postgresql://lossbench:s3cret-pw@db:5432/optuna", force_add=True)
+    experiment = runs.setup(cfg, "tiny-redacted")
+    run = runs.TrialRun(cfg, "dice+softmax", experiment, machine={})
+    run.log_result(result(), logged_epochs=1)
+    run.close("complete")
+    text = Path(
+        MlflowClient(runs.store_uri(cfg)).download_artifacts(run.run_id, "config.yaml", str(tmp_path))
+    ).read_text()
+    assert "s3cret-pw" not in text and "postgresql://lossbench:***@db:5432/optuna" in text

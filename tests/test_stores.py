@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import sys
 
 import pytest
 
@@ -35,3 +36,29 @@ def test_an_absent_or_healthy_sqlite_store_passes_and_a_damaged_one_is_named(tmp
 def test_a_local_store_needs_no_connection():
     check_reachable("sqlite:///tmp/mlflow.db", "")
     check_reachable("none", "")
+
+
+def test_a_store_another_process_holds_locked_is_busy_not_damaged(tmp_path):
+    path = tmp_path / "mlflow.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE experiments (id INTEGER)")
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # what a writer in the middle of a long transaction holds
+    try:
+        with pytest.raises(UserError) as error:
+            check_sqlite(path, timeout=0.5)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert "is busy" in str(error.value) and "run again" in str(error.value)
+    assert "damaged" not in str(error.value) and "move it aside" not in str(error.value)
+    check_sqlite(path)  # free again: fine
+
+
+def test_psycopg2_alone_is_one_line_naming_psycopg_3(compose_cfg, tmp_path, monkeypatch):
+    from lossbench.sweep import validate
+
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # psycopg 3 not installed: importing it fails
+    cfg = compose_cfg([f"paths.results={tmp_path}", "sweep.storage=postgresql://u:pw@127.0.0.1:1/optuna"])
+    with pytest.raises(UserError, match=r"needs psycopg \(version 3; psycopg2 alone is not used\)"):
+        validate.check_places(cfg)

@@ -44,14 +44,22 @@ def check_reachable(tracking_uri: str, storage: str, timeout: float = 5.0) -> No
             ) from None
 
 
-def check_sqlite(path: Path) -> None:
-    """An MLflow SQLite store that exists must open and pass SQLite's quick check."""
+def check_sqlite(path: Path, timeout: float = 10.0) -> None:
+    """An MLflow SQLite store that exists must open and pass SQLite's quick check; one held locked by
+    another process for ``timeout`` seconds is busy (try again), not damaged."""
     if not path.exists():
         return
     try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=timeout) as db:
             ok = db.execute("PRAGMA quick_check").fetchone()[0]
             db.execute("SELECT count(*) FROM experiments").fetchone()
+    except sqlite3.OperationalError as error:
+        if "locked" in str(error) or "busy" in str(error):  # another process writes it: busy, not damaged
+            raise UserError(
+                f"MLflow store {path} is busy (another process has held it locked for {timeout:g} s) - wait for it "
+                f"and run again (lsof {path} names the process); nothing was changed"
+            ) from None
+        ok = str(error)
     except sqlite3.DatabaseError as error:
         ok = str(error)
     if ok != "ok":

@@ -179,14 +179,11 @@ def check_places(cfg: DictConfig) -> None:
     if storage.startswith("postgresql"):
         try:
             import psycopg  # noqa: F401
-        except ImportError:
-            try:
-                import psycopg2  # noqa: F401
-            except ImportError:
-                raise UserError(
-                    "sweep.storage=postgresql://... needs psycopg - pip install 'psycopg[binary]' "
-                    "(or pip install -e '.[cluster]')"
-                ) from None
+        except ImportError:  # psycopg2 alone does not do: lossbench speaks postgresql+psycopg (psycopg 3)
+            raise UserError(
+                "sweep.storage=postgresql://... needs psycopg (version 3; psycopg2 alone is not used) - "
+                "pip install 'psycopg[binary]' (or pip install -e '.[cluster]')"
+            ) from None
     check_reachable(uri, storage)
     journal = results / str(cfg.name) / "optuna.journal"
     if not storage and journal.exists():

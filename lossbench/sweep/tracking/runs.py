@@ -180,7 +180,7 @@ class TrialRun:
             self.client.log_batch(self.run_id, metrics=metrics[start : start + 900])
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
-            (tmp / "config.yaml").write_text(OmegaConf.to_yaml(self.cfg, resolve=True))
+            (tmp / "config.yaml").write_text(redact(OmegaConf.to_yaml(self.cfg, resolve=True)))  # no password
             if self.cfg.tracking.plots and result.curves:
                 plots.learning_curves(
                     result.curves,
