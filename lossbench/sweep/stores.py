@@ -52,7 +52,6 @@ def check_sqlite(path: Path, timeout: float = 10.0) -> None:
     try:
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=timeout) as db:
             ok = db.execute("PRAGMA quick_check").fetchone()[0]
-            db.execute("SELECT count(*) FROM experiments").fetchone()
     except sqlite3.OperationalError as error:
         if "locked" in str(error) or "busy" in str(error):  # another process writes it: busy, not damaged
             raise UserError(
@@ -62,11 +61,32 @@ def check_sqlite(path: Path, timeout: float = 10.0) -> None:
         ok = str(error)
     except sqlite3.DatabaseError as error:
         ok = str(error)
-    if ok != "ok":
+    if ok == "ok":
+        check_built(path)  # whole, and built to the end
+    else:
         raise UserError(
             f"MLflow store {path} is damaged ({ok}) - move it aside (mv {path} {path}.bad) to start a "
             "new one; the Optuna journal keeps every trial"
         )
+
+
+def check_built(path: Path) -> None:
+    """MLflow stamps its schema's version last: a store without it was left half-built by a killed run."""
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        stamped = "alembic_version" in tables and db.execute("SELECT count(*) FROM alembic_version").fetchone()[0]
+        runs = db.execute("SELECT count(*) FROM runs").fetchone()[0] if "runs" in tables else 0
+    if stamped:
+        return
+    if runs:
+        raise UserError(
+            f"MLflow store {path} holds {runs} runs but no schema version - move it aside (mv {path} {path}.bad) "
+            "to start a new one; the Optuna journal keeps every trial"
+        )
+    raise UserError(
+        f"MLflow store {path} was left half-built (a run was killed while MLflow created it) and holds no run - "
+        f"remove it (rm {path}) and run again"
+    )
 
 
 def check_journal(path: Path) -> None:

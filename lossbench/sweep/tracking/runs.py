@@ -39,9 +39,31 @@ def retrying_client(uri: str | None = None):
     return Retrying(MlflowClient(uri))
 
 
+def create_sqlite(uri: str) -> None:
+    """A new SQLite MLflow store is built aside and renamed into place, under a lock: a run killed while
+    MLflow creates its tables leaves no half-built store, and two processes never build two."""
+    import fcntl
+    import os
+
+    if not uri.startswith("sqlite:///"):
+        return
+    path = Path(uri.removeprefix("sqlite:///"))
+    if path.exists():
+        return
+    with open(path.with_name(path.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.exists():  # another process built it while this one waited
+            return
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        tmp.unlink(missing_ok=True)
+        MlflowClient(f"sqlite:///{tmp}").search_experiments()  # MLflow creates and migrates its tables
+        os.replace(tmp, path)
+
+
 def setup(cfg: DictConfig, experiment: str) -> str:
     """Point MLflow at the configured store, create ``experiment`` if needed; return its id."""
     Path(cfg.paths.results).mkdir(parents=True, exist_ok=True)
+    create_sqlite(store_uri(cfg))
     mlflow.set_tracking_uri(store_uri(cfg))
     client = retrying_client()
     found = client.get_experiment_by_name(experiment)
