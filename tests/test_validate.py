@@ -37,6 +37,8 @@ BAD_CONFIGS = [
     (["data.label_encoding=x"], "data.label_encoding=x is not one of auto, sparse, one_hot"),
     (["data.normalise=minmax"], "data.normalise=minmax is not one of none, zscore"),
     (["sweep.prune_below=2"], "sweep.prune_below=2 is not a Dice in [0, 1]"),
+    (["class_weighting=effective_number", "class_weighting.beta=1.5"], "class_weighting.beta=1.5 is not in (0, 1)"),
+    (["class_weighting=median_frequency", "+class_weighting.beta=0.5"], "MedianFrequency takes no option 'beta'"),
     (["trainer.precision=float64"], "trainer.precision=float64 is not one of float32, mixed_bfloat16, mixed_float16"),
     (["trainer.backend=torch"], "trainer.backend=torch is not one of tensorflow, jax"),
     (["trainer.jit_compile=maybe"], "trainer.jit_compile=maybe is not one of auto"),

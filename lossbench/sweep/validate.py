@@ -83,6 +83,7 @@ def check_values(cfg: DictConfig) -> None:
     if prune_below is not None and not 0 <= float(prune_below) <= 1:
         raise UserError(f"sweep.prune_below={prune_below} is not a Dice in [0, 1] - e.g. sweep.prune_below=0.05")
     check_model(cfg, sides)
+    check_weighting(cfg)
     background = _get(cfg, "data.background")
     if background not in (None, 0) and _get(cfg, "loss.include_background") is False:
         raise UserError(
@@ -98,6 +99,21 @@ def check_values(cfg: DictConfig) -> None:
         if missing:
             example = {"data.root": "/path/to/data", "model._target_": "my_package.my_module.build"}[key]
             raise UserError(f"{key} is required for {node}={cfg[node].name} - add {key}={example}")
+
+
+def check_weighting(cfg: DictConfig) -> None:
+    """The class weighting is built once here (NumPy only): a bad option (``beta=1.5``) is one line now,
+    not a trial that fails later."""
+    from hydra.utils import instantiate
+
+    node = _get(cfg, "class_weighting")
+    if node is None or "_target_" not in node:
+        return
+    try:
+        instantiate(node)
+    except Exception as error:  # Hydra wraps the option's own ValueError / TypeError
+        cause = error.__cause__ or error
+        raise UserError(" ".join(str(cause).split()) + ("" if " - " in str(cause) else " - fix the option")) from None
 
 
 def check_model(cfg: DictConfig, sides: list | None) -> None:
