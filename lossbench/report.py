@@ -12,12 +12,18 @@ from lossbench.errors import UserError, exit_with
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
+    from hydra.core.hydra_config import HydraConfig
+
     from lossbench.analysis.report import check_sections, write
-    from lossbench.sweep import space, study
+    from lossbench.sweep import settings, space, study, validate
 
     try:
+        overrides = list(HydraConfig.get().overrides.task)
+        settings.check(cfg, overrides)
+        sp = space.load_space(cfg.sweep.space, cfg.sweep.seeds)
+        validate.check(cfg, sp, overrides)  # the sweep's checks: a bad setting, folder or store is one line
         sections = check_sections(cfg.sweep.get("report_sections"))
-        info = study.locate(cfg, space.load_space(cfg.sweep.space, cfg.sweep.seeds))
+        info = study.locate(cfg, sp)
     except UserError as error:
         exit_with(error)
     write(info, sections=sections)

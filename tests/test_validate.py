@@ -184,3 +184,13 @@ def test_a_sqlite_study_store_is_refused_for_several_workers(compose_cfg, tmp_pa
     with pytest.raises(UserError, match="cannot give each waiting trial to exactly one of sweep.n_workers=2"):
         validate.check_places(cfg)
     validate.check_places(OmegaConf.merge(cfg, {"sweep": {"n_workers": 1}}))
+
+
+def test_the_report_runs_the_sweeps_checks_first(tmp_path):
+    truncated = tmp_path / "mlflow.db"
+    truncated.write_bytes(b"SQLite format 3\x00" + b"\x00" * 50)  # a store cut short
+    done = run("lossbench.report", "+experiment=cmr", f"paths.results={tmp_path}", cwd=ROOT)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert done.stderr.strip().startswith(f"lossbench: error: MLflow store {truncated} is damaged")
+    done = run("lossbench.report", "+experiment=cmr", "sweep.seeds=[a]", f"paths.results={tmp_path / 'r'}", cwd=ROOT)
+    assert done.returncode == 2 and "sweep.seeds: 'a' is not a non-negative integer seed" in done.stderr
