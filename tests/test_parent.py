@@ -31,8 +31,10 @@ def test_the_parent_opens_takes_tags_and_closes_with_the_sweeps_figures(compose_
     parent.tag_parent(info, {"data": "a phantom"})
     parent.close_parent(info, 12.5, 2, {"complete": 3}, status=None)  # another sweep still runs: left RUNNING
     assert client.get_run(info.parent_run_id).info.status == "RUNNING"
-    parent.close_parent(info, 20.0, 2, {"complete": 4})
+    parent.close_parent(info, 20.0, 2, {"complete": 4}, step=2)
     run = client.get_run(info.parent_run_id)
+    steps = [m.step for m in client.get_metric_history(info.parent_run_id, "sweep/wall_seconds")]
+    assert steps == [1, 2]  # the sweep's first run, then its resume: not Unix seconds
     assert run.info.status == "FINISHED" and run.data.tags["data"] == "a phantom"
     assert run.data.metrics["sweep/wall_seconds"] == 20.0 and run.data.metrics["sweep/trials_complete"] == 4
     parent.open_parent(info)  # a resumed sweep

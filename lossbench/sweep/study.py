@@ -257,7 +257,12 @@ def _finish(info: StudyInfo, started: float, n_workers: int, command: str, inter
     counts = work.counts(study)
     done = not (counts.get("running", 0) or counts.get("waiting", 0))
     tracking.close_parent(
-        info, wall, n_workers, counts, status="KILLED" if interrupted else "FINISHED" if done else None
+        info,
+        wall,
+        n_workers,
+        counts,
+        status="KILLED" if interrupted else "FINISHED" if done else None,
+        step=len(intervals),  # the how-manieth run of this sweep: a readable x axis, not Unix seconds
     )
     budget, trained = epochs_spent(study, info.epochs)
     if budget:

@@ -22,7 +22,7 @@ class Tracker:
     parent_run: Callable  # parent_run(study, info, cfg) -> the sweep's parent run id
     tag_parent: Callable  # tag_parent(info, tags)
     open_parent: Callable  # open_parent(info): RUNNING while a sweep runs
-    close_parent: Callable  # close_parent(info, wall_seconds, n_workers, counts, status)
+    close_parent: Callable  # close_parent(info, wall_seconds, n_workers, counts, status, step)
     reconcile: Callable  # reconcile(info, study) -> counts of the runs made to agree with their trials
     write_view: Callable  # write_view(experiment_id) -> {view: page}
 

@@ -75,10 +75,12 @@ def parent_run(study, info, cfg) -> str:
     return run.info.run_id
 
 
-def close_parent(info, wall_seconds: float, n_workers: int, counts: dict, status: str | None = "FINISHED") -> None:
-    """Log the sweep's figures on the parent run; set its status (``None``: leave it RUNNING)."""
+def close_parent(
+    info, wall_seconds: float, n_workers: int, counts: dict, status: str | None = "FINISHED", step: int = 1
+) -> None:
+    """Log the sweep's figures on the parent run, at ``step`` = the how-manieth run of the sweep this is (1 for
+    the first, 2 for a resume...); set its status (``None``: leave it RUNNING)."""
     client = retrying_client(info.tracking_uri)
-    step = int(time.time())
     now = int(time.time() * 1000)
     metrics = [Metric("sweep/wall_seconds", wall_seconds, now, step), Metric("sweep/n_workers", n_workers, now, step)]
     metrics += [Metric(f"sweep/trials_{k}", v, now, step) for k, v in counts.items()]

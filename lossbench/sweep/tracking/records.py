@@ -95,7 +95,9 @@ def reconcile(info, study) -> dict:
     return {}
 
 
-def close_parent(info, wall_seconds: float, n_workers: int, counts: dict, status: str | None = "FINISHED") -> None:
+def close_parent(
+    info, wall_seconds: float, n_workers: int, counts: dict, status: str | None = "FINISHED", step: int = 1
+) -> None:
     return None
 
 
