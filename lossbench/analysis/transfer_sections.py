@@ -244,6 +244,20 @@ def findings_lines(c: Compared) -> list[str]:
     return short
 
 
+def near(xs, ys, within: float = 0.035) -> dict[tuple[float, float], list[int]]:
+    """Points closer than ``within`` (in Dice) gathered under the first one's position: their numbers share
+    one label instead of printing over each other.
+
+    >>> near([0.1, 0.11, 0.8], [0.2, 0.2, 0.9])
+    {(0.1, 0.2): [0, 1], (0.8, 0.9): [2]}
+    """
+    groups: dict[tuple[float, float], list[int]] = {}
+    for i, (x, y) in enumerate(zip(xs, ys, strict=True)):
+        home = next((k for k in groups if abs(k[0] - x) < within and abs(k[1] - y) < within), (float(x), float(y)))
+        groups.setdefault(home, []).append(i)
+    return groups
+
+
 def scatter(rows: pd.DataFrame, rhos: dict, path: Path) -> Path:
     """Mean test Dice per training: phantom (x) vs real hearts (y), before and after calibration."""
     import matplotlib
@@ -251,13 +265,18 @@ def scatter(rows: pd.DataFrame, rhos: dict, path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from lossbench.analysis.wording import humanise
+
+    rows = rows.reset_index(drop=True)
+    colours = plt.get_cmap("tab20").colors  # 20 distinct colours: a 13-training check repeats none
     sides = [r for r in ("phantom", "calibrated") if f"{r} Dice" in rows]
-    fig, axes = plt.subplots(1, len(sides), figsize=(5.2 * len(sides), 4.8), squeeze=False)
+    fig, axes = plt.subplots(1, len(sides), figsize=(5.6 * len(sides), 5.2), squeeze=False)
     for ax, side in zip(axes[0], sides, strict=True):
-        for i, r in rows.reset_index(drop=True).iterrows():
-            ax.scatter(r[f"{side} Dice"], r["real Dice"], s=30, color=f"C{i % 10}")
+        for i, r in rows.iterrows():
+            ax.scatter(r[f"{side} Dice"], r["real Dice"], s=34, color=colours[i % len(colours)], zorder=3)
+        for (x, y), numbers in near(rows[f"{side} Dice"], rows["real Dice"]).items():  # one label a cluster
             ax.annotate(
-                str(i + 1), (r[f"{side} Dice"], r["real Dice"]), fontsize=8, xytext=(3, 3), textcoords="offset points"
+                ",".join(str(i + 1) for i in numbers), (x, y), fontsize=9, xytext=(4, 4), textcoords="offset points"
             )
         ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls=":")
         rho, lo, hi = rhos[side]
@@ -268,8 +287,8 @@ def scatter(rows: pd.DataFrame, rhos: dict, path: Path) -> Path:
             ylabel="50 ACDC patients: mean test foreground Dice",
             title=f"{NAMES[side]}: Spearman {rho:.2f} (95 % CI {lo:.2f} to {hi:.2f})",
         )
-    legend = "\n".join(f"{i + 1}: {p}" for i, p in enumerate(rows["pairing"]))
-    fig.text(0.01, -0.01, legend, fontsize=7, va="top", family="monospace")
+    legend = "\n".join(f"{i + 1}: {humanise(str(p))}" for i, p in enumerate(rows["pairing"]))
+    fig.text(0.01, -0.01, legend, fontsize=9, va="top", family="monospace")
     fig.tight_layout()
     fig.savefig(path, dpi=90, bbox_inches="tight")
     plt.close(fig)
