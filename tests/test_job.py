@@ -90,3 +90,23 @@ def test_the_pruner_waits_the_same_epochs_whichever_step_the_study_counts_from(t
         before = work.pruner(info)._n_warmup_steps  # noqa: SLF001 (what the pruner waits, in steps)
         info.first_step = 1
         assert work.pruner(info)._n_warmup_steps == before + 1 == info.warmup_epochs  # noqa: SLF001
+
+
+def test_the_machines_failures_are_retried_not_verdicts():
+    import errno
+
+    full = OSError(errno.ENOSPC, "No space left on device")
+    found, state = job.outcome_of(full)
+    assert found.state == "retry" and found.reason.startswith("the disk is full: ") and state.name == "FAIL"
+    assert job.outcome_of(MemoryError())[0].state == "retry"
+
+    from sqlalchemy.exc import OperationalError  # what a SQL store raises when it fails mid-write
+
+    try:
+        try:
+            raise OperationalError("INSERT INTO metrics", {}, Exception("database disk image is malformed"))
+        except OperationalError as cause:
+            raise RuntimeError("logging the epoch failed") from cause
+    except RuntimeError as wrapped:
+        assert job.infrastructure(wrapped) == "a store failed (SQL)"  # found through the cause
+    assert job.outcome_of(ValueError("NaN in the loss"))[0].state == "failed"  # the pairing's own: settled

@@ -134,3 +134,15 @@ def test_enqueue_counts_towards_the_total_under_the_lock(tmp_path):
     assert work.enqueue(info, POINTS) == 4 and info.total == 8
     assert work.enqueue(info, POINTS) == 0 and info.total == 8
     assert (tmp_path / "sweep.lock").exists() and os.path.getsize(tmp_path / "optuna.journal") > 0
+
+
+def test_a_point_that_failed_for_the_machines_reasons_is_retried_then_settled(study):
+    work.sync_queue(study, POINTS[:1])
+    for attempt in range(work.MAX_RETRIES):
+        trial = work.take_waiting(study)
+        assert trial is not None, f"attempt {attempt + 1} was not enqueued"
+        trial.set_user_attr("state", "retry")  # e.g. the disk was full (`lossbench.sweep.job.infrastructure`)
+        study.tell(trial, state=work.TrialState.FAIL)
+        added = work.sync_queue(study, POINTS[:1])
+        assert added == (1 if attempt + 1 < work.MAX_RETRIES else 0)
+    assert work.counts(study) == {"retry": work.MAX_RETRIES}

@@ -120,6 +120,33 @@ class Job:
             )
 
 
+# errors of the machine or the stores, not of the pairing: the trial is retried (`lossbench.sweep.work.MAX_RETRIES`)
+OUT_OF = {
+    "ResourceExhaustedError": "out of memory on the device",  # TensorFlow's OOM (a GPU's, usually)
+    "OperationalError": "a store failed (SQL)",
+    "ConnectionError": "a store did not answer",
+    "Timeout": "a store did not answer in time",
+}
+
+
+def infrastructure(error: BaseException) -> str | None:
+    """What ran out or failed when ``error`` is the machine's or a store's doing (a full disk, memory, a store
+    that does not answer), else None; the error's causes count too."""
+    import errno
+
+    seen = 0
+    while error is not None and seen < 8:
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+            return "the disk is full"
+        if isinstance(error, MemoryError):
+            return "out of memory"
+        for kind in type(error).__mro__:
+            if kind.__name__ in OUT_OF:
+                return OUT_OF[kind.__name__]
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return None
+
+
 def outcome_of(outcome):
     """``(TrialResult, Optuna state)`` of what ended a trial: its result, or the exception that stopped it."""
     from lossbench.errors import InvalidPairing
@@ -131,6 +158,8 @@ def outcome_of(outcome):
         return TrialResult(state="invalid", verdict="invalid", reason=str(outcome)), states.FAIL
     if isinstance(outcome, KeyboardInterrupt):
         return TrialResult(state="killed", verdict="", reason="interrupted (Ctrl-C or kill)"), states.FAIL
+    if isinstance(outcome, BaseException) and (ran_out := infrastructure(outcome)):  # not the pairing's doing
+        return TrialResult(state="retry", verdict="", reason=f"{ran_out}: {first_line(outcome)}"), states.FAIL
     if isinstance(outcome, BaseException):  # one failing trial never stops the sweep
         return TrialResult(state="failed", verdict="", reason=first_line(outcome)), states.FAIL
     if outcome.state == "pruned" and outcome.stopped_by == "stopped_early":

@@ -21,6 +21,7 @@ from lossbench.sweep import optuna_store, owners, space
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 TrialState = optuna.trial.TrialState
 SETTLED_FAILURES = ("invalid", "failed")  # failed for good: a rerun does not retry them
+MAX_RETRIES = 3  # a point whose trial failed this often for the machine's reasons (state "retry") is settled
 
 
 def rdb_url(url: str) -> str:
@@ -105,11 +106,18 @@ def sync_queue(study: optuna.Study, points: list[dict]) -> int:
         if t.state == TrialState.RUNNING and (not beating or not t.user_attrs.get("worker")) and owners.stale(t):
             optuna_store.fail_as_killed(study, optuna_store.trial_id(t))
     keys = space.keys_of(points)
+    trials = study.get_trials(deepcopy=False)
     covered = {
         space.point_key(params(t), keys)
-        for t in study.get_trials(deepcopy=False)
+        for t in trials
         if t.state != TrialState.FAIL or t.user_attrs.get("state") in SETTLED_FAILURES
     }
+    retried: dict[str, int] = {}  # infrastructure failures (a full disk, memory): retried, MAX_RETRIES times
+    for t in trials:
+        if t.state == TrialState.FAIL and t.user_attrs.get("state") == "retry":
+            key = space.point_key(params(t), keys)
+            retried[key] = retried.get(key, 0) + 1
+    covered |= {key for key, n in retried.items() if n >= MAX_RETRIES}
     added = 0
     for point in points:
         if space.point_key(point, keys) not in covered:
