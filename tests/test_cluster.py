@@ -13,6 +13,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -182,3 +183,65 @@ def test_parents_on_many_machines_writing_one_tag_at_once_do_not_break_its_uniqu
         errors, tags = race(retrying_client, uri, client.create_run(experiment).info.run_id)
         assert errors == []
         assert all(tags[f"note{k}"] == "the sweep's recommendation" for k in range(20))
+
+
+def test_the_login_recipe_a_server_that_asks_for_a_login_takes_a_users_sweep_and_refuses_the_rest(tmp_path):
+    """docs/running.md's recipe, command for command: `tools.mlflow_auth serve` (admin password and secret from
+    the environment), `add-user`, then a sweep with the user's login; no login or a wrong one is one line."""
+    pytest.importorskip("flask_wtf")
+    import urllib.request
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    secrets = {"MLFLOW_ADMIN_PASSWORD": "adm1n-" + PASSWORD, "MLFLOW_FLASK_SERVER_SECRET_KEY": "k3y-" + PASSWORD}
+    serve = [sys.executable, "-m", "tools.mlflow_auth", "serve", "--port", str(port), "--workers", "1"]
+    serve += [
+        "--backend-store-uri",
+        f"sqlite:///{tmp_path}/mlflow.db",
+        "--artifacts-destination",
+        str(tmp_path / "art"),
+    ]
+    serve += ["--auth-dir", str(tmp_path / "auth")]
+    root = Path(__file__).resolve().parents[1]
+    log = open(tmp_path / "server.log", "w")  # noqa: SIM115 (closed with the server)
+    server = subprocess.Popen(
+        serve, cwd=root, env=dict(os.environ, **secrets), stdout=log, stderr=log, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert server.poll() is None, (tmp_path / "server.log").read_text()[-2000:]
+            with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/health", timeout=2):
+                break
+            assert time.monotonic() < deadline, "no answer on /health"
+            time.sleep(1)
+        assert oct((tmp_path / "auth" / "basic_auth.ini").stat().st_mode)[-3:] == "600"
+        env = dict(os.environ, **secrets, MLFLOW_NEW_USER_PASSWORD="al1ce-pw-" + PASSWORD)
+        added = subprocess.run(
+            [sys.executable, "-m", "tools.mlflow_auth", "add-user", "alice", "--url", url],
+            cwd=root, env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert added.returncode == 0 and "user alice created" in added.stdout, added.stderr
+
+        args = sweep_args(tmp_path, "grid:\n  loss: [dice]\nseeds: [0]\n", f"tracking.uri={url}")
+        base = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_TRACKING_")}
+        for login, says in [({}, "refuses no login (401)"), ({"MLFLOW_TRACKING_USERNAME": "alice",
+                             "MLFLOW_TRACKING_PASSWORD": "wrong"}, "refuses the login of alice (401)")]:  # fmt: skip
+            refused = subprocess.run(args, cwd=tmp_path, env=dict(base, **login), capture_output=True, text=True)
+            assert refused.returncode == 2 and says in refused.stderr, refused.stderr[-1500:]
+            assert "Traceback" not in refused.stderr
+        login = {"MLFLOW_TRACKING_USERNAME": "alice", "MLFLOW_TRACKING_PASSWORD": "al1ce-pw-" + PASSWORD}
+        done = subprocess.run(args, cwd=tmp_path, env=dict(base, **login), capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stdout[-1500:] + done.stderr[-1500:]
+        with pytest.MonkeyPatch.context() as patch:
+            for key, value in login.items():
+                patch.setenv(key, value)
+            runs = MlflowClient(url).search_runs(
+                [e.experiment_id for e in MlflowClient(url).search_experiments() if e.name.startswith("tiny-")]
+            )
+        assert any(r.data.tags.get("verdict") for r in runs)  # the trial's run, logged with alice's login
+        assert PASSWORD not in done.stdout + done.stderr
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+        log.close()

@@ -29,6 +29,7 @@ def check_reachable(tracking_uri: str, storage: str, timeout: float = 5.0) -> No
                 f"tracking.uri={redact(tracking_uri)} does not answer ({type(error).__name__}) - start "
                 "mlflow server there or fix the URL"
             ) from None
+        check_login(tracking_uri, timeout)
     if storage.startswith("postgresql"):
         import psycopg
 
@@ -42,6 +43,35 @@ def check_reachable(tracking_uri: str, storage: str, timeout: float = 5.0) -> No
                 f"sweep.storage={redact(storage)} is not reachable ({reason}) - start PostgreSQL, "
                 "create the database, or fix the URL"
             ) from None
+
+
+def check_login(tracking_uri: str, timeout: float = 5.0) -> None:
+    """A server that asks for a login (``mlflow server --app-name basic-auth``) must take the one in
+    ``MLFLOW_TRACKING_USERNAME`` / ``MLFLOW_TRACKING_PASSWORD``, before any trial is run."""
+    import base64
+    import os
+    import urllib.error
+    import urllib.request
+
+    from lossbench.errors import redact
+
+    request = urllib.request.Request(tracking_uri.rstrip("/") + "/api/2.0/mlflow/experiments/search?max_results=1")
+    user, password = os.environ.get("MLFLOW_TRACKING_USERNAME"), os.environ.get("MLFLOW_TRACKING_PASSWORD")
+    if user:
+        token = base64.b64encode(f"{user}:{password or ''}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout):
+            pass
+    except urllib.error.HTTPError as error:
+        if error.code in (401, 403):
+            who = f"the login of {user}" if user else "no login"
+            raise UserError(
+                f"tracking.uri={redact(tracking_uri)} refuses {who} ({error.code}) - set MLFLOW_TRACKING_USERNAME "
+                "and MLFLOW_TRACKING_PASSWORD to a login of that server (python -m tools.mlflow_auth add-user)"
+            ) from None
+    except OSError:
+        pass  # /health answered: a slow search is not this check's business
 
 
 def check_sqlite(path: Path, timeout: float = 10.0) -> None:
