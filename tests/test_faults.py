@@ -129,15 +129,21 @@ def test_ctrl_c_marks_the_trial_and_the_parent_killed_exits_130_and_writes_no_re
 def test_a_rerun_with_nothing_to_do_changes_nothing(tmp_path):
     assert run_sweep(tmp_path).returncode == 0
     folder = tmp_path / "results" / "tiny"
-    before = {p.name: p.read_bytes() for p in folder.iterdir() if p.suffix in (".md", ".csv", ".png")}
+    stores = [folder / "optuna.journal", tmp_path / "results" / "mlflow.db"]
+
+    def files() -> dict:  # the report and both stores, to the byte
+        found = {p.name: p.read_bytes() for p in folder.iterdir() if p.suffix in (".md", ".csv", ".png")}
+        return found | {p.name: p.read_bytes() for p in stores}
+
+    before = files()
     attrs = dict(study_of(tmp_path).user_attrs)
     again = run_sweep(tmp_path, "trainer.threads=1")  # another command line, same study
     assert again.returncode == 0 and "nothing to do" in again.stdout, again.stdout + again.stderr
-    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.suffix in (".md", ".csv", ".png")} == before
+    assert files() == before  # the journal and mlflow.db too
     assert dict(study_of(tmp_path).user_attrs) == attrs  # command, wall time, workers untouched
     dry = run_sweep(tmp_path, "sweep.dry_run=true")
     assert dry.returncode == 0 and "4 points; 4 complete" in dry.stdout
-    assert dict(study_of(tmp_path).user_attrs) == attrs
+    assert files() == before
 
 
 def test_a_worker_killed_mid_sweep_is_reaped_and_its_trial_rerun_in_the_same_sweep(tmp_path):

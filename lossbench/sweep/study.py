@@ -120,9 +120,10 @@ def prepare(cfg: DictConfig, sp, task_overrides: list[str], points: list[dict] |
         points = space.points(sp) if (sp.get("grid") or sp.get("trials")) else []
     with work.locked(Path(info.folder) / "sweep.lock", info):
         info.experiment_id = tracking.setup(cfg, info.study_name)  # stores exist before any worker
-        study = optuna.create_study(
-            study_name=info.study_name, storage=work.storage(info), direction="maximize", load_if_exists=True
-        )
+        try:  # loaded first: the journal's create_study logs a line even for a study it holds already
+            study = optuna.load_study(study_name=info.study_name, storage=work.storage(info))
+        except KeyError:
+            study = optuna.create_study(study_name=info.study_name, storage=work.storage(info), direction="maximize")
         if "first_step" not in study.user_attrs:  # epochs from 1, as MLflow; a study begun before keeps its 0
             study.set_user_attr("first_step", 0 if study.get_trials(deepcopy=False) else 1)
         info.first_step = int(study.user_attrs["first_step"])

@@ -99,5 +99,7 @@ def open_parent(info) -> None:
 def tag_parent(info, tags: dict) -> None:
     """Set tags on the sweep's parent run (e.g. the data's class shares)."""
     client = retrying_client(info.tracking_uri)
+    held = client.get_run(info.parent_run_id).data.tags
     for key, value in tags.items():
-        client.set_tag(info.parent_run_id, key, str(value))
+        if held.get(key) != str(value):  # a rerun with nothing to do writes nothing
+            client.set_tag(info.parent_run_id, key, str(value))

@@ -172,5 +172,7 @@ def backfill(client, experiment_id: str) -> None:
 
 def share(client, experiment_id: str, key: str, view: dict) -> str:
     """Store ``view`` as the experiment's shared view ``key``; return its page (append to the UI's URL)."""
-    client.set_experiment_tag(experiment_id, f"mlflow.sharedViewState.{key}", json.dumps(view))
+    tag, value = f"mlflow.sharedViewState.{key}", json.dumps(view)
+    if client.get_experiment(experiment_id).tags.get(tag) != value:  # unchanged: the store is not written
+        client.set_experiment_tag(experiment_id, tag, value)
     return f"/#/experiments/{experiment_id}/runs?viewStateShareKey={key}&compareRunsMode=CHART"
