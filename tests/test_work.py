@@ -146,3 +146,17 @@ def test_a_point_that_failed_for_the_machines_reasons_is_retried_then_settled(st
         added = work.sync_queue(study, POINTS[:1])
         assert added == (1 if attempt + 1 < work.MAX_RETRIES else 0)
     assert work.counts(study) == {"retry": work.MAX_RETRIES}
+
+
+def test_a_point_whose_worker_dies_every_time_is_settled_and_a_ctrl_c_never_counts(study):
+    work.sync_queue(study, POINTS[:1])
+    for _ in range(3):  # interrupted by the user: always run again
+        trial = work.take_waiting(study)
+        trial.set_user_attr("state", "killed")
+        trial.set_user_attr("reason", "interrupted (Ctrl-C or kill)")
+        study.tell(trial, state=work.TrialState.FAIL)
+        assert work.sync_queue(study, POINTS[:1]) == 1
+    for attempt in range(work.MAX_RETRIES):  # its worker killed under it (the OOM killer): MAX_RETRIES times
+        trial = work.take_waiting(study)
+        optuna_store.fail_as_killed(study, optuna_store.trial_id(trial))
+        assert work.sync_queue(study, POINTS[:1]) == (1 if attempt + 1 < work.MAX_RETRIES else 0)

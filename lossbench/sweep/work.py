@@ -21,7 +21,7 @@ from lossbench.sweep import optuna_store, owners, space
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 TrialState = optuna.trial.TrialState
 SETTLED_FAILURES = ("invalid", "failed")  # failed for good: a rerun does not retry them
-MAX_RETRIES = 3  # a point whose trial failed this often for the machine's reasons (state "retry") is settled
+MAX_RETRIES = 3  # a point whose trial failed this often for the machine's reasons (`retry`, `died`) is settled
 
 
 def rdb_url(url: str) -> str:
@@ -114,7 +114,7 @@ def sync_queue(study: optuna.Study, points: list[dict]) -> int:
     }
     retried: dict[str, int] = {}  # infrastructure failures (a full disk, memory): retried, MAX_RETRIES times
     for t in trials:
-        if t.state == TrialState.FAIL and t.user_attrs.get("state") == "retry":
+        if t.state == TrialState.FAIL and (t.user_attrs.get("state") == "retry" or died(t)):
             key = space.point_key(params(t), keys)
             retried[key] = retried.get(key, 0) + 1
     covered |= {key for key, n in retried.items() if n >= MAX_RETRIES}
@@ -126,6 +126,13 @@ def sync_queue(study: optuna.Study, points: list[dict]) -> int:
             covered.add(space.point_key(point, keys))
             added += 1
     return added
+
+
+def died(trial) -> bool:
+    """A trial whose worker died under it (killed from outside: ``kill -9``, the kernel's OOM killer), not one
+    stopped by Ctrl-C, SIGTERM or a parent that went away (those say why: ``reason``). A point whose trials
+    die `MAX_RETRIES` times is not run again: it is what kills its worker."""
+    return trial.user_attrs.get("state") == "killed" and not trial.user_attrs.get("reason")
 
 
 def seedless(point: dict) -> str:
