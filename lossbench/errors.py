@@ -41,3 +41,25 @@ def redact(text: str) -> str:
     import re
 
     return re.sub(r"(://[^:/@\s]+):[^@\s]+@", r"\1:***@", str(text))
+
+
+def out_of_space(error: BaseException) -> bool:
+    """``error`` says the disk is full: the OS's ENOSPC / EDQUOT, or SQLite's "database or disk is full"."""
+    import errno
+
+    while error is not None:
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if "database or disk is full" in str(error):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def disk_full(error: BaseException, where: str, again: str) -> UserError:
+    """The one line for a full disk: where it filled up and what to run once there is room."""
+    name = getattr(error, "filename", None) or where
+    return UserError(
+        f"the disk is full (writing {name}) - free some space, then run {again}: the trials stored so far stay, "
+        "and a report cut short is rebuilt"
+    )

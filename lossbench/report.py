@@ -7,7 +7,7 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from lossbench.errors import UserError, exit_with
+from lossbench.errors import UserError, disk_full, exit_with, out_of_space
 
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
@@ -26,7 +26,12 @@ def main(cfg: DictConfig) -> None:
         info = study.locate(cfg, sp)
     except UserError as error:
         exit_with(error)
-    write(info, sections=sections)
+    try:
+        write(info, sections=sections)
+    except Exception as error:  # a full disk is one line; anything else is a bug: its traceback
+        if not out_of_space(error):
+            raise
+        exit_with(disk_full(error, info.folder, "this command again"))
 
 
 if __name__ == "__main__":

@@ -8,7 +8,9 @@ sweep SIGKILL itself once at STAGE (`lossbench.sweep.interrupts.fault`).
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import subprocess
 import time
 
 import optuna
@@ -198,3 +200,31 @@ def test_workers_leave_when_the_parent_is_killed_and_a_rerun_finishes_the_sweep(
     done = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
     states = [(t.number, t.state.name, t.user_attrs.get("state"), work.params(t)) for t in trials]
     assert len(done) == 4 and len({tuple(sorted(work.params(t).items())) for t in done}) == 4, states
+
+
+@contextlib.contextmanager
+def small_disk(folder, size: str):
+    """A tmpfs of ``size`` mounted at ``folder`` (root only; the test skips where mounting is refused)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True
+    ).returncode:
+        pytest.skip("cannot mount a tmpfs here (not root)")
+    try:
+        yield lambda bigger: subprocess.run(["mount", "-o", f"remount,size={bigger}", str(folder)], check=True)
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+
+
+def test_a_full_disk_is_one_line_and_the_rerun_after_freeing_space_finishes_and_rebuilds_the_report(tmp_path):
+    with small_disk(tmp_path / "results", "1250k") as grow:  # room for the stores, not for the report too
+        full = run_sweep(tmp_path)
+        assert full.returncode == 2 and "Traceback" not in full.stderr, full.stderr[-2000:]
+        assert "lossbench: error: the disk is full (writing " in full.stderr
+        assert not (tmp_path / "results" / "tiny" / "report.stamp").exists()  # no whole report claimed
+        grow("8m")  # space freed
+        again = run_sweep(tmp_path)
+        assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
+        check_exactly_once(tmp_path)
+        assert (tmp_path / "results" / "tiny" / "report.stamp").exists()
+        assert not list((tmp_path / "results").rglob(".*tmp-*"))  # no half-written file left behind

@@ -15,7 +15,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from lossbench import runtime  # noqa: F401  (quiet TensorFlow before it loads)
-from lossbench.errors import UserError, exit_with
+from lossbench.errors import UserError, disk_full, exit_with, out_of_space
 from lossbench.sweep import work
 from lossbench.sweep.launch import run
 from lossbench.sweep.study import StudyInfo
@@ -75,6 +75,10 @@ def main(cfg: DictConfig) -> None:
         sweep(cfg, list(HydraConfig.get().overrides.task))
     except UserError as error:
         exit_with(error)
+    except Exception as error:  # a full disk is one line too; anything else is a bug: its traceback
+        if not out_of_space(error):
+            raise
+        exit_with(disk_full(error, str(cfg.paths.results), "the same command again"))
     except KeyboardInterrupt:  # the interrupted trials and the parent run are marked KILLED; no report
         print("lossbench: interrupted - no report written; run the same command again to resume", file=sys.stderr)
         raise SystemExit(130) from None
