@@ -78,3 +78,8 @@ def test_a_store_left_half_built_by_a_killed_run_is_named_and_a_new_one_is_built
     assert [e.name for e in MlflowClient(f"sqlite:///{whole}").search_experiments()] == ["Default"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["half.db", "mlflow.db", "mlflow.db.lock"]  # no tmp left
     create_sqlite(f"sqlite:///{whole}")  # there already: untouched
+
+
+def test_a_folder_given_as_the_store_is_named_as_a_folder(tmp_path):
+    with pytest.raises(UserError, match=r"is a folder, not a database file - point it at a file, e.g. tracking.uri="):
+        check_sqlite(tmp_path)

@@ -79,6 +79,11 @@ def check_sqlite(path: Path, timeout: float = 10.0) -> None:
     another process for ``timeout`` seconds is busy (try again), not damaged."""
     if not path.exists():
         return
+    if path.is_dir():
+        raise UserError(
+            f"tracking.uri=sqlite:///{path} is a folder, not a database file - point it at a file, "
+            f"e.g. tracking.uri=sqlite:///{path}/mlflow.db"
+        )
     try:
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=timeout) as db:
             ok = db.execute("PRAGMA quick_check").fetchone()[0]

@@ -65,6 +65,12 @@ def trials_table(info) -> tuple[pd.DataFrame, dict]:
             row = _with_run(row, run, client, curves, t.number)
         rows.append(row)
     table = pd.DataFrame(rows)
+    missing = sum(1 for t in trials.values() if t.state.is_finished() and t.user_attrs.get("mlflow_run_id") not in runs)
+    if missing:  # e.g. a damaged store moved aside: the figures Optuna holds stay, the curves are gone
+        print(
+            f"report: {missing} of {len(trials)} trials have no run in the MLflow store {info.tracking_uri} (a new "
+            "store?): their curves and per-class figures are left out; their verdicts and test Dice come from Optuna"
+        )
     for col in FILLED:
         if col not in table:
             table[col] = np.nan
