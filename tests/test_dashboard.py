@@ -33,7 +33,10 @@ def swept(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("dashboard")
     result = sweep(tmp_path, GRID, "trainer.epochs=2")  # tiny(): 32x32, tracking.plots=false
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "MLflow (make mlflow): http://127.0.0.1:5000/#/experiments/" in result.stdout
+    assert "MLflow (make mlflow): the answer, one run per pairing, once the report is written: " in result.stdout
+    assert (
+        "http://127.0.0.1:5000/#/experiments/" in result.stdout and "viewStateShareKey=lossbench-seeds" in result.stdout
+    )
     return tmp_path
 
 
