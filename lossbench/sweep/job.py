@@ -132,12 +132,12 @@ OUT_OF = {
 def infrastructure(error: BaseException) -> str | None:
     """What ran out or failed when ``error`` is the machine's or a store's doing (a full disk, memory, a store
     that does not answer), else None; the error's causes count too."""
-    import errno
+    from lossbench.errors import out_of_space
 
+    if out_of_space(error):
+        return "the disk is full"
     seen = 0
     while error is not None and seen < 8:
-        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
-            return "the disk is full"
         if isinstance(error, MemoryError):
             return "out of memory"
         for kind in type(error).__mro__:

@@ -23,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from lossbench.config import store_uri
 from lossbench.errors import redact
 from lossbench.registry import CHOICES
-from lossbench.runtime import Retrying, machine_tags, version
+from lossbench.runtime import Retrying, machine_tags, replaced, version
 from lossbench.trial import plots
 
 # MLflow's UI opens an experiment without this tag in its GenAI mode ("Evaluation runs"); model training it is
@@ -43,7 +43,6 @@ def create_sqlite(uri: str) -> None:
     """A new SQLite MLflow store is built aside and renamed into place, under a lock: a run killed while
     MLflow creates its tables leaves no half-built store, and two processes never build two."""
     import fcntl
-    import os
 
     if not uri.startswith("sqlite:///"):
         return
@@ -54,10 +53,8 @@ def create_sqlite(uri: str) -> None:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if path.exists():  # another process built it while this one waited
             return
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        tmp.unlink(missing_ok=True)
-        MlflowClient(f"sqlite:///{tmp}").search_experiments()  # MLflow creates and migrates its tables
-        os.replace(tmp, path)
+        with replaced(path) as tmp:
+            MlflowClient(f"sqlite:///{tmp}").search_experiments()  # MLflow creates and migrates its tables
 
 
 def setup(cfg: DictConfig, experiment: str) -> str:
