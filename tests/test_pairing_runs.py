@@ -40,6 +40,7 @@ def test_each_pairing_gets_one_run_named_in_words_with_its_seeds_together(writte
     assert low <= metrics["test/foreground_dice"] <= high and high - low > 0.1  # one seed of three failed
     assert metrics["test/reported_accuracy"] == pytest.approx(0.9 + np.mean([0.7, 0.05, 0.7]) / 10)
     assert bce.data.tags["class"] == "sometimes" and bce.data.params["seeds"] == "0,1,2"
+    assert "test/mean_iou" not in metrics  # the planted runs report no IoU: no empty metric
     assert "mlflow.parentRunId" not in bce.data.tags  # top level: on the page MLflow opens, no expanding
 
 

@@ -6,7 +6,8 @@ that holds what the seeds say together:
 
 - ``seeds``, ``converged_seeds`` and ``converged_share``: k of n seeds converged;
 - ``test/foreground_dice`` with ``test/foreground_dice_low`` / ``_high``: the mean over seeds and its 95 %
-  hierarchical bootstrap interval; ``test/reported_accuracy`` beside it: what Keras's accuracy said;
+  hierarchical bootstrap interval; ``test/reported_accuracy`` beside it: what Keras's accuracy said; and
+  ``test/mean_iou`` where the data set reports IoU;
 - curves per epoch (step = epoch from 1, as the trials' runs): ``val/foreground_dice`` and
   ``val/loss_over_chance`` (the validation loss divided by the loss of a uniform guess, so that losses
   of different scales compare: 1 is chance, lower is learning), each the mean over seeds with
@@ -29,12 +30,13 @@ from lossbench.analysis.pairings import select
 from lossbench.registry import CHOICES, short_label
 
 KIND = "pairing"
+CONTENTS = "2"  # what a pairing's run holds: change it with `metrics`, and every pairing's run is rebuilt
 CURVES = {"val/foreground_dice": None, "val/loss_over_chance": "chance_loss"}  # metric -> its divisor's column
 
 
 def fingerprint(rows: pd.DataFrame) -> str:
     """What a pairing's run was built from: its trials, their states and test Dice."""
-    text = rows[["trial", "state", "test/foreground_dice"]].sort_values("trial").to_csv(index=False)
+    text = CONTENTS + rows[["trial", "state", "test/foreground_dice"]].sort_values("trial").to_csv(index=False)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -60,6 +62,7 @@ def metrics(row: pd.Series, rows: pd.DataFrame, curves: dict) -> list[Metric]:
         "test/foreground_dice_low": lo,
         "test/foreground_dice_high": hi,
         "test/reported_accuracy": rows["test/reported_accuracy"].mean(),
+        "test/mean_iou": row.get("iou_all", np.nan),  # where the data set reports IoU (CamVid): NaN is left out
     }
     out = [Metric(k, float(v), now, 0) for k, v in single.items() if np.isfinite(float(v))]
     for name, divisor in CURVES.items():
