@@ -25,6 +25,8 @@ from lossbench.errors import UserError
 
 _HIDDEN: dict[str, str | None] = {}  # the parent's settings before `hide_from_parent` (empty: nothing hidden)
 HIDDEN_VARIABLES = ("CUDA_VISIBLE_DEVICES", "JAX_PLATFORMS")
+FRAMEWORKS = ("tensorflow", "jax")
+_LOADED_BEFORE_HIDING: list[str] = []  # frameworks already imported when the GPUs were hidden (too late for them)
 
 
 def hide_from_parent() -> None:
@@ -34,8 +36,29 @@ def hide_from_parent() -> None:
     """
     if _HIDDEN:
         return
+    _LOADED_BEFORE_HIDING[:] = loaded_frameworks()
     _HIDDEN.update({name: os.environ.get(name) for name in HIDDEN_VARIABLES})
     os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
+
+
+def loaded_frameworks() -> list[str]:
+    """The GPU frameworks this process has imported."""
+    import sys
+
+    return [name for name in FRAMEWORKS if name in sys.modules]
+
+
+def check_parent() -> None:
+    """Refuse to start workers from a parent that loaded TensorFlow or JAX while it could see the GPUs:
+    that framework may hold every GPU's memory for the whole sweep. A parent that loaded none, or hid
+    the GPUs (`hide_from_parent`) before loading one, passes."""
+    loaded = loaded_frameworks()
+    early = _LOADED_BEFORE_HIDING if _HIDDEN else loaded
+    if loaded and early:
+        raise RuntimeError(
+            f"the sweep's parent loaded {', '.join(early)} with the GPUs visible - call devices.hide_from_parent "
+            "before importing it"
+        )
 
 
 def hidden() -> bool:

@@ -53,6 +53,14 @@ def data_overrides(name: str, tmp_path: Path) -> list[str]:
         if not (ACDC_SAMPLE / "h5").is_dir():
             pytest.skip(f"ACDC sample not found at {ACDC_SAMPLE}")
         return common + [f"data.root={ACDC_SAMPLE / 'h5'}"]
+    if name == "acdc_packed":
+        if not (ACDC_SAMPLE / "h5").is_dir():
+            pytest.skip(f"ACDC sample not found at {ACDC_SAMPLE}")
+        from tools import pack_acdc
+
+        packed = tmp_path / "acdc-32.npz"
+        assert pack_acdc.main(["--root", str(ACDC_SAMPLE / "h5"), "--size", "32", "--out", str(packed)]) == 0
+        return common + [f"data.file={packed}"]
     if name == "folders":
         return common + [f"data.root={make_folders(tmp_path / 'folders')}", "data.num_classes=3"]
     if name == "camvid":

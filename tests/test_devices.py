@@ -128,6 +128,7 @@ def test_the_parent_hides_the_gpus_from_itself_and_its_workers_see_them(monkeypa
     import os
 
     monkeypatch.setattr(devices, "_HIDDEN", {})
+    monkeypatch.setattr(devices, "_LOADED_BEFORE_HIDING", [])
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")
     monkeypatch.delenv("JAX_PLATFORMS", raising=False)
     devices.hide_from_parent()
@@ -139,3 +140,26 @@ def test_the_parent_hides_the_gpus_from_itself_and_its_workers_see_them(monkeypa
     assert os.environ["CUDA_VISIBLE_DEVICES"] == "-1" and os.environ["JAX_PLATFORMS"] == "cpu"
     devices.hide_from_parent()  # twice: the first settings are kept
     assert devices.worker_gpus() == ["0", "1"]
+
+
+@pytest.mark.parametrize(
+    "steps, refused",
+    [
+        ("pass", False),  # the sweep's parent as it is: no framework loaded
+        ("devices.hide_from_parent(); import jax; jax.devices()", False),  # hidden first, then loaded
+        ("import jax; jax.devices()", True),  # loaded with the GPUs visible
+        ("import jax; devices.hide_from_parent()", True),  # hidden too late: jax was already loaded
+    ],
+)
+def test_a_parent_that_loaded_a_framework_with_the_gpus_visible_starts_no_workers(steps, refused):
+    """`devices.check_parent`, which the sweep calls before it spawns its workers, in fresh processes that
+    really import JAX (CPU build here)."""
+    code = f"from lossbench import devices; {steps}; devices.check_parent(); print('ok')"
+    env = {k: v for k, v in os.environ.items() if k not in ("CUDA_VISIBLE_DEVICES", "JAX_PLATFORMS")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env | {"JAX_PLATFORMS": "cpu"}
+    )
+    if refused:
+        assert done.returncode == 1 and "loaded jax with the GPUs visible" in done.stderr
+    else:
+        assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]

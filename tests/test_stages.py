@@ -97,3 +97,30 @@ def test_refusal_names_the_pairing_and_the_encoding(cfg):
         "CE · softmax · unweighted · Adam 1e-3 · seed 0 (loss=categorical_crossentropy activation=softmax) "
         "with one_hot labels: ValueError: rank"
     )
+
+
+def test_weights_device_asks_the_arrays_where_they_live():
+    """The device a trial trained on comes from its weights, on either backend: here the CPU; a GPU's
+    names (TensorFlow's device string, a JAX device) read as ``gpu:N``."""
+    import subprocess
+    import sys
+    from types import SimpleNamespace as Obj
+
+    import keras
+
+    assert stages.weights_device(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])) == "cpu:0"
+    code = (  # JAX in a process of its own (a process has one backend)
+        "import keras; from lossbench.trial.stages import weights_device;"
+        "print(weights_device(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])))"
+    )
+    env = {"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert done.stdout.split()[-1] == "cpu:0"
+
+    def model(value):
+        return Obj(weights=[Obj(value=value)])
+
+    assert stages.weights_device(model(Obj(device="/job:localhost/replica:0/task:0/device:GPU:1"))) == "gpu:1"
+    gpu = Obj(platform="gpu", id=0)
+    assert stages.weights_device(model(Obj(devices=lambda: [gpu]))) == "gpu:0"
+    assert stages.weights_device(model(Obj(device=""))) == "unknown"

@@ -25,6 +25,7 @@ METRIC_NAMES = ["val_foreground_dice"]  # the objective: validation foreground D
 DATA_LABELS = {
     "cmr_synthetic": "the built-in cardiac phantom",
     "acdc": "real ACDC cardiac MRI",
+    "acdc_packed": "real ACDC cardiac MRI (packed file)",
     "camvid": "CamVid street scenes (RGB, 11 classes + void)",
     "shapes": "thread 1's seven-class shapes scene",
 }

@@ -117,12 +117,9 @@ def spawn_workers(cfg_yaml: str, info: study.StudyInfo, plan: list, watch, plann
 
     A GPU worker always gets a fresh process: its GPU is chosen before TensorFlow loads.
     """
-    import sys
-
     from lossbench import devices
 
-    if {"tensorflow", "jax"} & set(sys.modules) and not devices.hidden():  # it would hold every GPU's memory
-        raise RuntimeError("the sweep's parent loaded a framework with the GPUs visible - call hide_from_parent first")
+    devices.check_parent()  # a framework loaded here with the GPUs visible would hold every GPU's memory
     ctx = mp.get_context("spawn")
     procs = [
         ctx.Process(target=worker_process, args=(cfg_yaml, info, 1, False, i, gpu, planner))

@@ -42,6 +42,7 @@ from lossbench.trial.stages import (
     refusal,
     start,
     train,
+    weights_device,
 )
 
 
@@ -116,6 +117,7 @@ def run_pack(cfgs: list, on_epochs: list, data=None) -> list:
     for m in lanes:  # the pack's time, shared equally; every member trained as long as the pack did
         m.result.seconds = {k: v / len(lanes) for k, v in seconds.items()}
         m.result.pack_size, m.result.epochs_trained = len(lanes), epochs
+        m.result.trained_on = weights_device(packed)
         out[m.index] = m.result
     return out
 

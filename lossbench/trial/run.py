@@ -35,6 +35,7 @@ from lossbench.trial.stages import (
     refusal,
     start,
     train,
+    weights_device,
 )
 
 
@@ -164,4 +165,5 @@ def run_trial(cfg: DictConfig, on_epoch=None, data: SegmentationData | None = No
 
     epochs = int(cfg.trainer.epochs)  # fit epoch by epoch, evaluate, judge
     trial.result.epochs_trained = train([trial], data, epochs, fit_epoch, evaluator(fn, [trial], data, batch), seconds)
+    trial.result.trained_on = weights_device(compiled.model)
     return trial.result

@@ -53,6 +53,7 @@ class TrialResult:
     pack_size: int = 1  # trials trained together in one compiled program (sweep.pack)
     epochs_trained: int = 0  # epochs of compute spent (a pruned member of a pack trains on with the pack)
     stopped_by: str = ""  # what stopped it early: "stopped_early" (the stalled rule) or "pruner"
+    trained_on: str = ""  # where the backend kept the weights ("gpu:0", "cpu:0"): `weights_device`
 
     objective_key: str = "val/foreground_dice"  # sweep.objective: what Optuna is told
 
@@ -250,3 +251,18 @@ def judge_lanes(lanes: list[Lane], data: SegmentationData, evaluate, seconds: di
         judge_test(each.result, outputs[each.slot], data, each.cfg, each.result.binary)
         each.active = False
     seconds["test"] += time.perf_counter() - t0
+
+
+def weights_device(model) -> str:
+    """The device the backend keeps ``model``'s first weight on, as ``kind:index`` ("gpu:0", "cpu:0").
+
+    What a trial really ran on, asked of the arrays themselves: a worker pinned to a GPU that its
+    framework cannot use (no CUDA build, a driver mismatch) trains on the CPU whatever ``nvidia-smi`` lists.
+    """
+    value = model.weights[0].value
+    if callable(getattr(value, "devices", None)):  # a JAX array
+        device = next(iter(value.devices()))
+        return f"{device.platform}:{device.id}"
+    name = str(getattr(value, "device", ""))  # TensorFlow: /job:localhost/replica:0/task:0/device:GPU:0
+    kind, _, index = name.rpartition("device:")[2].partition(":")
+    return f"{kind.lower()}:{index}" if name and index else "unknown"

@@ -66,6 +66,7 @@ class TrialRun:
             final=result.final,
             seconds=result.seconds,
             pruned_at=result.pruned_at,
+            trained_on=getattr(result, "trained_on", ""),
         )
 
     def close(self, state: str) -> None:

@@ -175,6 +175,7 @@ class TrialRun:
             "verdict_reason": result.reason,
             "pruned_at_epoch": str(getattr(result, "pruned_at", 0)),
             "decided_by_pruning": str(bool(getattr(result, "pruned_at", 0))).lower(),
+            "trained_on": getattr(result, "trained_on", "") or "unknown",
             "mlflow.note.content": describe_result(result),
         }
         if result.audit is not None:
