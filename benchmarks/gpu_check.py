@@ -75,6 +75,7 @@ def trial(backend: str, env: dict, tmp: Path, where: str) -> dict:
     return {
         "where": where,
         "device": start["tags"].get("device"),
+        "trained_on": result.get("trained_on", ""),  # where the weights lived, as the backend reports it
         "gpus_seen": start["tags"].get("machine/gpus"),
         "verdict": result["verdict"],
         "test_foreground_dice": final.get("test/foreground_dice"),
@@ -175,16 +176,23 @@ def main() -> None:
             (out / "thread2_full.json").write_text(json.dumps(full, indent=1))
             print(json.dumps(full, indent=1), flush=True)
     same = len(trials) == 2 and trials[0]["verdict"] == trials[1]["verdict"]
+    on_gpu = [t for t in trials if str(t["trained_on"]).startswith("gpu")]  # never nvidia-smi's word alone
     summary = [
         f"# GPU check ({args.backend} backend): `python benchmarks/gpu_check.py --backend {args.backend}`",
         "",
-        f"GPU path measured: {'yes' if gpus else 'no (no GPU on this machine: everything ran on the CPU)'}; "
-        f"{len(gpus)} GPU(s); {time.perf_counter() - started:.0f} s in all.",
+        "GPU path measured: "
+        + (
+            "yes (a trial's weights lived on " + on_gpu[0]["trained_on"] + ")"
+            if on_gpu
+            else "no (no trial ran on a GPU)"
+        )
+        + f"; {len(gpus)} GPU(s) listed by nvidia-smi; {time.perf_counter() - started:.0f} s in all.",
         "",
-        "| trial | device | verdict | test foreground Dice | seconds |",
-        "|---|---|---|---|---|",
+        "| trial | planned on | weights lived on | verdict | test foreground Dice | seconds |",
+        "|---|---|---|---|---|---|",
         *[
-            f"| {t['where']} | {t['device']} | {t['verdict']} | {t['test_foreground_dice']:.3f} | {t['seconds']} |"
+            f"| {t['where']} | {t['device']} | {t['trained_on']} | {t['verdict']} | {t['test_foreground_dice']:.3f} "
+            f"| {t['seconds']} |"
             for t in trials
         ],
         "",

@@ -3,14 +3,15 @@
     LOSSBENCH_GPU_OUT=$OUT python benchmarks/gpu_practice.py --deadline 500
     python benchmarks/gpu_practice.py --rehearse --out /tmp/practice      # on a CPU: the same steps, tiny
 
-Everything runs with ``tracking=none`` and writes into the output folder as it goes, so a run cut short
-still brings back every finished trial (and the same command resumes the sweep's journal):
+Everything runs with ``tracking=none``; the output folder gets at most 7 files (what the device brings
+back), each written as soon as its step ends:
 
 1. ``devices.txt``: ``nvidia-smi -L``, what JAX sees, and the device's float32 matmul peak (measured);
    ``gpu_usage.csv``: ``nvidia-smi`` sampled every second for the whole run (utilisation, memory, power);
-2. ``sweeps/acdc50_gpu/``: ``+experiment=acdc50_gpu`` (21 pairings x 3 seeds, 128 px, U-Net base 32 with
-   batch normalisation, Keras on JAX) with ``sweep.workers_per_gpu=--workers``: ``records.jsonl`` (every
-   epoch of every trial, and the device its weights lived on) and ``optuna.journal``;
+2. ``+experiment=acdc50_gpu`` (21 pairings x 3 seeds, 128 px, U-Net base 32 with batch normalisation,
+   Keras on JAX) with ``sweep.workers_per_gpu=--workers``, stopped at 70 % of the deadline if not done:
+   ``records.jsonl`` (every epoch of every trial, and the device its weights lived on) and
+   ``optuna.journal`` (a later run resumes it);
 3. ``throughput.csv``: with the time left, trials per hour of ``sweep.workers_per_gpu`` x ``sweep.pack`` on
    an 8-trial, 4-epoch slice at cmr scale and at acdc50_gpu scale, the most telling settings first;
    ``practice.json``: the acdc50_gpu trials' achieved FLOP/s against the measured peak.
@@ -24,8 +25,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -38,6 +42,7 @@ SLICES = {  # 8 trials each: two losses x two activations x two optimizers (cmr)
 }
 SETTINGS = [(4, 1), (1, 1), (8, 1), (2, 1), (4, 4), (4, 16), (1, 16), (8, 4)]  # (workers per GPU, pack)
 REHEARSAL = ["model.base=8", "trainer.epochs=2"]
+LOG: list[Path] = []  # the output folder's log.txt
 
 
 def sweep(experiment: str, extra: list[str], out: Path, env: dict, timeout: float) -> tuple[float, bool]:
@@ -45,13 +50,19 @@ def sweep(experiment: str, extra: list[str], out: Path, env: dict, timeout: floa
     cmd = [sys.executable, "-m", "lossbench.sweep", f"+experiment={experiment}", "tracking=none"]
     cmd += ["sweep.report=false", f"paths.results={out}", *extra]
     started = time.perf_counter()
-    with open(out.parent / "log.txt", "a") as log:
+    with open(LOG[0], "a") as log:
         log.write(f"\n$ {' '.join(cmd[1:])}\n")
         log.flush()
+        process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            done = subprocess.run(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=max(timeout, 1))
-            finished = done.returncode == 0
-        except subprocess.TimeoutExpired:
+            finished = process.wait(timeout=max(timeout, 1)) == 0
+        except subprocess.TimeoutExpired:  # Ctrl-C: the workers stop after their epoch, the journal stays whole
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
             finished = False
     return time.perf_counter() - started, finished
 
@@ -65,15 +76,15 @@ def results(folder: Path) -> list[dict]:
     return [line for line in lines if line["event"] == "result"]
 
 
-def devices(out: Path, env: dict) -> float:
-    """``devices.txt``; returns the measured float32 matmul peak in FLOP/s (0 when it cannot be measured)."""
+def devices(out: Path, env: dict) -> tuple[float, str]:
+    """``devices.txt``; the measured float32 matmul peak in FLOP/s (0: not measured) and JAX's platform."""
     try:
         smi = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30).stdout.strip()
     except (OSError, subprocess.TimeoutExpired):
         smi = ""
     probe = (
         "import time, jax, jax.numpy as jnp\n"
-        "print('jax', jax.__version__, jax.devices())\n"
+        "print('jax', jax.__version__, jax.devices()); print('platform', jax.devices()[0].platform)\n"
         "n = 8192 if jax.devices()[0].platform == 'gpu' else 1024\n"
         "a = jnp.ones((n, n), jnp.float32); f = jax.jit(lambda a: a @ a); f(a).block_until_ready()\n"
         "t = time.perf_counter(); [f(a).block_until_ready() for _ in range(10)]\n"
@@ -82,13 +93,15 @@ def devices(out: Path, env: dict) -> float:
     seen = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=300)
     text = (seen.stdout or seen.stderr).strip()
     (out / "devices.txt").write_text(f"nvidia-smi -L:\n{smi or '(no NVIDIA GPU)'}\n\njax sees:\n{text}\n")
-    peak = [line.split()[1] for line in text.splitlines() if line.startswith("peak ")]
-    return float(peak[0]) if peak else 0.0
+    values = dict(line.split(maxsplit=1) for line in text.splitlines() if line.startswith(("peak ", "platform ")))
+    return float(values.get("peak", 0.0)), values.get("platform", "none")
 
 
 def watch_gpu(out: Path):
     """``nvidia-smi`` sampling into gpu_usage.csv in the background (None where there is no nvidia-smi)."""
     fields = "timestamp,utilization.gpu,memory.used,memory.total,power.draw"
+    if shutil.which("nvidia-smi") is None:
+        return None
     try:
         return subprocess.Popen(
             ["nvidia-smi", f"--query-gpu={fields}", "--format=csv", "-l", "1"],
@@ -136,24 +149,30 @@ def main() -> None:
     args = parser.parse_args()
     started, out = time.perf_counter(), Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="gpu-practice-"))  # the sweeps' folders: only 7 files go to out
+    LOG.append(out / "log.txt")
     env = os.environ | {"PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}".rstrip(os.pathsep)}
-    env |= {"JAX_COMPILATION_CACHE_DIR": str(out.parent / "jax-cache"), "KERAS_BACKEND": "jax"}
+    env |= {"JAX_COMPILATION_CACHE_DIR": str(work / "jax-cache"), "KERAS_BACKEND": "jax"}
+    os.environ |= {"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}  # this process only counts FLOPs: no GPU
     left = lambda: args.deadline - (time.perf_counter() - started)  # noqa: E731
     watcher = watch_gpu(out)
-    peak = devices(out, env)
-    gpu = "gpu" in (out / "devices.txt").read_text().split("jax sees:")[-1].lower()
+    peak, platform = devices(out, env)
+    gpu = platform == "gpu"
     workers = [f"sweep.workers_per_gpu={args.workers}"] if gpu else ["sweep.n_workers=1"]
     tiny = REHEARSAL if args.rehearse else []
     if args.rehearse:
-        space = out / "two.yaml"
+        space = work / "two.yaml"
         space.write_text(
             SLICES["acdc50_gpu"]
             .replace("[categorical_crossentropy, dice]", "[dice]")
             .replace("[softmax, sigmoid]", "[softmax]")
         )
         tiny = [*tiny, f"sweep.space={space}"]
-    seconds, finished = sweep("acdc50_gpu", [*workers, *tiny], out / "sweeps", env, left() * 0.7)
-    done = results(out / "sweeps" / "acdc50_gpu")
+    seconds, finished = sweep("acdc50_gpu", [*workers, *tiny], work / "sweeps", env, left() * 0.7)
+    for name in ("records.jsonl", "optuna.journal"):
+        if (work / "sweeps" / "acdc50_gpu" / name).exists():
+            shutil.copy(work / "sweeps" / "acdc50_gpu" / name, out / name)
+    done = results(work / "sweeps" / "acdc50_gpu")
     summary = {
         "acdc50_gpu": {
             "trials_done": len(done),
@@ -170,10 +189,11 @@ def main() -> None:
         for per_gpu, pack in SETTINGS[: 2 if args.rehearse else len(SETTINGS)]:
             if left() < 40:
                 break
-            space = out / f"slice-{scale}.yaml"
+            space = work / f"slice-{scale}.yaml"
             space.write_text(SLICES[scale])
-            folder = out / "slices" / f"{scale}-{per_gpu}-{pack}"
+            folder = work / "slices" / f"{scale}-{per_gpu}-{pack}"
             extra = [f"sweep.space={space}", "trainer.epochs=4", "sweep.max_seeds=0", "sweep.pruner=none"]
+            extra += ["trainer.backend=jax"]
             extra += [f"sweep.workers_per_gpu={per_gpu}" if gpu else f"sweep.n_workers={min(per_gpu, 2)}"]
             extra += [f"sweep.pack={pack}", *(REHEARSAL[:1] if args.rehearse else [])]
             spent, ok = sweep(scale, extra, folder, env, min(left() - 20, 150))
