@@ -99,7 +99,7 @@ def test_two_workers_share_one_gpu_slot_and_record_it_without_mlflow(tmp_path):
     """``sweep.workers_per_gpu=2`` on one visible GPU: two worker processes, both pinned to GPU 0 and
     tagged ``gpu:0``, recorded with ``tracking=none`` (JSON lines, no MLflow store). On this CPU
     machine ``CUDA_VISIBLE_DEVICES=0`` names a GPU that is not there, so TensorFlow trains on the CPU:
-    this checks the assignment and its records, not a GPU."""
+    this checks the assignment and its records, not a GPU, and that ``trained_on`` tells the two apart."""
     import json
 
     from test_sweep import study_of, sweep
@@ -118,6 +118,8 @@ def test_two_workers_share_one_gpu_slot_and_record_it_without_mlflow(tmp_path):
     lines = [json.loads(line) for line in (tmp_path / "results" / "tiny" / "records.jsonl").read_text().splitlines()]
     starts = [line for line in lines if line["event"] == "start"]
     assert len(starts) == 2 and {s["tags"]["device"] for s in starts} == {"gpu:0"}
+    # planned on GPU 0, but no GPU is here: the weights lived on the CPU, and the record says so
+    assert {line["trained_on"] for line in lines if line["event"] == "result"} == {"cpu:0"}
     assert sorted(line["event"] for line in lines).count("end") == 2
     assert "with 2 worker(s)" in done.stdout  # one process per GPU slot
     assert all(t.user_attrs["state"] == "complete" for t in study_of(tmp_path).trials)
