@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 RUN    := $(VENV)/.installed-run
 STAMP  := $(VENV)/.installed
 
-.PHONY: help setup setup-gpu setup-py312 gpu-check gpu-wheels sweep test test-all format camvid catalogue report thread2 thread1 real-hearts transfer reproducibility pruning-check budget-check mlflow dashboard bench bench-data bench-determinism lint clean
+.PHONY: help setup setup-gpu setup-py312 gpu-check gpu-wheels gpu-results sweep test test-all format camvid catalogue report thread2 thread1 real-hearts transfer reproducibility pruning-check budget-check mlflow dashboard bench bench-data bench-determinism lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -111,6 +111,11 @@ gpu-wheels:  ## wheels for a Python 3.12 + JAX GPU machine with no package index
 	$(PY312) -m pip wheel --quiet --no-deps --wheel-dir .gpu-wheels .gpu-wheels/antlr4-python3-runtime-*.tar.gz
 	rm -f .gpu-wheels/*.tar.gz .gpu-wheels/numpy-* .gpu-wheels/ml_dtypes-*
 	du -sh .gpu-wheels
+
+gpu-results: $(RUN)  ## after the GPU run (DIR= the files it brought back): import, report and re-test acdc50_gpu
+	$(BIN)/python -m tools.import_records $(DIR) +experiment=acdc50_gpu
+	$(BIN)/python -m lossbench.report +experiment=acdc50_gpu
+	$(BIN)/python -m lossbench.holds +experiment=acdc50_gpu
 
 bench-data: $(RUN)  ## data generation speed and class shares (both phantoms vs 50 ACDC patients)
 	$(BIN)/python benchmarks/bench_data.py
