@@ -112,7 +112,10 @@ gpu-wheels:  ## wheels for a Python 3.12 + JAX GPU machine with no package index
 	rm -f .gpu-wheels/*.tar.gz .gpu-wheels/numpy-* .gpu-wheels/ml_dtypes-*
 	du -sh .gpu-wheels
 
-gpu-results: $(RUN)  ## after the GPU run (DIR= the files it brought back): import, report and re-test acdc50_gpu
+.gpu-data/acdc50-128.npz: $(RUN)  # the 50 ACDC patients at 128 px in one file (what travels to the GPU)
+	$(BIN)/python -m tools.pack_acdc --size 128 --out $@
+
+gpu-results: $(RUN) .gpu-data/acdc50-128.npz  ## after the GPU run (DIR= the files it brought back): import, report and re-test acdc50_gpu
 	$(BIN)/python -m tools.import_records $(DIR) +experiment=acdc50_gpu
 	$(BIN)/python -m lossbench.report +experiment=acdc50_gpu
 	$(BIN)/python -m lossbench.holds +experiment=acdc50_gpu
