@@ -1,6 +1,7 @@
 """Practice scale on one GPU (issue 26): the acdc50_gpu sweep, then trials per hour at two scales.
 
     LOSSBENCH_GPU_OUT=$OUT python benchmarks/gpu_practice.py --deadline 500
+    LOSSBENCH_GPU_OUT=$OUT python benchmarks/gpu_practice.py --resume gpu-run-1   # a second run goes on
     python benchmarks/gpu_practice.py --rehearse --out /tmp/practice      # on a CPU: the same steps, tiny
 
 Everything runs with ``tracking=none``; the output folder gets at most 7 files (what the device brings
@@ -146,6 +147,7 @@ def main() -> None:
     parser.add_argument("--deadline", type=float, default=500, help="seconds for everything (default 500)")
     parser.add_argument("--workers", type=int, default=4, help="sweep.workers_per_gpu of the acdc50_gpu sweep")
     parser.add_argument("--rehearse", action="store_true", help="CPU rehearsal: base 8, 2 epochs, 2 trials")
+    parser.add_argument("--resume", help="a folder an earlier run brought back: its sweep goes on from there")
     args = parser.parse_args()
     started, out = time.perf_counter(), Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -168,6 +170,10 @@ def main() -> None:
             .replace("[softmax, sigmoid]", "[softmax]")
         )
         tiny = [*tiny, f"sweep.space={space}"]
+    if args.resume:  # the journal and records an earlier run brought back: finished trials are not run again
+        (work / "sweeps" / "acdc50_gpu").mkdir(parents=True)
+        for name in ("records.jsonl", "optuna.journal"):
+            shutil.copy(Path(args.resume) / name, work / "sweeps" / "acdc50_gpu" / name)
     seconds, finished = sweep("acdc50_gpu", [*workers, *tiny], work / "sweeps", env, left() * 0.7)
     for name in ("records.jsonl", "optuna.journal"):
         if (work / "sweeps" / "acdc50_gpu" / name).exists():
