@@ -74,3 +74,5 @@ def test_a_sweep_recorded_without_mlflow_is_imported_once_and_reported(tmp_path)
     assert report.returncode == 0, report.stderr[-3000:]
     summary_md = (tmp_path / "here" / "tiny" / "summary.md").read_text()
     assert "2 trials over seeds [0]; 2 complete" in summary_md
+    assert f"imported here by `python -m tools.import_records {brought} " in summary_md  # and how to report again
+    assert f"- report: `python -m lossbench.report {' '.join(here)}`" in summary_md

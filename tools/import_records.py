@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{folder}: holds study {source.study_name}, these overrides make {expected} - "
                 "give the overrides the sweep ran with"
             )
-        imported, there = replay.replay(cfg, folder)
+        imported, there = replay.replay(cfg, folder, overrides)
     except UserError as error:
         print(f"import_records: {error}", file=sys.stderr)
         return 2

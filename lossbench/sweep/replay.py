@@ -87,8 +87,9 @@ def replay_run(run: dict, experiment_id: str, parent_id: str, state: str) -> str
     return mlflow_run.run_id
 
 
-def replay(cfg: DictConfig, folder: Path) -> tuple[int, int]:
-    """Import ``folder`` into the stores ``cfg`` names; returns (trials imported, trials already there)."""
+def replay(cfg: DictConfig, folder: Path, overrides: list[str] = ()) -> tuple[int, int]:
+    """Import ``folder`` into the stores ``cfg`` (composed from ``overrides``) names; returns (trials imported,
+    trials already there). The study remembers where it came from (``imported``: the report says so)."""
     from lossbench.config import store_uri
     from lossbench.sweep.tracking import parent, runs, views
 
@@ -107,7 +108,8 @@ def replay(cfg: DictConfig, folder: Path) -> tuple[int, int]:
         except KeyError:
             target = optuna.create_study(study_name=info.study_name, storage=storage, direction="maximize")
             target.set_metric_names(source.metric_names or ["val_foreground_dice"])
-        for key, value in source.user_attrs.items():
+        attrs = dict(source.user_attrs) | {"imported": {"folder": str(folder), "overrides": list(overrides)}}
+        for key, value in attrs.items():
             if key != "mlflow_parent_run_id" and target.user_attrs.get(key) != value:
                 target.set_user_attr(key, value)
         parent_id = parent.parent_run(target, info, cfg)

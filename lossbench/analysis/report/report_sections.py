@@ -47,7 +47,12 @@ def header(f) -> list[str]:
     wall = attrs.get("wall_seconds")
     command = attrs.get("command") or f"python -m lossbench.sweep +experiment={info.name}"
     report_command = command.replace("lossbench.sweep", "lossbench.report", 1)
+    imported = attrs.get("imported")  # a tracking=none sweep brought in by tools.import_records
+    if imported:
+        here = " ".join(imported["overrides"])
+        report_command = f"python -m lossbench.report {here}"
     machine = attrs.get("machine") or {}
+    keras = machine.get("backend", "tensorflow")
     seeds = sorted({int(s) for s in trials["seed"].dropna()})
     return [
         f"# lossbench results: `{info.name}`",
@@ -58,6 +63,13 @@ def header(f) -> list[str]:
         "",
         f"- command: `{command}`",
         f"- report: `{report_command}` (regenerates this file)",
+        *(
+            [
+                f"- imported here by `python -m tools.import_records {imported['folder']} {here}` (run with tracking=none)"
+            ]
+            if imported
+            else []
+        ),
         f"- study `{info.study_name}`: {len(trials)} trials over seeds {seeds}; "
         + ", ".join(f"{v} {k}" for k, v in trials["state"].value_counts().items()),
         f"- wall time: {wall / 60:.1f} min over the sweep runs that did work (resumes added, overlaps once), "
@@ -67,7 +79,8 @@ def header(f) -> list[str]:
         f"- machine: {machine.get('cpu', platform.machine())} ({machine.get('cpu_count', os.cpu_count())} "
         f"cores, ISA {machine.get('isa', '?')}), oneDNN {machine.get('onednn', '?')}, TensorFlow threads per worker "
         f"{attrs.get('threads_per_worker', '?')}, op determinism {machine.get('op_determinism', '?')}; "
-        f"Python {platform.python_version()}",
+        f"Python {platform.python_version()}"
+        + (f"; Keras on {keras}, GPUs seen {machine.get('gpus', '?')}" if keras != "tensorflow" else ""),
         "",
         "**How to read this.** " + claims.RULE,
         "",
