@@ -7,8 +7,8 @@ What the data say (measured here, and why the tests read as they do): the optimi
 net converges (every SGD trial ends below 0.05 validation Dice), so it ranks first when PED-ANOVA asks
 what puts a trial in the top half (``target_quantile=0.5``) and in fANOVA. At PED-ANOVA's default
 ``target_quantile=0.1`` (what optuna-dashboard shows) the question is what makes the top 10 %: every
-one of those is Adam, and the loss then tells them apart, so the loss ranks first and the optimizer
-second. Counting the stalled trials (they were PRUNED before) is what lifts the optimizer there.
+one of those is Adam, and the loss or the weighting then tells them apart, so which choice leads there
+moves between runs. Counting the stalled trials (they were PRUNED before) is what lifts the optimizer there.
 """
 
 from pathlib import Path
@@ -61,12 +61,15 @@ def test_fanova_ranks_the_optimizer_first_on_cmr(cmr):
     assert next(iter(importance)) == "optimizer", importance
 
 
-def test_at_the_dashboards_top_ten_percent_the_loss_leads_and_counting_stalled_trials_lifts_the_optimizer(cmr):
+def test_at_the_dashboards_top_ten_percent_counting_stalled_trials_lifts_the_optimizer(cmr):
+    """Which choice leads the top 10 % moves between runs (the loss in the run before, the optimizer in the
+    one committed now); that counting the stalled trials lifts the optimizer holds in both."""
     default = optuna.importance.PedAnovaImportanceEvaluator()
     counted = importances(cmr, default)
-    assert list(counted)[:2] == ["loss", "optimizer"], counted
     without = importances(cmr[cmr["state"] == "complete"], default)  # the stalled trials as PRUNED
-    assert counted["optimizer"] > without["optimizer"] and list(without).index("optimizer") > 1, without
+    assert counted["optimizer"] > without["optimizer"], (counted, without)
+    assert list(counted).index("optimizer") < list(without).index("optimizer"), (counted, without)
+    assert "optimizer" in list(counted)[:2], counted
 
 
 def planted_study(extra_seeds: int) -> optuna.Study:
