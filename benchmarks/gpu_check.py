@@ -46,11 +46,16 @@ def records(folder: Path) -> list[dict]:
     return [json.loads(line) for line in (folder / "records.jsonl").read_text().splitlines()]
 
 
-def devices(backend: str, env: dict) -> str:
+def nvidia_smi_list() -> str:
+    """``nvidia-smi -L``'s lines ("" where there is no nvidia-smi or it does not answer)."""
     try:
-        smi = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30).stdout.strip()
+        return subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30).stdout.strip()
     except (OSError, subprocess.TimeoutExpired):
-        smi = ""
+        return ""
+
+
+def devices(backend: str, env: dict) -> str:
+    smi = nvidia_smi_list()
     probe = (
         "import jax; print('jax', jax.__version__, jax.devices())"
         if backend == "jax"

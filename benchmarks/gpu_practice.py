@@ -79,10 +79,9 @@ def results(folder: Path) -> list[dict]:
 
 def devices(out: Path, env: dict) -> tuple[float, str]:
     """``devices.txt``; the measured float32 matmul peak in FLOP/s (0: not measured) and JAX's platform."""
-    try:
-        smi = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30).stdout.strip()
-    except (OSError, subprocess.TimeoutExpired):
-        smi = ""
+    from gpu_check import nvidia_smi_list  # benchmarks/ is on the path: this script's own folder
+
+    smi = nvidia_smi_list()
     probe = (
         "import time, jax, jax.numpy as jnp\n"
         "print('jax', jax.__version__, jax.devices()); print('platform', jax.devices()[0].platform)\n"
