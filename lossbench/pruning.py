@@ -15,9 +15,10 @@ def main(cfg: DictConfig) -> None:
     from lossbench.sweep import space, study
 
     sp = space.load_space(cfg.sweep.space, cfg.sweep.seeds)
-    base_cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(reproduce.set_overrides(str(cfg.name), reproduce.SETS[0])))
     try:
-        on, off = study.locate(cfg, sp), study.locate(base_cfg, space.load_space(cfg.sweep.space, reproduce.SETS[0]))
+        first = reproduce.seed_sets(cfg)[0]
+        base_cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(reproduce.set_overrides(str(cfg.name), first)))
+        on, off = study.locate(cfg, sp), study.locate(base_cfg, space.load_space(cfg.sweep.space, first))
     except UserError as error:
         exit_with(error)
     pruning.write(cfg, on, off)

@@ -16,14 +16,15 @@ from lossbench.errors import UserError, exit_with
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
     from lossbench.analysis import claims
-    from lossbench.analysis.reproduce import SETS, compare, set_overrides, write
+    from lossbench.analysis.reproduce import compare, seed_sets, set_overrides, write
     from lossbench.sweep import work
     from lossbench.sweep.__main__ import sweep
 
     task = [o for o in HydraConfig.get().overrides.task if not o.startswith(("name=", "sweep.seeds="))]
     conclusions = []
     try:
-        for seeds in SETS:
+        sets = seed_sets(cfg)
+        for seeds in sets:
             extra = set_overrides(str(cfg.name), seeds)
             scfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(extra))
             info = sweep(scfg, task + extra)
@@ -32,7 +33,7 @@ def main(cfg: DictConfig) -> None:
     except UserError as error:
         exit_with(error)
     command = "python -m lossbench.reproduce " + " ".join(HydraConfig.get().overrides.task)
-    write(str(cfg.name), Path(cfg.paths.results) / str(cfg.name), compare(*conclusions), SETS, command)
+    write(str(cfg.name), Path(cfg.paths.results) / str(cfg.name), compare(*conclusions), sets, command)
 
 
 if __name__ == "__main__":

@@ -55,6 +55,12 @@ def test_a_claim_neither_seed_set_decided_reads_undecided_and_leaves_the_one_lin
     assert "In one line each" not in out  # its only claim no longer stands
 
 
+def test_seed_sets_of_another_span_are_read_as_the_default_ones():
+    other = TWO.replace("[seed sets 0-2 / 3-5: higher / higher]", "[seed sets 0-5 / 6-11: higher / lower]")
+    out = verdicts.reconcile({"cmr": other})["cmr"]
+    assert "**undecided**: the two seed sets do not agree (higher with seeds 0-5, lower with seeds 6-11)" in out
+
+
 def test_a_block_without_seed_sets_marks_its_decided_claims_and_blocks_that_disagree_say_so():
     other = (
         ONE.replace("`catalogue`", "`catalogue-long`")

@@ -29,7 +29,7 @@ DECIDED = re.compile(
 UNDECIDED = re.compile(
     rf"(?P<a>{PAIR}) vs (?P<b>{PAIR}) (?:\((?P<metric>test [^:]*?)\)|(?P<conv>convergence)): undecided"
 )
-SETS = re.compile(r" \[seed sets 0-2 / 3-5: (?P<a>[\w ]+) / (?P<b>[\w ]+)\]")
+SETS = re.compile(r" \[seed sets (?P<sa>\d+-\d+) / (?P<sb>\d+-\d+): (?P<a>[\w ]+) / (?P<b>[\w ]+)\]")
 ONE_LINER = re.compile(
     r"^\*\*In one line each(?: \([^)]*\))?:\*\* (?P<claims>.*?)\. The rest, with figures:\n\n", re.M | re.S
 )
@@ -119,7 +119,7 @@ def _today(line: str, two: bool) -> str:
     why = (
         "neither seed set decides it"
         if sets["a"] == sets["b"]
-        else f"the two seed sets do not agree ({sets['a']} with seeds 0-2, {sets['b']} with seeds 3-5)"
+        else f"the two seed sets do not agree ({sets['a']} with seeds {sets['sa']}, {sets['b']} with seeds {sets['sb']})"
     )
     head, sentence = re.match(r"(\s*- (?:\*\*[^*]+\*\*: )?)(.*)", line).groups()
     return f"{head}**undecided**: {why}; this run alone: {SETS.sub('', sentence)}"

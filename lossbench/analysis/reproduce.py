@@ -1,8 +1,8 @@
 """``python -m lossbench.reproduce +experiment=cmr``: the same experiment twice, disjoint seeds, compared.
 
 Runs the experiment's sweep with seeds ``[0, 1, 2]`` and again with
-``[3, 4, 5]`` (``reproduce.sets``), each in its own study
-``<name>-seeds012`` / ``<name>-seeds345``, without adaptive seeds (so the sets
+``[3, 4, 5]`` (``sweep.seed_sets``; thread 2 uses 6 seeds each), each in its own study
+``<name>-seeds012`` / ``<name>-seeds345`` (``<name>-seeds0-5`` for longer sets), without adaptive seeds (so the sets
 stay disjoint) and without pruning (so set A doubles as the pruning baseline
 of `lossbench.analysis.pruning`, and no conclusion depends on the pruning rule). Then it
 compares what each run concludes (`claims.conclusions`: every pairing's class,
@@ -22,8 +22,26 @@ from lossbench.registry import canonical
 SETS = ([0, 1, 2], [3, 4, 5])
 
 
+def seed_sets(cfg) -> tuple[list[int], list[int]]:
+    """The experiment's two seed sets (``sweep.seed_sets``); one line when they are not two disjoint lists."""
+    from lossbench.errors import UserError
+
+    sets = [list(map(int, s)) for s in (cfg.sweep.get("seed_sets") or SETS)]
+    if len(sets) != 2 or not all(sets) or set(sets[0]) & set(sets[1]):
+        raise UserError(
+            f"sweep.seed_sets={sets} - give two disjoint, non-empty seed lists, e.g. sweep.seed_sets=[[0,1,2],[3,4,5]]"
+        )
+    return sets[0], sets[1]
+
+
+def span(seeds) -> str:
+    """How pages name a seed set: ``0-2``, ``6-11``."""
+    return f"{min(seeds)}-{max(seeds)}"
+
+
 def set_name(name: str, seeds) -> str:
-    return f"{name}-seeds{''.join(str(s) for s in seeds)}"
+    """``cmr-seeds012`` (three seeds or fewer, as the first studies were named), ``thread2-seeds0-5``."""
+    return f"{name}-seeds{''.join(str(s) for s in seeds) if len(seeds) <= 3 else span(seeds)}"
 
 
 def set_overrides(name: str, seeds) -> list[str]:
@@ -57,10 +75,12 @@ def compare(a: dict, b: dict) -> pd.DataFrame:
 
 class Conclusions(dict):
     """conclusion -> row, looked up by the options' current names (`registry.canonical`): a table written
-    before an option's rename still answers for it (``adam vs sgd_seed`` is ``adam vs sgd_thread2``)."""
+    before an option's rename still answers for it (``adam vs sgd_seed`` is ``adam vs sgd_thread2``).
+    ``spans``: how the two seed sets are named (``("0-2", "3-5")``)."""
 
-    def __init__(self, rows: dict):
+    def __init__(self, rows: dict, spans=("0-2", "3-5")):
         super().__init__({canonical(k): v for k, v in rows.items()})
+        self.spans = tuple(spans)
 
     def get(self, key, default=None):
         return super().get(canonical(key), default)
@@ -77,12 +97,15 @@ def read(folder: Path) -> dict:
     path = folder / "reproducibility.csv"
     if not path.exists():
         return {}
-    return Conclusions({row["conclusion"]: row for row in pd.read_csv(path).to_dict("records")})
+    frame = pd.read_csv(path)
+    spans = (frame["set A"].iloc[0], frame["set B"].iloc[0]) if "set A" in frame and len(frame) else ("0-2", "3-5")
+    return Conclusions({row["conclusion"]: row for row in frame.to_dict("records")}, spans)
 
 
 def write(name: str, folder: Path, table: pd.DataFrame, sets, command: str) -> Path:
     """``folder/reproducibility.md`` (the comparison ``table`` with its tally) and ``reproducibility.csv``."""
     from lossbench.analysis.markdown import table as _table
+    from lossbench.analysis.wording import humanise
 
     folder.mkdir(parents=True, exist_ok=True)
     counts = table["agree"].value_counts()
@@ -97,11 +120,13 @@ def write(name: str, folder: Path, table: pd.DataFrame, sets, command: str) -> P
         f"(both runs decided, differently); {counts.get('one undecided', 0)} are decided in one run only. A "
         "README conclusion must agree here or be stated as undecided.",
         "",
-        _table(table),
+        _table(table.assign(conclusion=table["conclusion"].map(humanise))),  # the csv keeps the config names
         "",
     ]
     path = folder / "reproducibility.md"
     path.write_text("\n".join(lines))
-    table.to_csv(folder / "reproducibility.csv", index=False)  # read by the report's findings
+    table.assign(**{"set A": span(sets[0]), "set B": span(sets[1])}).to_csv(  # read by the report's findings
+        folder / "reproducibility.csv", index=False
+    )
     print(f"reproducibility written to {path}")
     return path

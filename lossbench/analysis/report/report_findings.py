@@ -38,18 +38,20 @@ def checked(repro: dict, key: str, sentence: str, decided: bool = True, claim: b
     confirm it (`confirmed`); otherwise it reads undecided, with this run's figures. Without seed sets
     (``repro`` empty) a decided claim (``claim``: not a pairing's class) says it rests on one seed set."""
     row = repro.get(key)
+    a, b = getattr(repro, "spans", ("0-2", "3-5"))
+    verdicts = "" if row is None else f" [seed sets {a} / {b}: {row['seeds A']} / {row['seeds B']}]"
     if not decided:
-        return sentence if row is None else f"{sentence} [seed sets 0-2 / 3-5: {row['seeds A']} / {row['seeds B']}]"
+        return sentence + verdicts
     if not repro:
         return f"{sentence} [one seed set]" if claim else sentence
     if row is None:
         return f"**undecided**: the seed sets did not test this comparison; this run alone: {sentence}"
     if confirmed(row):
-        return f"{sentence} [seed sets 0-2 / 3-5: {row['seeds A']} / {row['seeds B']}]"
+        return sentence + verdicts
     why = (
         "neither seed set decides it"
         if row["agree"] == "yes"
-        else f"the two seed sets do not agree ({row['seeds A']} with seeds 0-2, {row['seeds B']} with seeds 3-5)"
+        else f"the two seed sets do not agree ({row['seeds A']} with seeds {a}, {row['seeds B']} with seeds {b})"
     )
     return f"**undecided**: {why}; this run alone: {sentence}"
 
