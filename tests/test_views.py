@@ -28,7 +28,10 @@ def test_write_view_stores_both_views_and_gives_their_pages(compose_cfg, store):
     client = MlflowClient(runs.store_uri(cfg))
     pages = views.write_view(experiment, client)
     assert set(pages) == {"lossbench", "lossbench-seeds", "lossbench-choices"}
-    assert pages["lossbench"] == f"/#/experiments/{experiment}/runs?viewStateShareKey=lossbench&compareRunsMode=CHART"
+    assert (
+        pages["lossbench"]
+        == f"/#/experiments/{experiment}/runs?viewStateShareKey=lossbench&compareRunsMode=CHART&workflowType=machine_learning"
+    )
     tags = client.get_experiment(experiment).tags
     for key, view in views.VIEWS.items():
         assert json.loads(tags[f"mlflow.sharedViewState.{key}"]) == view

@@ -48,15 +48,19 @@ def find_chromium() -> str | None:
 
 
 @contextlib.contextmanager
-def serve_mlflow(store_uri: str, artifacts_dir, port: int, timeout: float = 120.0):
-    """``mlflow server`` for ``store_uri`` on 127.0.0.1:``port``; yields its URL, stops it after."""
+def serve_mlflow(store_uri: str, artifacts_dir, port: int, timeout: float = 120.0, host: str = "127.0.0.1"):
+    """``mlflow server`` for ``store_uri`` on ``host``:``port``; yields its URL, stops it after."""
     command = [
         str(Path(sys.executable).with_name("mlflow")),
         "server",
         "--workers",
         "1",
         "--host",
-        "127.0.0.1",
+        host,
+        "--allowed-hosts",  # the one address it serves, and the page's own requests from it
+        f"{host}:{port},{host}",
+        "--cors-allowed-origins",
+        f"http://{host}:{port}",
         "--port",
         str(port),
         "--backend-store-uri",
@@ -67,7 +71,7 @@ def serve_mlflow(store_uri: str, artifacts_dir, port: int, timeout: float = 120.
     env = dict(
         os.environ, MLFLOW_DISABLE_TELEMETRY="true", DO_NOT_TRACK="true", MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false"
     )  # else a job runner + 7 huey processes
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://{host}:{port}"
     with tempfile.TemporaryFile(mode="w+") as log:
         server = subprocess.Popen(command, stdout=log, stderr=log, env=env, start_new_session=True)
         try:
@@ -130,6 +134,7 @@ def _chromium_dom(chromium: str, url: str, png_path, width: int, height: int, bu
 
 # what each view shows once MLflow has drawn it (then every run of the page is loaded: the answer view
 # holds one run per pairing, fewer than the 100 a page loads)
+PICTURE_HOST = "127.0.0.2"
 DRAWN = {"lossbench": "converged_share", "lossbench-seeds": "Group: ", "lossbench-choices": "Parallel Coordinates"}
 
 
@@ -176,7 +181,9 @@ def main(argv: list[str] | None = None) -> None:
     if experiment is None:
         sys.exit(f"lossbench: error: no experiment {args.experiment or 'cmr-*'} in {args.store}")
     page = runs_page(client, experiment.experiment_id, args.view)
-    with serve_mlflow(args.store, db.parent / "mlartifacts", free_port()) as url:
+    # MLflow 3.17's UI opens its Assistant panel (a third of the page) on a first visit to localhost or
+    # 127.0.0.1 only; 127.0.0.2 is the same loopback machine, so the picture shows the runs
+    with serve_mlflow(args.store, db.parent / "mlartifacts", free_port(), host=PICTURE_HOST) as url:
         render(url + page, args.out, width=1800, height=1000, expect=DRAWN[args.view])
     print(f"{args.out}: {experiment.name} ({url}{page})")
 

@@ -175,4 +175,5 @@ def share(client, experiment_id: str, key: str, view: dict) -> str:
     tag, value = f"mlflow.sharedViewState.{key}", json.dumps(view)
     if client.get_experiment(experiment_id).tags.get(tag) != value:  # unchanged: the store is not written
         client.set_experiment_tag(experiment_id, tag, value)
-    return f"/#/experiments/{experiment_id}/runs?viewStateShareKey={key}&compareRunsMode=CHART"
+    # workflowType: the UI's GenAI / model-training switch follows the URL (else its last setting, GenAI at first)
+    return f"/#/experiments/{experiment_id}/runs?viewStateShareKey={key}&compareRunsMode=CHART&workflowType=machine_learning"
