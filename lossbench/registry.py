@@ -132,6 +132,19 @@ def short_label(pairing: dict) -> str:
     return f"{pairing['trials']}: {core}" if pairing.get("trials") else core
 
 
+def choice_words(pairing: dict) -> dict[str, str]:
+    """The four choices in words as MLflow params ``choice/<group>`` (the axes of the choices view).
+
+    >>> choice_words({"loss": "sparse_categorical_crossentropy", "activation": "softmax"})["choice/loss"]
+    'sparse CE'
+    """
+    rate = pairing.get("learning_rate")
+    return {
+        f"choice/{group}": option_word(group, pairing.get(group, "-"), rate if group == "optimizer" else None)
+        for group in CHOICES
+    }
+
+
 def pairing_name(cfg) -> str:
     """``CE · softmax · median-freq · Adam 1e-3 · seed N``: the name of a trial's run in MLflow (at the rate it ran)."""
     pairing = {g: cfg[g].name for g in CHOICES} | {"learning_rate": cfg.optimizer.get("learning_rate")}

@@ -8,6 +8,7 @@ from mlflow.tracking import MlflowClient
 from omegaconf import OmegaConf
 from tracking_helpers import result, store_folder, tiny_cfg  # noqa: F401  (the fixture `store`)
 
+from lossbench.registry import option_word
 from lossbench.sweep.tracking import runs
 
 
@@ -41,6 +42,10 @@ def test_a_trials_run_is_live_from_its_start_to_its_close(compose_cfg, store):
     assert live.data.tags["mlflow.parentRunId"] == parent and live.data.tags["optuna_trial"] == "0"
     assert live.data.tags["loss"] == str(cfg.loss.name) and live.data.tags["device"] == "cpu"
     assert live.data.params["trainer.epochs"] == "1" and not any(k.startswith("sweep.") for k in live.data.params)
+    words = {k: v for k, v in live.data.params.items() if k.startswith("choice/")}  # the choices view's axes
+    assert len(words) == 4 and words["choice/optimizer"] == option_word(
+        "optimizer", str(cfg.optimizer.name), cfg.optimizer.learning_rate
+    )
     run.log_epoch(0, {"val/foreground_dice": 0.5})
     run.log_result(result(), logged_epochs=1)
     run.close("complete")

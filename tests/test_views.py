@@ -12,6 +12,7 @@ import mlflow
 from mlflow.tracking import MlflowClient
 from tracking_helpers import store_folder, tiny_cfg  # noqa: F401  (the fixture `store`)
 
+from lossbench.registry import CHOICES
 from lossbench.sweep.tracking import runs, views
 
 
@@ -42,6 +43,9 @@ def test_write_view_stores_both_views_and_gives_their_pages(compose_cfg, store):
     grouped = views.VIEWS["lossbench-seeds"]
     assert grouped["groupBy"]["groupByKeys"] == [{"mode": "tag", "groupByData": "group"}]
     assert [c["type"] for c in grouped["compareRunCharts"]] == ["LINE", "LINE", "BAR", "BAR"]
+    choices = views.VIEWS["lossbench-choices"]  # every pairing on MLflow's first page, its choices in words
+    assert choices["searchFilter"] == "tags.kind = 'pairing'"
+    assert choices["compareRunCharts"][0]["selectedParams"] == [f"choice/{g}" for g in CHOICES]
     for view in views.VIEWS.values():  # sorted by time, MLflow would hide the trials under their parent
         assert "start_time" not in view.get("orderByKey", "start_time")
 
@@ -53,9 +57,10 @@ def test_old_runs_get_the_group_tag_and_converged_metric_the_views_read(compose_
     old = client.create_run(
         experiment,
         tags={"loss": "dice", "activation": "softmax", "class_weighting": "none", "optimizer": "adam"}
-        | {"verdict": "converged"},
+        | {"verdict": "converged", "optuna_trial": "3"},
     ).info.run_id
     client.log_param(old, "optimizer.learning_rate", "0.001")
     views.write_view(experiment, client)
     run = client.get_run(old)
     assert run.data.tags["group"] == "dice+softmax | none | adam 0.001" and run.data.metrics["converged"] == 1.0
+    assert run.data.params["choice/loss"] == "soft Dice" and run.data.params["choice/optimizer"] == "Adam 1e-3"

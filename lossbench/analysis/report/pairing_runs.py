@@ -8,6 +8,7 @@ that holds what the seeds say together:
 - ``test/foreground_dice`` with ``test/foreground_dice_low`` / ``_high``: the mean over seeds and its 95 %
   hierarchical bootstrap interval; ``test/reported_accuracy`` beside it: what Keras's accuracy said; and
   ``test/mean_iou`` where the data set reports IoU;
+- params: the pairing's options, and the same in words (``choice/loss`` = ``sparse CE``: the choices view);
 - curves per epoch (step = epoch from 1, as the trials' runs): ``val/foreground_dice`` and
   ``val/loss_over_chance`` (the validation loss divided by the loss of a uniform guess, so that losses
   of different scales compare: 1 is chance, lower is learning), each the mean over seeds with
@@ -27,10 +28,10 @@ import pandas as pd
 from mlflow.entities import Metric, Param, RunTag
 
 from lossbench.analysis.pairings import select
-from lossbench.registry import CHOICES, short_label
+from lossbench.registry import CHOICES, choice_words, short_label
 
 KIND = "pairing"
-CONTENTS = "2"  # what a pairing's run holds: change it with `metrics`, and every pairing's run is rebuilt
+CONTENTS = "3"  # what a pairing's run holds: change it with `metrics`, and every pairing's run is rebuilt
 CURVES = {"val/foreground_dice": None, "val/loss_over_chance": "chance_loss"}  # metric -> its divisor's column
 
 
@@ -103,7 +104,8 @@ def log(facts, client=None) -> int:
         tags = {"kind": KIND, "pairing": row["pairing"], "built_from": made_from, "group": row["pairing"]}
         tags |= {c: str(pairing[c]) for c in CHOICES if c in pairing} | {"mlflow.note.content": note}
         new = client.create_run(info.experiment_id, run_name=name, tags=tags).info.run_id
-        params = [Param(c, str(v)) for c, v in pairing.items()] + [Param("seeds", ",".join(map(str, rows["seed"])))]
+        params = [Param(c, str(v)) for c, v in (pairing | choice_words(pairing)).items()]
+        params.append(Param("seeds", ",".join(map(str, rows["seed"]))))
         client.log_batch(new, params=params, tags=[RunTag("class", row["class"])])
         values = metrics(row, rows, facts.curves)
         for start in range(0, len(values), 1000):  # MLflow takes at most 1000 metrics a batch

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import json
 
+from mlflow.entities import Param
+
+from lossbench.registry import CHOICES, choice_words
 from lossbench.sweep.tracking.runs import retrying_client
 
 TESTED = "3.17.2"  # the MLflow whose UI draws these views (tests/test_views.py)
@@ -54,9 +57,9 @@ def _line(uuid: str, metric: str) -> dict:
 PARALLEL = _chart(
     "PARALLEL",
     "lossbench-choices",
-    "the four choices vs test Dice",
+    "the four choices vs test Dice (mean over seeds)",
     showAllRuns=True,
-    selectedParams=["loss.name", "activation.name", "class_weighting.name", "optimizer.name"],
+    selectedParams=[f"choice/{group}" for group in CHOICES],  # the choices in words (`registry.choice_words`)
     selectedMetrics=["test/foreground_dice"],
 )
 _TABLE = {
@@ -125,13 +128,17 @@ VIEWS = {
     },
     "lossbench-choices": _TABLE
     | {
-        "searchFilter": "attributes.status != 'KILLED' AND tags.verdict LIKE '%'",  # trials only
-        # MLflow nests children under their parent (shown only when expanded) unless sorted by other than time
+        # one line per pairing (the report's runs): every pairing on the first page MLflow loads
+        "searchFilter": "tags.kind = 'pairing'",
         "orderByKey": "metrics.`test/foreground_dice`",
         "orderByAsc": False,
+        "selectedColumns": PAIRING_COLUMNS,
+        "columnOrder": [RUN_NAME, *PAIRING_COLUMNS],
         # one chart a row, taller than MLflow's 360 px: the four choices' labels need the width
         "compareRunSections": [
-            _SECTION | {"name": "lossbench: every trial's choices and test Dice", "columns": 1, "cardHeight": 520}
+            _SECTION
+            | {"name": "lossbench: the four choices against test Dice, one line per pairing", "columns": 1}
+            | {"cardHeight": 520}
         ],
         "compareRunCharts": [PARALLEL],
     },
@@ -145,9 +152,9 @@ def write_view(experiment_id: str, client=None) -> dict[str, str]:
     converged and the mean test Dice as bars, the seed-mean validation Dice and loss ÷ chance per epoch,
     and Keras's accuracy against Dice. ``lossbench-seeds``: every trial's run grouped by the full pairing
     (means over seeds), live while a sweep runs.
-    ``lossbench-choices``: every trial, with a parallel-coordinates chart of the four choices against test
-    Dice, sorted by test Dice (MLflow nests runs under their parent, hidden until expanded, only when sorted
-    by time). Runs logged before the ``group`` tag existed get it here.
+    ``lossbench-choices``: one line per pairing, a parallel-coordinates chart of the four choices (in
+    words: params ``choice/*``) against the mean test Dice. Runs logged before the ``group`` tag or the
+    ``choice/*`` params existed get them here.
     """
     client = client or retrying_client()
     backfill(client, experiment_id)
@@ -160,6 +167,10 @@ def backfill(client, experiment_id: str) -> None:
         verdict = run.data.tags.get("verdict")
         if verdict and "converged" not in run.data.metrics:  # runs logged before the metric existed
             client.log_metric(run.info.run_id, "converged", float(verdict == "converged"), step=0)
+        if run.data.tags.get("optuna_trial") and "choice/loss" not in run.data.params:  # before the words existed
+            pairing = {g: run.data.tags.get(g, "-") for g in CHOICES}
+            words = choice_words(pairing | {"learning_rate": run.data.params.get("optimizer.learning_rate")})
+            client.log_batch(run.info.run_id, params=[Param(k, v) for k, v in words.items()])
         if "group" not in run.data.tags:  # runs logged before the tag existed
             lr = float(run.data.params.get("optimizer.learning_rate", "nan"))
             tags = run.data.tags
