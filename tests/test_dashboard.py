@@ -18,7 +18,7 @@ from mlflow.tracking import MlflowClient
 from test_sweep import child_runs, study_of, sweep
 
 from lossbench.sweep import optuna_store
-from tools.screenshot import find_chromium, free_port, render, runs_page, serve_mlflow
+from tools.screenshot import PICTURE_HOST, find_chromium, free_port, render, runs_page, serve_mlflow
 
 GRID = """grid:
   loss: [categorical_crossentropy, dice]
@@ -53,8 +53,9 @@ def test_mlflow_opens_on_one_run_per_pairing_and_the_per_seed_views_draw_every_r
     pairings = client.search_runs([experiment], "tags.kind = 'pairing'")
     assert len(pairings) == 4 and all(run.data.metrics["seeds"] == 2 for run in pairings)
     png = tmp_path / "dashboard.png"
-    with serve_mlflow(store, results / "mlartifacts", free_port()) as url:
-        assert url.startswith("http://127.0.0.1:")
+    # served where the screenshot tool serves it (tools/screenshot.py: no Assistant panel over the runs)
+    with serve_mlflow(store, results / "mlartifacts", free_port(), host=PICTURE_HOST) as url:
+        assert url.startswith(f"http://{PICTURE_HOST}:")
         dom = html.unescape(
             render(
                 url + runs_page(client, experiment),
@@ -77,7 +78,9 @@ def test_mlflow_opens_on_one_run_per_pairing_and_the_per_seed_views_draw_every_r
     assert "CE · softmax · unweighted · SGD 1e-4 (thread 2)" in dom  # full names, in words
     assert "Group by: group" in seeds and seeds.count("Group: ") >= 4  # every pairing group, with its run count
     assert "Parallel Coordinates" in choices and "does not support aggregated" not in choices
-    assert "8 matching runs" in re.sub(r"<[^>]+>", "", choices)  # drawn at once, not nested under a closed parent
+    assert "MLflow Assistant" not in dom and "Request error" not in shown  # the page's own requests are allowed
+    # one line per pairing, drawn at once (not nested under a closed parent), its axes the choices in words
+    assert "4 matching runs" in re.sub(r"<[^>]+>", "", choices) and "choice/loss" in choices
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
     parent = [r for r in client.search_runs([experiment]) if r.data.tags.get("kind") == "sweep"]
     note = parent[0].data.tags["mlflow.note.content"]
