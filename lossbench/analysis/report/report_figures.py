@@ -127,7 +127,7 @@ def curves_by_verdict(trials: pd.DataFrame, curves: dict, path: Path) -> Path:
     fig.legend(handles=handles, loc="lower center", ncol=8, fontsize=7, frameon=False)
     fig.tight_layout(rect=(0, 0.08 / nrows, 1, 1))
     with replaced(path) as tmp:  # all or nothing: a killed report leaves no torn PNG
-        fig.savefig(tmp, dpi=90)
+        fig.savefig(tmp, dpi=90, bbox_inches="tight")  # a legend wider than few panels is not cut
     plt.close(fig)
     return path
 
@@ -202,7 +202,7 @@ def accuracy_vs_dice(trials: pd.DataFrame, all_background: dict, path: Path, wor
     ax.legend(fontsize=7)
     fig.tight_layout()
     with replaced(path) as tmp:  # all or nothing: a killed report leaves no torn PNG
-        fig.savefig(tmp, dpi=90)
+        fig.savefig(tmp, dpi=90, bbox_inches="tight")  # a legend wider than few panels is not cut
     plt.close(fig)
     return path
 
