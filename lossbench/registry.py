@@ -145,10 +145,14 @@ def choice_words(pairing: dict) -> dict[str, str]:
     }
 
 
+def pairing_of(cfg) -> dict:
+    """A composed config's pairing: its four choices and the rate it trains at."""
+    return {g: str(cfg[g].name) for g in CHOICES} | {"learning_rate": cfg.optimizer.get("learning_rate")}
+
+
 def pairing_name(cfg) -> str:
     """``CE · softmax · median-freq · Adam 1e-3 · seed N``: the name of a trial's run in MLflow (at the rate it ran)."""
-    pairing = {g: cfg[g].name for g in CHOICES} | {"learning_rate": cfg.optimizer.get("learning_rate")}
-    return f"{short_label(pairing)}{SEP}seed {cfg.trainer.seed}"
+    return f"{short_label(pairing_of(cfg))}{SEP}seed {cfg.trainer.seed}"
 
 
 def _given(value) -> bool:

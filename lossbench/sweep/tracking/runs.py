@@ -22,7 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from lossbench.config import store_uri
 from lossbench.errors import redact
-from lossbench.registry import CHOICES, choice_words
+from lossbench.registry import CHOICES, choice_words, pairing_of
 from lossbench.runtime import Retrying, machine_tags, replaced, version
 from lossbench.trial import plots
 
@@ -160,8 +160,7 @@ class TrialRun:
             tags["mlflow.parentRunId"] = parent_run_id
         tags |= extra_tags or {}
         self.run_id = self.client.create_run(experiment_id, tags=tags, run_name=run_name).info.run_id
-        pairing = {g: str(cfg[g].name) for g in CHOICES} | {"learning_rate": cfg.optimizer.get("learning_rate")}
-        params = flat_params(cfg) | choice_words(pairing)  # the choices in words too: "sparse CE"
+        params = flat_params(cfg) | choice_words(pairing_of(cfg))  # the choices in words too: "sparse CE"
         self.client.log_batch(self.run_id, params=[Param(k, v) for k, v in params.items()])
 
     def log_epoch(self, epoch: int, row: dict) -> None:
