@@ -39,6 +39,9 @@ def span(seeds) -> str:
     return f"{min(seeds)}-{max(seeds)}"
 
 
+DEFAULT_SPANS = (span([0, 1, 2]), span([3, 4, 5]))  # conf/sweep/default.yaml's seed_sets, named; a csv without spans
+
+
 def set_name(name: str, seeds) -> str:
     """``cmr-seeds012`` (three seeds or fewer, as the first studies were named), ``thread2-seeds0-5``."""
     return f"{name}-seeds{''.join(str(s) for s in seeds) if len(seeds) <= 3 else span(seeds)}"
@@ -78,7 +81,7 @@ class Conclusions(dict):
     before an option's rename still answers for it (``adam vs sgd_seed`` is ``adam vs sgd_thread2``).
     ``spans``: how the two seed sets are named (``("0-2", "3-5")``)."""
 
-    def __init__(self, rows: dict, spans=("0-2", "3-5")):
+    def __init__(self, rows: dict, spans=DEFAULT_SPANS):
         super().__init__({canonical(k): v for k, v in rows.items()})
         self.spans = tuple(spans)
 
@@ -98,7 +101,7 @@ def read(folder: Path) -> dict:
     if not path.exists():
         return {}
     frame = pd.read_csv(path)
-    spans = (frame["set A"].iloc[0], frame["set B"].iloc[0]) if "set A" in frame and len(frame) else ("0-2", "3-5")
+    spans = (frame["set A"].iloc[0], frame["set B"].iloc[0]) if "set A" in frame and len(frame) else DEFAULT_SPANS
     return Conclusions({row["conclusion"]: row for row in frame.to_dict("records")}, spans)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from lossbench.analysis import evidence
+from lossbench.analysis.reproduce import DEFAULT_SPANS
 
 DIRECTIONS = {
     ("dice", "higher"): "reaches a higher test Dice than",
@@ -38,7 +39,7 @@ def checked(repro: dict, key: str, sentence: str, decided: bool = True, claim: b
     confirm it (`confirmed`); otherwise it reads undecided, with this run's figures. Without seed sets
     (``repro`` empty) a decided claim (``claim``: not a pairing's class) says it rests on one seed set."""
     row = repro.get(key)
-    a, b = getattr(repro, "spans", ("0-2", "3-5"))
+    a, b = getattr(repro, "spans", DEFAULT_SPANS)
     verdicts = "" if row is None else f" [seed sets {a} / {b}: {row['seeds A']} / {row['seeds B']}]"
     if not decided:
         return sentence + verdicts
