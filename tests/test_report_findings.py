@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from test_claims import grid
+import pandas as pd
+from test_claims import grid, trial
 
 from lossbench.analysis import claims
 from lossbench.analysis.report import report_findings
@@ -54,3 +55,26 @@ def test_equal_rates_say_nothing():
     found = [c for c in claims.claims_for(trials, 6) if c.section == "weighting"]
     assert all(c.counts[0] * c.counts[3] == c.counts[2] * c.counts[1] for c in found if c.kind == "rate")
     assert not any("converges" in line for line in report_findings.claim_lines(found, {}))
+
+
+def test_use_and_avoid_name_the_classes_both_seed_sets_confirm_and_group_a_failing_option():
+    """The practitioner's answer: what always converged (best Dice first), what never did (by shared option)."""
+    trials = grid()
+    extra = [
+        trial("binary_crossentropy", "sigmoid", opt="sgd_seed", seed=s, verdict="stalled_at_chance") for s in range(3)
+    ]
+    rates = claims.rates(pd.concat([trials, pd.DataFrame(extra)], ignore_index=True))
+    sure = {"seeds A": "always", "seeds B": "always", "agree": "yes"}
+    repro = {"class of " + p: sure for p in rates.loc[rates["class"] == "always", "pairing"]}
+    repro |= {
+        "class of " + p: sure | {"seeds A": "never", "seeds B": "never"}
+        for p in rates.loc[rates["class"] == "never", "pairing"]
+    }
+    line = report_findings.use_avoid_line(rates, repro)[0]
+    assert line.startswith("**Use / avoid** (classes both seed sets confirm): converged in every seed: ")
+    assert "categorical_crossentropy+softmax | median_frequency | adam (mean test Dice 0." in line
+    assert line.index("median_frequency") < line.index("categorical_crossentropy+softmax | none | adam")
+    assert line.endswith("never converged: every SGD 1e-4 (thread 2) pairing (2).")
+    contested = {k: v | {"agree": "no", "seeds B": "sometimes"} for k, v in repro.items()}
+    assert report_findings.use_avoid_line(rates, contested) == []  # nothing both seed sets confirm: no line
+    assert "(one seed set)" in report_findings.use_avoid_line(rates, {})[0]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 BLOCK = re.compile(r"(<!-- answer -->\n)(.*?)(<!-- /answer -->)", re.S)
 ONE_LINER = re.compile(r"\*\*In one line each(?: \((?P<how>[^)]*)\))?:\*\* (?P<claims>.*?)\. The rest", re.S)
+USE = re.compile(r"^\*\*Use / avoid\*\* \(classes both seed sets confirm\): (?P<text>.*)\.$", re.M)
 # (question, findings file, the data it rests on): the questions people ask, in the order they ask them
 ROWS = [
     ("Which pairings learn, and which optimizer?", "results/cmr/findings.md", "the cardiac phantom"),
@@ -43,12 +44,14 @@ def row(question: str, path: str, data: str, root: Path) -> str:
     if holds:  # the transfer check: the phantom's claims that real hearts confirm
         claims = "; ".join(humanise(h) for h in holds)
         return f"| {question} | these hold on real hearts: {claims} | {data} | both data sets decide them ({link}) |"
-    found = ONE_LINER.search(text)
+    found, use = ONE_LINER.search(text), USE.search(text)
+    sure = [humanise(found["claims"])] if found is not None and confirmed(found["how"]) else []
+    sure += [humanise(use["text"])] if use else []  # the classes both seed sets confirm: use / avoid
+    if sure:
+        return f"| {question} | {'; '.join(sure)} | {data} | both seed sets ({link}) |"
     if found is None:
         return f"| {question} | nothing decided at these seeds | {data} | undecided ({link}) |"
-    if not confirmed(found["how"]):
-        return f"| {question} | see {link}: its claims rest on one seed set | {data} | one seed set |"
-    return f"| {question} | {humanise(found['claims'])} | {data} | both seed sets ({link}) |"
+    return f"| {question} | see {link}: its claims rest on one seed set | {data} | one seed set |"
 
 
 def table(root: Path) -> str:

@@ -116,6 +116,58 @@ def convergence_lines(rates: pd.DataFrame, repro: dict) -> list[str]:
     return lines
 
 
+def _sure(rates: pd.DataFrame, repro: dict, kind: str) -> pd.DataFrame:
+    """The pairings of class ``kind`` in this run that both seed sets put in that class too (without seed
+    sets: every pairing of that class)."""
+
+    def sure(r) -> bool:
+        row = repro.get("class of " + r["pairing"])
+        return not repro or (confirmed(row) and str(row["seeds A"]) == kind)
+
+    mine = rates[rates["class"] == kind]
+    return mine[[sure(r) for _, r in mine.iterrows()]]
+
+
+def _grouped(rows: pd.DataFrame, rates: pd.DataFrame) -> list[str]:
+    """``rows`` named shortly: "every SGD 1e-4 (thread 2) pairing (20)" where all pairings with one option
+    are in ``rows`` (largest such group first), the rest by name."""
+    from lossbench.registry import CHOICES, option_word
+
+    left, names = rows, []
+    while len(left) > 1:
+        groups = []
+        for group in (g for g in CHOICES if g in rates):
+            for value, mine in left.groupby(group, sort=False):
+                if len(mine) > 1 and len(mine) == (rates[group] == value).sum():
+                    groups.append((len(mine), group, value, mine))
+        if not groups:
+            break
+        n, group, value, mine = max(groups, key=lambda g: g[0])
+        rate = mine["learning_rate"].iloc[0] if group == "optimizer" and "learning_rate" in mine else None
+        names.append(f"every {option_word(group, value, rate)} pairing ({n})")
+        left = left[~left["pairing"].isin(mine["pairing"])]
+    return names + list(left["pairing"])
+
+
+def use_avoid_line(rates: pd.DataFrame, repro: dict, shown: int = 3) -> list[str]:
+    """Which pairings to use and which to avoid, by the classes both seed sets confirm: those that converged
+    in every seed (highest mean test Dice first) and those that never did (grouped by a shared option)."""
+    if rates.empty or "trials" in rates:
+        return []
+    always, never = _sure(rates, repro, "always"), _sure(rates, repro, "never")
+    if always.empty and never.empty:
+        return []
+    use = [f"{r['pairing']} (mean test Dice {r['dice_all']:.3f})" for _, r in always.head(shown).iterrows()]
+    parts = []
+    if use:
+        more = f" and {len(always) - shown} more" if len(always) > shown else ""
+        parts.append(f"converged in every seed: {', '.join(use)}{more}")
+    if not never.empty:
+        parts.append(f"never converged: {', '.join(_grouped(never, rates))}")
+    how = "classes both seed sets confirm" if repro else "one seed set"
+    return [f"**Use / avoid** ({how}): {'; '.join(parts)}.", ""]
+
+
 def claim_lines(found: list, repro: dict) -> list[str]:
     """Each claim section's sentences under its title; a repeated comparison or equal rates left out."""
     lines, seen = [], set()
@@ -149,6 +201,7 @@ def findings(
         "pairing; rule: [summary.md](summary.md), top):",
         "",
         *one_line_each(found, repro),
+        *use_avoid_line(rates, repro),
         *convergence_lines(rates, repro),
         *claim_lines(found, repro),
     ]
