@@ -108,3 +108,30 @@ def test_the_study_says_what_the_dashboards_importance_ranks_and_ranks_the_base_
         assert set(found[key]) == {"loss", "optimizer"}, found[key]
     assert next(iter(found["base_seeds_top_half"])) == "optimizer"  # what converges at all
     assert importance.rankings(planted_study(extra_seeds=0))["n_base_trials"] == 12
+
+
+def explicit_study(n_entries: int, seeds_as_param: bool = False) -> optuna.Study:
+    """Thread 1's shape: one categorical ``trials`` of ``n_entries`` explicit pairings x 3 seeds (plus a second
+    parameter when ``seeds_as_param``)."""
+    study = optuna.create_study(direction="maximize")
+    names = [f"entry{i}" for i in range(n_entries)]
+    dists = {"trials": optuna.distributions.CategoricalDistribution(names)}
+    if seeds_as_param:
+        dists["seed"] = optuna.distributions.IntDistribution(0, 2)
+    for i, name in enumerate(names):
+        for seed in range(3):
+            params = {"trials": name} | ({"seed": seed} if seeds_as_param else {})
+            study.add_trial(optuna.trial.create_trial(params=params, distributions=dists, value=0.03 * i + 0.01 * seed))
+    return study
+
+
+def test_one_varied_parameter_or_a_wide_categorical_is_said_not_ranked_and_returns_at_once():
+    """fANOVA enumerates every split of a categorical's one-hot columns: thread 1's 24 entries took over
+    10 minutes; one parameter alone is 1.0 by construction."""
+    from lossbench.analysis import importance
+
+    one = importance.rankings(explicit_study(24))
+    assert "by construction" in one["not_ranked"] and "dashboard" not in one
+    two = importance.rankings(explicit_study(24, seeds_as_param=True))
+    assert two["base_seeds_fanova"].startswith("not computed: {'trials': 24}")
+    assert set(two["dashboard"]) == {"trials", "seed"}  # PED-ANOVA still ranks them

@@ -6,6 +6,11 @@ weigh that up towards the few pairings that got extra seeds, and the top 10 % is
 (`tests/test_importance.py`). So the report stores, beside it, the same ranking over the base seeds only
 (each pairing with the same number of trials), PED-ANOVA's top half and fANOVA on those, and a sentence
 that says what each ranks. Its "best trial" is one seed's value; the report ranks pairings over seeds.
+
+Two cases rank nothing and are said, not computed: one varied parameter (thread 1's explicit ``trials``
+list) is 1.0 by construction, and fANOVA over a categorical of many choices enumerates every split of its
+one-hot columns (Optuna 5: over 10 minutes for thread 1's 24 choices on this machine, 2 cores), so it
+is left out above `FANOVA_MAX_CHOICES`.
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ SAYS = (
     "(here: which choices converge at all); 'base_seeds_fanova' is fANOVA over the base seeds. The dashboard's "
     "'best trial' is one seed's value: results/<name>/summary.md ranks pairings over seeds."
 )
+
+
+FANOVA_MAX_CHOICES = 12  # fANOVA's cost grows with every split of a categorical's one-hot columns
 
 
 def _rank(trials: list, evaluator) -> dict[str, float]:
@@ -37,12 +45,21 @@ def rankings(study: optuna.Study) -> dict:
     if len(base) < 4 or not varied:
         return {}
     out = {"says": SAYS, "n_trials": len(done), "n_base_trials": len(base)}
+    if len(varied) == 1:
+        return out | {"not_ranked": f"one parameter varies ({varied.pop()}): its importance is 1 by construction"}
+    choices = {k: len({str(t.params.get(k)) for t in base}) for k in varied}
     evaluators = {
         "dashboard": (done, optuna.importance.PedAnovaImportanceEvaluator()),
         "base_seeds": (base, optuna.importance.PedAnovaImportanceEvaluator()),
         "base_seeds_top_half": (base, optuna.importance.PedAnovaImportanceEvaluator(target_quantile=0.5)),
         "base_seeds_fanova": (base, optuna.importance.FanovaImportanceEvaluator(seed=0)),
     }
+    wide = {k: n for k, n in choices.items() if n > FANOVA_MAX_CHOICES}
+    if wide:
+        del evaluators["base_seeds_fanova"]
+        out["base_seeds_fanova"] = (
+            f"not computed: {wide} choices (fANOVA enumerates every split of their one-hot columns)"
+        )
     for key, (trials, evaluator) in evaluators.items():
         try:
             out[key] = _rank(trials, evaluator)
