@@ -74,11 +74,11 @@ def heatmap(trials: pd.DataFrame, path: Path, words=str) -> Path:
             ax.text(
                 j,
                 i,
-                "not run" if np.isnan(v) else f"{v:.2f}{runs}",
+                "–" if np.isnan(v) else f"{v:.2f}{runs}",  # a dash fits any cell: no overprint
                 ha="center",
                 va="center",
                 fontsize=6,
-                color="black" if np.isnan(v) or v >= 0.5 else "white",
+                color="grey" if np.isnan(v) else "black" if v >= 0.5 else "white",
             )
         ax.set_title(panel_title(keys, key), fontsize=8)
     fig.colorbar(
@@ -247,7 +247,7 @@ def per_class_weighting(trials: pd.DataFrame, class_names: list[str], path: Path
 
 CAPTIONS = {
     "heatmap": "Mean test foreground Dice per loss (rows) and activation (columns), one panel per class weighting "
-    "and optimizer; 'not run' marks pairings that were not trained (invalid or not in the grid).",
+    "and optimizer; '–' marks pairings that were not trained (invalid or not in the grid).",
     "learning_curves": "Validation loss per epoch of every trial, one panel per loss, coloured by verdict; dotted "
     "lines: the chance level (a uniform guess) and the prior level (the class shares everywhere).",
     "accuracy_vs_dice": "What each trial's accuracy reported (binary accuracy for binary CE, as Keras 2 did) against "
