@@ -89,6 +89,13 @@ WORDS = {
         "log_cosh_dice": "log-cosh Dice",
         "lovasz_softmax": "Lovász",
     },
+    "activation": {  # thread 1's activations: what each does to what the loss sees
+        "softmax_untagged": "hidden softmax",
+        "sigmoid_untagged": "hidden sigmoid",
+        "depth_softmax_thread1": "depth softmax (answer 1)",
+        "depth_softmax_fixed": "depth softmax (fixed)",
+        "permute_reshape_softmax": "reshape softmax",
+    },
     "class_weighting": {
         "none": "unweighted",
         "median_frequency": "median-freq",

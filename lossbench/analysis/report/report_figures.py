@@ -62,7 +62,13 @@ def heatmap(trials: pd.DataFrame, path: Path, words=str) -> Path:
         n = ran.pivot_table(index="loss", columns="activation", values="ok", aggfunc="count")
         k, n = (t.reindex(index=losses, columns=activations) for t in (k, n))
         image = ax.imshow(grid.to_numpy(float), vmin=0, vmax=1, cmap="viridis")
-        ax.set_xticks(range(len(grid.columns)), grid.columns, rotation=30, ha="right", fontsize=7)
+        ax.set_xticks(
+            range(len(grid.columns)),
+            [option_word("activation", x) for x in grid.columns],
+            rotation=30,
+            ha="right",
+            fontsize=7,
+        )
         ax.set_yticks(
             range(len(grid.index)), [option_word("loss", x) for x in grid.index] if p == 0 else [], fontsize=7
         )
