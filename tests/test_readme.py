@@ -39,12 +39,12 @@ def test_the_answer_takes_only_claims_two_seed_sets_confirmed(tmp_path):
     )
     assert "rest on one seed set" in answer.row("q", "results/b/findings.md", "d", tmp_path)
     assert "not run yet" in answer.row("q", "results/c/findings.md", "d", tmp_path)
-    use = "**Use / avoid** (classes both seed sets confirm): converged in every seed: x; never converged: y."
+    use = "**Use / avoid** (classes both seed sets confirm): use (converged in every seed): x; avoid (never converged): y."
     (tmp_path / "results" / "b" / "findings.md").write_text(one + "\n\n" + use + "\n")
-    assert "| q | converged in every seed: x; never converged: y | d | both seed sets" in answer.row(
+    assert "| q | Use (converged in every seed): x; avoid (never converged): y | d | both seed sets" in answer.row(
         "q", "results/b/findings.md", "d", tmp_path
     )
     (tmp_path / "results" / "a" / "findings.md").write_text(
         both + "\n\n" + use.replace("both seed sets confirm", "one seed set")
     )
-    assert "converged in every seed" not in answer.row("q", "results/a/findings.md", "d", tmp_path)
+    assert "use (converged" not in answer.row("q", "results/a/findings.md", "d", tmp_path)

@@ -71,10 +71,10 @@ def test_use_and_avoid_name_the_classes_both_seed_sets_confirm_and_group_a_faili
         for p in rates.loc[rates["class"] == "never", "pairing"]
     }
     line = report_findings.use_avoid_line(rates, repro)[0]
-    assert line.startswith("**Use / avoid** (classes both seed sets confirm): converged in every seed: ")
-    assert "categorical_crossentropy+softmax | median_frequency | adam (mean test Dice 0." in line
+    assert line.startswith("**Use / avoid** (classes both seed sets confirm): use (converged in every seed): ")
+    assert "categorical_crossentropy+softmax | median_frequency | adam (Dice 0." in line
     assert line.index("median_frequency") < line.index("categorical_crossentropy+softmax | none | adam")
-    assert line.endswith("never converged: every SGD 1e-4 (thread 2) pairing (2).")
+    assert line.endswith("avoid (never converged): every SGD 1e-4 (thread 2) pairing (2).")
     contested = {k: v | {"agree": "no", "seeds B": "sometimes"} for k, v in repro.items()}
     assert report_findings.use_avoid_line(rates, contested) == []  # nothing both seed sets confirm: no line
     assert "(one seed set)" in report_findings.use_avoid_line(rates, {})[0]

@@ -48,7 +48,8 @@ def row(question: str, path: str, data: str, root: Path) -> str:
     sure = [humanise(found["claims"])] if found is not None and confirmed(found["how"]) else []
     sure += [humanise(use["text"])] if use else []  # the classes both seed sets confirm: use / avoid
     if sure:
-        return f"| {question} | {'; '.join(sure)} | {data} | both seed sets ({link}) |"
+        cell = ". ".join(s[:1].upper() + s[1:] for s in sure)
+        return f"| {question} | {cell} | {data} | both seed sets ({link}) |"
     if found is None:
         return f"| {question} | nothing decided at these seeds | {data} | undecided ({link}) |"
     return f"| {question} | see {link}: its claims rest on one seed set | {data} | one seed set |"

@@ -157,13 +157,13 @@ def use_avoid_line(rates: pd.DataFrame, repro: dict, shown: int = 3) -> list[str
     always, never = _sure(rates, repro, "always"), _sure(rates, repro, "never")
     if always.empty and never.empty:
         return []
-    use = [f"{r['pairing']} (mean test Dice {r['dice_all']:.3f})" for _, r in always.head(shown).iterrows()]
+    use = [f"{r['pairing']} (Dice {r['dice_all']:.3f})" for _, r in always.head(shown).iterrows()]
     parts = []
     if use:
         more = f" and {len(always) - shown} more" if len(always) > shown else ""
-        parts.append(f"converged in every seed: {', '.join(use)}{more}")
+        parts.append(f"use (converged in every seed): {', '.join(use)}{more}")
     if not never.empty:
-        parts.append(f"never converged: {', '.join(_grouped(never, rates))}")
+        parts.append(f"avoid (never converged): {', '.join(_grouped(never, rates))}")
     how = "classes both seed sets confirm" if repro else "one seed set"
     return [f"**Use / avoid** ({how}): {'; '.join(parts)}.", ""]
 
