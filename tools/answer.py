@@ -46,10 +46,9 @@ def row(question: str, path: str, data: str, root: Path) -> str:
         return f"| {question} | these hold on real hearts: {claims} | {data} | both data sets decide them ({link}) |"
     found, use = ONE_LINER.search(text), USE.search(text)
     sure = [humanise(found["claims"])] if found is not None and confirmed(found["how"]) else []
-    sure += [humanise(use["text"])] if use else []  # the classes both seed sets confirm: use / avoid
+    sure += [humanise(use["text"][:1].upper() + use["text"][1:])] if use else []  # the classes: use / avoid
     if sure:
-        cell = ". ".join(s[:1].upper() + s[1:] for s in sure)
-        return f"| {question} | {cell} | {data} | both seed sets ({link}) |"
+        return f"| {question} | {'. '.join(sure)} | {data} | both seed sets ({link}) |"
     if found is None:
         return f"| {question} | nothing decided at these seeds | {data} | undecided ({link}) |"
     return f"| {question} | see {link}: its claims rest on one seed set | {data} | one seed set |"
