@@ -76,3 +76,17 @@ def test_a_rewritten_report_keeps_the_runs_and_a_changed_pairing_is_rebuilt_alon
     assert pairing_runs_of(written)[changed[0]].data.metrics["seeds"] == 2
     deleted = MlflowClient(written.tracking_uri).get_run(before[changed[0]])
     assert deleted.info.lifecycle_stage == "deleted"
+
+
+def test_an_epoch_no_seed_reached_is_nan_without_a_console_warning():
+    import warnings
+
+    import numpy as np
+
+    from lossbench.analysis.report import pairing_runs
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a RuntimeWarning here would be printed to the user's console
+        out = pairing_runs.band([[float("nan"), 0.5], [float("nan")], [float("nan"), 0.7]])  # epoch 1: no seed
+    assert np.isnan(out[""][0]) and np.isnan(out["/seed_min"][0])
+    assert out[""][1] == np.float64(0.6) and (out["/seed_min"][1], out["/seed_max"][1]) == (0.5, 0.7)

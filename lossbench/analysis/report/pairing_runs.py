@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -47,7 +48,8 @@ def band(curves: list[list[float]]) -> dict[str, np.ndarray]:
     grid = np.full((len(curves), width), np.nan)
     for i, curve in enumerate(curves):
         grid[i, : len(curve)] = curve
-    with np.errstate(all="ignore"):
+    with warnings.catch_warnings():  # an epoch no seed reached is NaN, said nowhere on the console
+        warnings.simplefilter("ignore", RuntimeWarning)
         return {"": np.nanmean(grid, 0), "/seed_min": np.nanmin(grid, 0), "/seed_max": np.nanmax(grid, 0)}
 
 
