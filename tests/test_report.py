@@ -135,7 +135,7 @@ def test_summary_has_the_sections_asked_for_in_their_order(written):
         "## Why binary CE looked better",
     ]
     assert "# lossbench results: `planted`" in text
-    assert "| categorical_crossentropy+softmax \\| none \\| Adam 1e-3 | 3/3 |" in text  # the optimizer in words
+    assert "| CE · softmax · unweighted · Adam 1e-3 | 3/3 |" in text  # the pairing in words, in the table too
     assert "| stalled_at_chance | 4 |" in text and "| converged | 5 |" in text
     assert "## Plots" not in text
 
