@@ -78,3 +78,9 @@ def test_use_and_avoid_name_the_classes_both_seed_sets_confirm_and_group_a_faili
     contested = {k: v | {"agree": "no", "seeds B": "sometimes"} for k, v in repro.items()}
     assert report_findings.use_avoid_line(rates, contested) == []  # nothing both seed sets confirm: no line
     assert "(one seed set)" in report_findings.use_avoid_line(rates, {})[0]
+    everything = rates.assign(**{"class": "never"})
+    nothing = {k: v | {"seeds A": "never", "seeds B": "never"} for k, v in repro.items()}
+    nothing |= {"class of " + p: sure | {"seeds A": "never", "seeds B": "never"} for p in everything["pairing"]}
+    assert report_findings.use_avoid_line(everything, nothing)[0].endswith(
+        "avoid (never converged): every pairing of this run (6)."
+    )  # not "every Adam pairing" when Adam is all there is

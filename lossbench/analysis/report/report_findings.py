@@ -133,10 +133,12 @@ def _grouped(rows: pd.DataFrame, rates: pd.DataFrame) -> list[str]:
     are in ``rows`` (largest such group first), the rest by name."""
     from lossbench.registry import CHOICES, option_word
 
+    if len(rows) == len(rates) and len(rows) > 1:
+        return [f"every pairing of this run ({len(rows)})"]
     left, names = rows, []
     while len(left) > 1:
         groups = []
-        for group in (g for g in CHOICES if g in rates):
+        for group in (g for g in CHOICES if g in rates and rates[g].nunique() > 1):  # an option that varies
             for value, mine in left.groupby(group, sort=False):
                 if len(mine) > 1 and len(mine) == (rates[group] == value).sum():
                     groups.append((len(mine), group, value, mine))
