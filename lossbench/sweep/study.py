@@ -24,6 +24,7 @@ from lossbench.sweep import space, work
 METRIC_NAMES = ["val_foreground_dice"]  # the objective: validation foreground Dice after the last epoch
 DATA_LABELS = {
     "cmr_synthetic": "the built-in cardiac phantom",
+    "cmr_realistic": "the calibrated cardiac phantom (image statistics moved towards ACDC)",
     "acdc": "real ACDC cardiac MRI",
     "acdc_packed": "real ACDC cardiac MRI (packed file)",
     "camvid": "CamVid street scenes (RGB, 11 classes + void)",

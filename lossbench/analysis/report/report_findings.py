@@ -218,7 +218,10 @@ def findings_page(f) -> str:
     from lossbench.sweep.study import DATA_LABELS
 
     trials, attrs = f.trials, f.attrs
-    data = attrs.get("data_label") or DATA_LABELS.get(str(trials.get("data", pd.Series(["data"])).iloc[0]), "the data")
+    stored = attrs.get("data_label")  # a study stores its data's name where no words were known then
+    data = DATA_LABELS.get(stored, stored) or DATA_LABELS.get(
+        str(trials.get("data", pd.Series(["data"])).iloc[0]), "the data"
+    )
     extra = [evidence.baseline_sentence(trials, attrs["baseline"])] if attrs.get("baseline") else []
     if "thread1" in f.sections and "trials" in trials:
         extra += evidence.thread1_sentences(trials)
