@@ -131,7 +131,7 @@ def short_label(pairing: dict) -> str:
     core = SEP.join(
         [
             option_word("loss", pairing.get("loss", "-")),
-            str(pairing.get("activation", "-")),
+            option_word("activation", pairing.get("activation", "-")),
             option_word("class_weighting", pairing.get("class_weighting", "-")),
             option_word("optimizer", pairing.get("optimizer", "-"), pairing.get("learning_rate")),
         ]
