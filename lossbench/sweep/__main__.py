@@ -37,9 +37,11 @@ def sweep(cfg: DictConfig, task: list[str], points: list[dict] | None = None) ->
     from lossbench.analysis import report
 
     if not workers and not cfg.sweep.get("budget_check") and report.up_to_date(info):
+        # the command the study was run with names its seed set's overrides too (e.g. thread1-seeds345)
+        ran = work.load(info).user_attrs.get("command") or f"python -m lossbench.sweep +experiment={info.name}"
         print(
             f"nothing to do: every point of {info.study_name} is done; results/{info.name}/ is unchanged "
-            f"(python -m lossbench.report +experiment={info.name} rebuilds it)"
+            f"({ran.replace('lossbench.sweep', 'lossbench.report', 1)} rebuilds it)"
         )
     elif cfg.sweep.report:
         with work.locked(Path(info.folder) / "sweep.lock", info):  # one report at a time, whatever the machine
