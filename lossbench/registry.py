@@ -125,7 +125,12 @@ def option_word(group: str, name: str, rate=None) -> str:
 
 
 def short_label(pairing: dict) -> str:
-    """One pairing in words: ``CE · softmax · median-freq · Adam 1e-3`` (the full config is in the run's params)."""
+    """One pairing in words: ``CE · softmax · median-freq · Adam 1e-3`` (the full config is in the run's params).
+
+    >>> short_label({"trials": "ce|none|adam", "loss": "categorical_crossentropy", "activation": "softmax",
+    ...              "class_weighting": "none", "optimizer": "adam"})
+    'CE · softmax · unweighted · Adam 1e-3'
+    """
     if pairing.get("trials") and not pairing.get("loss"):
         return str(pairing["trials"])
     core = SEP.join(
@@ -136,7 +141,13 @@ def short_label(pairing: dict) -> str:
             option_word("optimizer", pairing.get("optimizer", "-"), pairing.get("learning_rate")),
         ]
     )
-    return f"{pairing['trials']}: {core}" if pairing.get("trials") else core
+    return f"{pairing['trials']}: {core}" if _named(pairing) else core
+
+
+def _named(pairing: dict) -> bool:
+    """Whether an explicit trial's name says more than its pairing (``thread2_exact``), unlike a name built
+    from the pairing itself (``dice+softmax|none|adam``), which the label would only repeat."""
+    return bool(pairing.get("trials")) and "|" not in str(pairing["trials"])
 
 
 def choice_words(pairing: dict) -> dict[str, str]:

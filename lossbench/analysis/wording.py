@@ -52,7 +52,8 @@ def option_labels() -> dict[str, str]:
 # a pairing as `lossbench.registry.pairing_label` writes it: loss+activation | weighting | optimizer [lr X]
 # (the optimizer also in words already: a findings file written before)
 # (in a markdown table cell its bars are escaped: ``\|``)
-RAW_PAIRING = r"(?<![\w`])([a-z0-9_]+)\+([a-z0-9_]+) \\?\| ([a-z0-9_]+) \\?\| ({optimizer})(?: lr ([0-9.e+-]+[0-9]))?"
+# a trial named after its pairing (``dice+softmax|none|adam: dice+softmax | none | adam``) is said once
+RAW_PAIRING = r"(?:(?<![\w`])[a-z0-9_+]+(?:\|[a-z0-9_+]+)+: )?(?<![\w`])([a-z0-9_]+)\+([a-z0-9_]+) \\?\| ([a-z0-9_]+) \\?\| ({optimizer})(?: lr ([0-9.e+-]+[0-9]))?"
 LEGACY_LABELS = {"SGD 1e-4 m0.9 (thread 2)": "sgd_thread2"}  # labels reports used before; said as today
 
 
@@ -63,6 +64,8 @@ def humanise(text: str) -> str:
 
     >>> humanise("dice+softmax | none | sgd_seed; `adam` vs adam; ce+softmax | none | Adam 1e-3 lr 0.003")
     'soft Dice · softmax · unweighted · SGD 1e-4 (thread 2); `adam` vs Adam 1e-3; ce · softmax · unweighted · Adam 3e-3'
+    >>> humanise("dice_ce+softmax|none|adam: dice_ce+softmax | none | adam; thread2_exact: dice+softmax | none | adam")
+    'Dice+CE · softmax · unweighted · Adam 1e-3; thread2_exact: soft Dice · softmax · unweighted · Adam 1e-3'
     >>> humanise("| dice+softmax \\| none \\| adam | 3/3 |")
     '| soft Dice · softmax · unweighted · Adam 1e-3 | 3/3 |'
     """
