@@ -28,7 +28,7 @@ def test_write_view_stores_both_views_and_gives_their_pages(compose_cfg, store):
     experiment = runs.setup(cfg, "views")
     client = MlflowClient(runs.store_uri(cfg))
     pages = views.write_view(experiment, client)
-    assert set(pages) == {"lossbench", "lossbench-seeds", "lossbench-choices"}
+    assert set(pages) == {"lossbench", "lossbench-seeds", "lossbench-choices", "lossbench-table"}
     assert (
         pages["lossbench"]
         == f"/#/experiments/{experiment}/runs?viewStateShareKey=lossbench&compareRunsMode=CHART&workflowType=machine_learning"
@@ -38,7 +38,8 @@ def test_write_view_stores_both_views_and_gives_their_pages(compose_cfg, store):
         assert json.loads(tags[f"mlflow.sharedViewState.{key}"]) == view
     answer = views.VIEWS["lossbench"]  # one run per pairing, the most often converging first
     assert answer["searchFilter"] == "tags.kind = 'pairing'" and "groupBy" not in answer
-    assert answer["orderByKey"] == "metrics.`converged_share`" and answer["orderByAsc"] is False
+    assert answer["orderByKey"] == "metrics.`rank`" and answer["orderByAsc"] is True
+    assert pages["lossbench-table"] == pages["lossbench"].replace("CHART", "TABLE")  # the same view, names in full
     assert [c["type"] for c in answer["compareRunCharts"]] == ["BAR", "BAR", "LINE", "LINE", "SCATTER"]
     grouped = views.VIEWS["lossbench-seeds"]
     assert grouped["groupBy"]["groupByKeys"] == [{"mode": "tag", "groupByData": "group"}]

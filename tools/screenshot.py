@@ -135,7 +135,12 @@ def _chromium_dom(chromium: str, url: str, png_path, width: int, height: int, bu
 # what each view shows once MLflow has drawn it (then every run of the page is loaded: the answer view
 # holds one run per pairing, fewer than the 100 a page loads)
 PICTURE_HOST = "127.0.0.2"
-DRAWN = {"lossbench": "converged_share", "lossbench-seeds": "Group: ", "lossbench-choices": "Parallel Coordinates"}
+DRAWN = {
+    "lossbench": "converged_share",
+    "lossbench-table": "converged_share",
+    "lossbench-seeds": "Group: ",
+    "lossbench-choices": "Parallel Coordinates",
+}
 
 
 def runs_page(client, experiment_id: str, view: str = "lossbench") -> str:

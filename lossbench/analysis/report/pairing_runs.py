@@ -4,6 +4,8 @@ A trial's run holds one seed; a person asks about a pairing. So the report logs,
 a top-level run (tag ``kind=pairing``) named in words (``CE · softmax · median-freq · Adam 1e-3``)
 that holds what the seeds say together:
 
+- ``rank``: the pairing's place in the answer (1: converges in the largest share of seeds, ties broken by
+  the higher mean test Dice), the order the view lists them in;
 - ``seeds``, ``converged_seeds`` and ``converged_share``: k of n seeds converged;
 - ``test/foreground_dice`` with ``test/foreground_dice_low`` / ``_high``: the mean over seeds and its 95 %
   hierarchical bootstrap interval; ``test/reported_accuracy`` beside it: what Keras's accuracy said; and
@@ -32,13 +34,15 @@ from lossbench.analysis.pairings import select
 from lossbench.registry import CHOICES, choice_words, short_label
 
 KIND = "pairing"
-CONTENTS = "3"  # what a pairing's run holds: change it with `metrics`, and every pairing's run is rebuilt
+CONTENTS = "4"  # what a pairing's run holds: change it with `metrics`, and every pairing's run is rebuilt
 CURVES = {"val/foreground_dice": None, "val/loss_over_chance": "chance_loss"}  # metric -> its divisor's column
 
 
-def fingerprint(rows: pd.DataFrame) -> str:
-    """What a pairing's run was built from: its trials, their states and test Dice."""
-    text = CONTENTS + rows[["trial", "state", "test/foreground_dice"]].sort_values("trial").to_csv(index=False)
+def fingerprint(rows: pd.DataFrame, rank: int = 0) -> str:
+    """What a pairing's run was built from: its trials, their states and test Dice, and its rank."""
+    text = f"{CONTENTS} {rank}" + rows[["trial", "state", "test/foreground_dice"]].sort_values("trial").to_csv(
+        index=False
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -53,11 +57,26 @@ def band(curves: list[list[float]]) -> dict[str, np.ndarray]:
         return {"": np.nanmean(grid, 0), "/seed_min": np.nanmin(grid, 0), "/seed_max": np.nanmax(grid, 0)}
 
 
-def metrics(row: pd.Series, rows: pd.DataFrame, curves: dict) -> list[Metric]:
-    """The pairing run's metrics from its rates row and its seeds' rows and curves."""
+def ranks(rates: pd.DataFrame) -> dict[str, int]:
+    """Each pairing's place in the answer: the largest share of seeds converged first, then the higher
+    mean test Dice.
+
+    >>> ranks(pd.DataFrame({"pairing": ["a", "b", "c"], "k": [1, 3, 3], "n": [3, 3, 3], "dice_all": [0.9, 0.5, 0.7]}))
+    {'c': 1, 'b': 2, 'a': 3}
+    """
+    share = rates["k"] / rates["n"].where(rates["n"] > 0)
+    order = rates.assign(_share=share.fillna(-1), _dice=rates["dice_all"].fillna(-1))
+    order = order.sort_values(["_share", "_dice"], ascending=False, kind="stable")
+    return {p: i + 1 for i, p in enumerate(order["pairing"])}
+
+
+def metrics(row: pd.Series, rows: pd.DataFrame, curves: dict, rank: int = 0) -> list[Metric]:
+    """The pairing run's metrics from its rates row and its seeds' rows and curves (single values to
+    three decimals, as a table shows them)."""
     now = int(time.time() * 1000)
     lo, hi = (float(v) for v in row["dice_ci"].split("-")) if row["dice_ci"] != "-" else (np.nan, np.nan)
     single = {
+        "rank": rank or np.nan,
         "seeds": row["n"],
         "converged_seeds": row["k"],
         "converged_share": row["k"] / row["n"] if row["n"] else np.nan,
@@ -67,7 +86,7 @@ def metrics(row: pd.Series, rows: pd.DataFrame, curves: dict) -> list[Metric]:
         "test/reported_accuracy": rows["test/reported_accuracy"].mean(),
         "test/mean_iou": row.get("iou_all", np.nan),  # where the data set reports IoU (CamVid): NaN is left out
     }
-    out = [Metric(k, float(v), now, 0) for k, v in single.items() if np.isfinite(float(v))]
+    out = [Metric(k, round(float(v), 3), now, 0) for k, v in single.items() if np.isfinite(float(v))]
     for name, divisor in CURVES.items():
         source = name if divisor is None else "val/loss"
         seeds = []
@@ -90,13 +109,14 @@ def log(facts, client=None) -> int:
         for r in client.search_runs([info.experiment_id], f"tags.kind = '{KIND}'", max_results=5000)
     }
     cols = [c for c in facts.rates.columns if c in (*CHOICES, "learning_rate", "trials")]
-    built = 0
+    built, places = 0, ranks(facts.rates)
     for _, row in facts.rates.iterrows():
         pairing = {c: row[c] for c in cols if pd.notna(row[c])}
         rows = select(facts.ran, pairing)
         if rows.empty:
             continue
-        made_from, run = fingerprint(rows), old.pop(row["pairing"], None)
+        rank = places[row["pairing"]]
+        made_from, run = fingerprint(rows, rank), old.pop(row["pairing"], None)
         if run is not None and run.data.tags.get("built_from") == made_from:
             continue
         if run is not None:
@@ -109,7 +129,7 @@ def log(facts, client=None) -> int:
         params = [Param(c, str(v)) for c, v in (pairing | choice_words(pairing)).items()]
         params.append(Param("seeds", ",".join(map(str, rows["seed"]))))
         client.log_batch(new, params=params, tags=[RunTag("class", row["class"])])
-        values = metrics(row, rows, facts.curves)
+        values = metrics(row, rows, facts.curves, rank)
         for start in range(0, len(values), 1000):  # MLflow takes at most 1000 metrics a batch
             client.log_batch(new, metrics=values[start : start + 1000])
         client.set_terminated(new, status="FINISHED")

@@ -79,6 +79,7 @@ _SCATTER = _chart(
     yaxis={"key": "test/foreground_dice", "type": "METRIC"},
 )
 PAIRING_COLUMNS = [
+    "metrics.`rank`",
     "metrics.`converged_share`",
     "metrics.`seeds`",
     "metrics.`test/foreground_dice`",
@@ -94,11 +95,11 @@ VIEWS = {
     "lossbench": _TABLE
     | {
         "searchFilter": "tags.kind = 'pairing'",
-        "orderByKey": "metrics.`converged_share`",
-        "orderByAsc": False,
+        "orderByKey": "metrics.`rank`",  # converged share, then mean test Dice (`pairing_runs.ranks`)
+        "orderByAsc": True,
         "selectedColumns": PAIRING_COLUMNS,
         "columnOrder": [RUN_NAME, *PAIRING_COLUMNS],
-        "columnWidths": {RUN_NAME: 440} | dict.fromkeys(PAIRING_COLUMNS, 150),
+        "columnWidths": {RUN_NAME: 400} | dict.fromkeys(PAIRING_COLUMNS, 125),
         "compareRunSections": [
             _SECTION | {"name": "lossbench: the answer, one run per pairing (seeds together)", "columns": 2}
         ],
@@ -153,12 +154,16 @@ def write_view(experiment_id: str, client=None) -> dict[str, str]:
     and Keras's accuracy against Dice. ``lossbench-seeds``: every trial's run grouped by the full pairing
     (means over seeds), live while a sweep runs.
     ``lossbench-choices``: one line per pairing, a parallel-coordinates chart of the four choices (in
-    words: params ``choice/*``) against the mean test Dice. Runs logged before the ``group`` tag or the
+    words: params ``choice/*``) against the mean test Dice. ``lossbench-table``: the answer's runs as a
+    table, names in full. Runs logged before the ``group`` tag or the
     ``choice/*`` params existed get them here.
     """
     client = client or retrying_client()
     backfill(client, experiment_id)
-    return {key: share(client, experiment_id, key, view) for key, view in VIEWS.items()}
+    pages = {key: share(client, experiment_id, key, view) for key, view in VIEWS.items()}
+    # the answer as a table: its run list's names in full (the charts' list is 295 px wide, which no view
+    # state changes), with k/n converged, test Dice and its interval as columns, the same order
+    return pages | {"lossbench-table": pages["lossbench"].replace("compareRunsMode=CHART", "compareRunsMode=TABLE")}
 
 
 def backfill(client, experiment_id: str) -> None:
