@@ -48,3 +48,22 @@ def test_the_answer_takes_only_claims_two_seed_sets_confirmed(tmp_path):
         both + "\n\n" + use.replace("both seed sets confirm", "one seed set")
     )
     assert "use (converged" not in answer.row("q", "results/a/findings.md", "d", tmp_path)
+
+
+def test_a_claim_that_holds_on_real_hearts_needs_both_seed_sets_of_the_real_run(tmp_path):
+    from tools import answer
+
+    (tmp_path / "results").mkdir()
+    key = "optimizer: adam (all pairings pooled) vs sgd_thread2 (all pairings pooled) (rate)"
+    (tmp_path / "results" / "transfer-findings.md").write_text(f"On 50 hearts:\n\n- {key}: **holds** (figures)\n")
+    one = answer.row("q", "results/transfer-findings.md", "d", tmp_path)
+    assert "rests on one seed set" in one and "Adam" not in one  # no second seed set of acdc50: no claim
+    (tmp_path / "results" / answer.REAL).mkdir()
+    csv = tmp_path / "results" / answer.REAL / "reproducibility.csv"
+    csv.write_text(f'conclusion,seeds A,seeds B,agree\n"{key}",higher,higher,yes\n')
+    both = answer.row("q", "results/transfer-findings.md", "d", tmp_path)
+    assert "these hold on real hearts: optimizer: Adam 1e-3" not in both  # the section name is not said
+    assert "these hold on real hearts: Adam 1e-3 (all pairings pooled) vs SGD 1e-4 (thread 2)" in both
+    assert both.endswith("both data sets, both seed sets ([transfer-findings](results/transfer-findings.md)) |")
+    csv.write_text(f'conclusion,seeds A,seeds B,agree\n"{key}",higher,undecided,no\n')
+    assert "rests on one seed set" in answer.row("q", "results/transfer-findings.md", "d", tmp_path)

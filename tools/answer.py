@@ -25,13 +25,18 @@ ROWS = [
 ]
 
 
-def confirmed(how: str | None) -> bool:
+REAL = "acdc50"  # the real-hearts study behind results/transfer-findings.md (`lossbench.analysis.transfer`)
+
+
+def said_sure(how: str | None) -> bool:
     """The one-liners' header says two disjoint seed sets confirmed each claim."""
     return bool(how) and ("confirmed by both seed sets" in how or "both seed sets agree" in how)
 
 
 def row(question: str, path: str, data: str, root: Path) -> str:
     """One table row: the confirmed claims of ``path`` (or where to read what one seed set found)."""
+    from lossbench.analysis import reproduce
+    from lossbench.analysis.report.report_findings import confirmed
     from lossbench.analysis.wording import humanise
     from tools import verdicts
 
@@ -40,12 +45,15 @@ def row(question: str, path: str, data: str, root: Path) -> str:
     if not source.exists():
         return f"| {question} | not run yet | {data} | - |"
     text = verdicts.findings(root).get(path) or source.read_text()  # as the pages' blocks show it
-    holds = re.findall(r"^- [a-z]+: (.*?) \(\w+\): \*\*holds\*\*", text, re.M)
-    if holds:  # the transfer check: the phantom's claims that real hearts confirm
-        claims = "; ".join(humanise(h) for h in holds)
-        return f"| {question} | these hold on real hearts: {claims} | {data} | both data sets decide them ({link}) |"
+    holds = re.findall(r"^- (([a-z]+): (.*?) \(\w+\)): \*\*holds\*\*", text, re.M)
+    if holds:  # the transfer check: the phantom's claims that real hearts confirm, on both seed sets of each
+        real = reproduce.read(root / "results" / REAL)
+        sure = [humanise(shown) for key, _, shown in holds if confirmed(real.get(key))]
+        if sure:
+            return f"| {question} | these hold on real hearts: {'; '.join(sure)} | {data} | both data sets, both seed sets ({link}) |"
+        return f"| {question} | see {link}: the real hearts' side rests on one seed set | {data} | one seed set |"
     found, use = ONE_LINER.search(text), USE.search(text)
-    sure = [humanise(found["claims"])] if found is not None and confirmed(found["how"]) else []
+    sure = [humanise(found["claims"])] if found is not None and said_sure(found["how"]) else []
     sure += [humanise(use["text"][:1].upper() + use["text"][1:])] if use else []  # the classes: use / avoid
     if sure:
         return f"| {question} | {'. '.join(sure)} | {data} | both seed sets ({link}) |"
