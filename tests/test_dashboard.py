@@ -70,12 +70,18 @@ def test_mlflow_opens_on_one_run_per_pairing_and_the_per_seed_views_draw_every_r
         seeds = html.unescape(render(url + seeds, budget_ms=40000, expect="Group: "))
         choices = runs_page(client, experiment, "lossbench-choices")
         choices = html.unescape(render(url + choices, budget_ms=30000, expect="Parallel Coordinates"))
+        table = runs_page(client, experiment, "lossbench-table")
+        table = re.sub(r"<[^>]+>", " ", html.unescape(render(url + table, budget_ms=30000, expect="converged_share")))
 
     shown = re.sub(r"<[^>]+>", "", dom)  # the page's text, without its markup
     assert "lossbench: the answer, one run per pairing" in dom and "4 matching runs" in shown, dom[-3000:]
     for chart in ("converged_share", "test/foreground_dice", "val/foreground_dice", "val/loss_over_chance"):
         assert chart in dom, f"no {chart} chart"
     assert "CE · softmax · unweighted · SGD 1e-4 (thread 2)" in dom  # full names, in words
+    # the answer as a table: every name in full, in the answer's order (rank 1 first)
+    by_rank = [r.info.run_name for r in sorted(pairings, key=lambda r: r.data.metrics["rank"])]
+    assert all(name in table for name in by_rank) and "rank" in table, table[-3000:]
+    assert [table.index(name) for name in by_rank] == sorted(table.index(name) for name in by_rank)
     assert "Group by: group" in seeds and seeds.count("Group: ") >= 4  # every pairing group, with its run count
     assert "Parallel Coordinates" in choices and "does not support aggregated" not in choices
     assert "MLflow Assistant" not in dom and "Request error" not in shown  # the page's own requests are allowed
