@@ -146,7 +146,7 @@ def conclusions_section(c: Compared) -> list[str]:
         "",
         "The phantom's claims (`results/cmr/summary.md`) recomputed on the real run with the same two "
         "sides; *stated in the README*: the conclusion is in the README's phantom findings as decided "
-        "(both seed sets agree). Tally: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + ".",
+        "(both seed sets decided it, the same way). Tally: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + ".",
         "",
         table(c.conc),
         "",

@@ -175,12 +175,28 @@ def transfer_word(phantom: str, real: str | None) -> str:
     return f"differs ({phantom} on the phantom, {real} on real hearts)"
 
 
+def stated(row, seed_sets: bool = True) -> str:
+    """Whether the README states a phantom conclusion: only where both seed sets decided it the same way
+    (the findings' rule: `lossbench.analysis.report.report_findings.confirmed`).
+
+    >>> stated({"agree": "yes", "seeds A": "higher"}), stated({"agree": "yes", "seeds A": "undecided"})
+    ('yes', 'no (neither seed set decides it)')
+    >>> stated({"agree": "no", "seeds A": "higher"}), stated(None, seed_sets=False)
+    ('no (seed sets disagree)', 'no (one seed set)')
+    """
+    if row is None:
+        return "no (one seed set)" if not seed_sets else "no (not in the seed sets' comparison)"
+    if row["agree"] != "yes":
+        return "no (seed sets disagree)"
+    return "no (neither seed set decides it)" if str(row["seeds A"]) in ("undecided", "missing") else "yes"
+
+
 def conclusion_rows(
     found: list, again: list, phantom_rates: pd.DataFrame, real_rates: pd.DataFrame, rows: pd.DataFrame, repro: dict
 ) -> pd.DataFrame:
     """Every phantom conclusion that the real run can test, with its value on each and the verdict."""
     out = []
-    readme = lambda key: "yes" if repro.get(key, {}).get("agree", "yes") == "yes" else "no (seed sets disagree)"  # noqa: E731
+    readme = lambda key: stated(repro.get(key), bool(repro))  # noqa: E731
     tested = set(real_rates["pairing"])
     real_class = dict(zip(real_rates["pairing"], real_rates["class"], strict=True))
     for _, r in phantom_rates.iterrows():

@@ -87,6 +87,7 @@ PAIRING_COLUMNS = [
     "metrics.`test/foreground_dice_high`",
     "metrics.`test/reported_accuracy`",
 ]
+NARROW = dict.fromkeys(["metrics.`rank`", "metrics.`seeds`"], 75) | {"metrics.`converged_share`": 135}
 # Three shared views per experiment. MLflow 3.17 draws no parallel coordinates over grouped string values
 # ("does not support aggregated string values"), so the choices chart has an ungrouped view of its own.
 VIEWS = {
@@ -99,7 +100,7 @@ VIEWS = {
         "orderByAsc": True,
         "selectedColumns": PAIRING_COLUMNS,
         "columnOrder": [RUN_NAME, *PAIRING_COLUMNS],
-        "columnWidths": {RUN_NAME: 400} | dict.fromkeys(PAIRING_COLUMNS, 125),
+        "columnWidths": {RUN_NAME: 400} | dict.fromkeys(PAIRING_COLUMNS, 175) | NARROW,
         "compareRunSections": [
             _SECTION | {"name": "lossbench: the answer, one run per pairing (seeds together)", "columns": 2}
         ],
