@@ -45,6 +45,14 @@ def test_figures_with_nothing_to_show_are_not_drawn(tmp_path):
     assert not path.exists()
 
 
+def test_the_clipping_panels_are_one_per_loss_and_optimizer_setting(tmp_path):
+    trials, curves = ran()
+    trials = trials.assign(activation="softmax_untagged", learning_rate=1e-4)  # a loss on probabilities
+    for t in trials["trial"]:
+        curves[t]["val/clipped_share"] = [0.0, 0.01, 0.02]
+    assert is_png(report_figures.clipping_curves(trials, curves, tmp_path / "clip.png"))
+
+
 def test_every_figure_has_a_caption():
     assert set(report_figures.CAPTIONS) == {
         "heatmap",

@@ -138,23 +138,34 @@ def curves_by_verdict(trials: pd.DataFrame, curves: dict, path: Path) -> Path:
     return path
 
 
+def clip_title(loss: str, optimizer=None, rate=None) -> str:
+    """A clipping panel's title in words.
+
+    >>> clip_title("sparse_categorical_crossentropy", "sgd_thread2", 1e-4)
+    'sparse CE · SGD 1e-4 (thread 2)'
+    """
+    return option_word("loss", loss) + (f" · {option_word('optimizer', optimizer, rate)}" if optimizer else "")
+
+
 def clipping_curves(trials: pd.DataFrame, curves: dict, path: Path) -> Path | None:
     """Share of pixels at Keras's clip per epoch, for the losses that read probabilities, by verdict.
 
-    One panel per loss x learning rate; the mechanism behind "stalled" is measured, not inferred.
+    One panel per loss x optimizer and rate; the mechanism behind "stalled" is measured, not inferred.
     """
     rows = trials[trials["activation"].isin(evidence.PROBABILITIES)]
     if rows.empty or not any(curves.get(t, {}).get("val/clipped_share") for t in rows["trial"]):
         return None
-    rates = sorted(rows["learning_rate"].dropna().unique()) if "learning_rate" in rows else [None]
+    cols = [c for c in ("optimizer", "learning_rate") if c in rows]
+    settings = sorted(set(rows[cols].astype(str).itertuples(index=False, name=None)))
     losses = sorted(rows["loss"].unique())
     fig, axes = plt.subplots(
-        len(rates), len(losses), figsize=(max(8.0, 3.8 * len(losses)), 2.8 * len(rates)), squeeze=False
+        len(settings), len(losses), figsize=(max(8.0, 3.8 * len(losses)), 2.8 * len(settings)), squeeze=False
     )
-    for i, lr in enumerate(rates):
+    for i, setting in enumerate(settings):
+        said = dict(zip(cols, setting, strict=True))
         for j, loss in enumerate(losses):
             ax = axes[i][j]
-            mine = rows[(rows["loss"] == loss) & ((rows["learning_rate"] == lr) if lr is not None else True)]
+            mine = rows[(rows["loss"] == loss) & (rows[cols].astype(str).apply(tuple, axis=1) == setting)]
             for _, row in mine.iterrows():
                 values = curves.get(row["trial"], {}).get("val/clipped_share", [])
                 ax.plot(
@@ -164,8 +175,9 @@ def clipping_curves(trials: pd.DataFrame, curves: dict, path: Path) -> Path | No
                     alpha=0.7,
                     lw=1.2,
                 )
+            rate = said.get("learning_rate", "nan")
             ax.set(
-                title=f"{loss}" + (f", Adam lr {lr:g}" if lr is not None else ""),
+                title=clip_title(loss, said.get("optimizer"), None if rate == "nan" else float(rate)),
                 xlabel="epoch",
                 ylabel="pixels at the clip",
                 ylim=(-0.005, max(0.12, float(mine.get("val/clipped_share", pd.Series([0])).max() or 0) * 1.1)),
