@@ -50,6 +50,11 @@ def test_the_page_says_pairings_in_words_and_the_csv_keeps_their_config_names(tm
     assert "| class of BCE · sigmoid · unweighted · SGD 1e-4 (thread 2) | never | never | yes |" in page
     assert "binary_crossentropy" not in page
     assert reproduce.read(tmp_path)[key]["agree"] == "yes"
+    top = "top-3 set (mean test Dice)"
+    sets = "dice+softmax | none | adam, ce+softmax | none | adam"
+    table = reproduce.compare({top: sets}, {top: sets})
+    page = reproduce.write("cmr", tmp_path, table, reproduce.SETS, "python -m lossbench.reproduce").read_text()
+    assert "| soft Dice · softmax · unweighted · Adam 1e-3, ce · softmax · unweighted · Adam 1e-3 |" in page  # the sets too
 
 
 def test_an_experiment_names_its_seed_sets_and_longer_sets_are_named_by_their_span(tmp_path):

@@ -123,7 +123,8 @@ def write(name: str, folder: Path, table: pd.DataFrame, sets, command: str) -> P
         f"(both runs decided, differently); {counts.get('one undecided', 0)} are decided in one run only. A "
         "README conclusion must agree here or be stated as undecided.",
         "",
-        _table(table.assign(conclusion=table["conclusion"].map(humanise))),  # the csv keeps the config names
+        _table(table.assign(**{c: table[c].astype(str).map(humanise) for c in ("conclusion", "seeds A", "seeds B")})),
+        # (the csv keeps the config names)
         "",
     ]
     path = folder / "reproducibility.md"
