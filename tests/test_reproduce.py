@@ -54,7 +54,9 @@ def test_the_page_says_pairings_in_words_and_the_csv_keeps_their_config_names(tm
     sets = "dice+softmax | none | adam, ce+softmax | none | adam"
     table = reproduce.compare({top: sets}, {top: sets})
     page = reproduce.write("cmr", tmp_path, table, reproduce.SETS, "python -m lossbench.reproduce").read_text()
-    assert "| soft Dice · softmax · unweighted · Adam 1e-3, ce · softmax · unweighted · Adam 1e-3 |" in page  # the sets too
+    assert (
+        "| soft Dice · softmax · unweighted · Adam 1e-3, ce · softmax · unweighted · Adam 1e-3 |" in page
+    )  # the sets too
 
 
 def test_an_experiment_names_its_seed_sets_and_longer_sets_are_named_by_their_span(tmp_path):

@@ -76,8 +76,19 @@ def versions() -> dict:
     return {"keras": version("keras"), "tensorflow": version("tensorflow", "tensorflow-cpu"), "jax": version("jax")}
 
 
+def said(loss: str, activation: str) -> str:
+    """A table's loss and activation cells in words (``audit.csv`` keeps the config names).
+
+    >>> said("binary_crossentropy", "softmax")
+    'BCE | softmax'
+    """
+    from lossbench.registry import option_word
+
+    return f"{option_word('loss', loss)} | {option_word('activation', activation)}"
+
+
 def write(rows: list[dict], folder: Path) -> Path:
-    """``audit.csv`` (one row per loss x activation x backend) and ``summary.md``."""
+    """``audit.csv`` (one row per loss x activation x backend) and ``summary.md`` (names in words)."""
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / "audit.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
@@ -123,7 +134,7 @@ def write(rows: list[dict], folder: Path) -> Path:
         for loss, activation in differ:
             t, j = by[(loss, activation, "tensorflow")], by[(loss, activation, "jax")]
             lines.append(
-                f"| {loss} | {activation} | {t['tag']} | {t['keras_loss']:.4g} / {t['nominal_loss']:.4g} "
+                f"| {said(loss, activation)} | {t['tag']} | {t['keras_loss']:.4g} / {t['nominal_loss']:.4g} "
                 f"| {j['tag']} | {j['keras_loss']:.4g} / {j['nominal_loss']:.4g} |"
             )
         lines += [
@@ -138,7 +149,7 @@ def write(rows: list[dict], folder: Path) -> Path:
     for loss, activation in pairs:
         t, j = by[(loss, activation, "tensorflow")], by[(loss, activation, "jax")]
         mark = " **differs**" if (loss, activation) in differ else ""
-        lines.append(f"| {loss} | {activation} | {t['tag']} | {j['tag']}{mark} |")
+        lines.append(f"| {said(loss, activation)} | {t['tag']} | {j['tag']}{mark} |")
     path = folder / "summary.md"
     path.write_text("\n".join(lines) + "\n")
     return path
