@@ -27,6 +27,13 @@ def test_named_trials_are_compared_with_the_baseline():
     found = comparisons.claims_for(frame, cap=6, baseline="categorical_crossentropy-sgd_seed-none")
     fixes = [c for c in found if c.section == "fixes"]
     assert len(fixes) == 4 and all(c.label_b == "the exact setting" for c in fixes)
+    named = {c.label_a for c in fixes}  # each fix says what it changes in the exact setting, in words
+    assert named == {
+        "switching to Adam 1e-3 (`categorical_crossentropy-adam-none`)",
+        "switching to median-freq and Adam 1e-3 (`categorical_crossentropy-adam-median_frequency`)",
+        "switching to BCE and sigmoid and Adam 1e-3 (`binary_crossentropy-adam-none`)",
+        "switching to soft Dice and Adam 1e-3 (`dice-adam-none`)",
+    }
 
 
 def test_conclusions_are_comparable_strings():

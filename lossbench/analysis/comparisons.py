@@ -227,10 +227,32 @@ def _fixes_claims(done: pd.DataFrame, cols: list, cap: int, baseline) -> list:
     if not (baseline and "trials" in cols and (done["trials"] == baseline).any()):
         return []
     return [
-        rate_claim("fixes", done, {"trials": name}, {"trials": baseline}, cap, f"`{name}`", "the exact setting")
+        rate_claim(
+            "fixes",
+            done,
+            {"trials": name},
+            {"trials": baseline},
+            cap,
+            fix_label(done, name, baseline),
+            "the exact setting",
+        )
         for name in done["trials"].unique()
         if name != baseline
     ]
+
+
+def fix_label(done: pd.DataFrame, name: str, baseline: str) -> str:
+    """A named trial in words, by what it changes in the exact setting's four choices ("switching to
+    Adam 1e-3 (`adam`)"); a change outside them (labels, ``from_logits``) keeps the name alone."""
+    from lossbench.registry import CHOICES, option_word
+
+    mine, base = (done[done["trials"] == n].iloc[0] for n in (name, baseline))
+
+    def word(row, group):
+        return option_word(group, row[group], row.get("learning_rate") if group == "optimizer" else None)
+
+    said = [word(mine, g) for g in CHOICES if g in done and word(mine, g) != word(base, g)]
+    return f"switching to {' and '.join(said)} (`{name}`)" if said else f"`{name}`"
 
 
 def claims_for(trials: pd.DataFrame, cap: int, baseline: str | None = None) -> list[Claim]:
