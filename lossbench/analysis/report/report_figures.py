@@ -199,11 +199,14 @@ def clipping_curves(trials: pd.DataFrame, curves: dict, path: Path) -> Path | No
 def accuracy_vs_dice(trials: pd.DataFrame, all_background: dict, path: Path, words=str) -> Path:
     """Reported (Keras-2) accuracy against the real foreground Dice: the binary-accuracy inflation."""
     fig, ax = plt.subplots(figsize=(5.5, 4))
-    for loss, rows in trials.groupby("loss"):
+    groups = list(trials.groupby("loss"))
+    colours = plt.get_cmap("tab10" if len(groups) <= 10 else "tab20").colors  # no two losses share a colour
+    for i, (loss, rows) in enumerate(groups):
         ax.scatter(
             rows["test/foreground_dice"],
             rows["test/reported_accuracy"],
             s=18,
+            color=colours[i % len(colours)],
             label=option_word("loss", loss),
             marker="s" if "binary" in loss else "x" if "sparse" in loss else "o",  # sparse CE over CE: both seen
             alpha=0.75,
