@@ -141,13 +141,13 @@ def short_label(pairing: dict) -> str:
             option_word("optimizer", pairing.get("optimizer", "-"), pairing.get("learning_rate")),
         ]
     )
-    return f"{pairing['trials']}: {core}" if _named(pairing) else core
+    return f"{pairing['trials']}: {core}" if names_more(pairing.get("trials")) else core
 
 
-def _named(pairing: dict) -> bool:
+def names_more(trial_name) -> bool:
     """Whether an explicit trial's name says more than its pairing (``thread2_exact``), unlike a name built
-    from the pairing itself (``dice+softmax|none|adam``), which the label would only repeat."""
-    return bool(pairing.get("trials")) and "|" not in str(pairing["trials"])
+    from the pairing itself (``dice+softmax|none|adam``), which a label would only repeat."""
+    return bool(trial_name) and "|" not in str(trial_name)
 
 
 def choice_words(pairing: dict) -> dict[str, str]:

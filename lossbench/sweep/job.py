@@ -36,13 +36,13 @@ class Job:
 
     def begin(self) -> None:
         from lossbench.config import compose
-        from lossbench.registry import pairing_name
+        from lossbench.registry import names_more, pairing_name
 
         trial, info = self.trial, self.info
         params = space.suggest(trial, self.sp)
         self.trial_cfg = compose(info.overrides + space.overrides(params, self.sp))
         name = pairing_name(self.trial_cfg)
-        if "trials" in params:  # an explicit trial of a `trials:` space: say which one
+        if names_more(params.get("trials")):  # an explicit trial of a `trials:` space: say which one
             name = f"{params['trials']}: {name}"
         trial.set_user_attr("pairing", name)
         trial.set_user_attr(
