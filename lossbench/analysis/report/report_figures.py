@@ -220,7 +220,7 @@ def accuracy_vs_dice(trials: pd.DataFrame, all_background: dict, path: Path, wor
             label=words(f"all-background, {kind} accuracy {all_background[kind]:.3f}"),
         )
     ax.set(xlabel=words("test foreground Dice (what was learnt)"), ylabel="reported accuracy (what Keras 2 showed)")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, **({"loc": "upper left", "bbox_to_anchor": (1.01, 1)} if len(groups) > 6 else {}))  # no cover
     fig.tight_layout()
     with replaced(path) as tmp:  # all or nothing: a killed report leaves no torn PNG
         fig.savefig(tmp, dpi=90, bbox_inches="tight")  # a legend wider than few panels is not cut
