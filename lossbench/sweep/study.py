@@ -143,7 +143,8 @@ def prepare(cfg: DictConfig, sp, task_overrides: list[str], points: list[dict] |
                 base = str(cfg.tracking.get("ui_url") or "http://127.0.0.1:5000").rstrip("/")
                 print(
                     f"MLflow (make mlflow): the answer, one run per pairing, once the report is written: "
-                    f"{base}{pages['lossbench']}\n  the same as a table, names in full: {base}{pages['lossbench-table']}"
+                    f"{base}{pages['lossbench-table']}\n  the same as charts (seed-mean curves, loss ÷ chance, accuracy "
+                    f"against Dice): {base}{pages['lossbench']}"
                     f"\n  every seed's run, live: {base}{pages['lossbench-seeds']}"
                 )
             info.added = work.sync_queue(study, points)
