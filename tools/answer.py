@@ -36,7 +36,6 @@ def said_sure(how: str | None) -> bool:
 def row(question: str, path: str, data: str, root: Path) -> str:
     """One table row: the confirmed claims of ``path`` (or where to read what one seed set found)."""
     from lossbench.analysis import reproduce
-    from lossbench.analysis.report.report_findings import confirmed
     from lossbench.analysis.wording import humanise
     from tools import verdicts
 
@@ -48,7 +47,7 @@ def row(question: str, path: str, data: str, root: Path) -> str:
     holds = re.findall(r"^- (([a-z]+): (.*?) \(\w+\)): \*\*holds\*\*", text, re.M)
     if holds:  # the transfer check: the phantom's claims that real hearts confirm, on both seed sets of each
         real = reproduce.read(root / "results" / REAL)
-        sure = [humanise(shown) for key, _, shown in holds if confirmed(real.get(key))]
+        sure = [humanise(shown) for key, _, shown in holds if reproduce.confirmed(real.get(key))]
         if sure:
             return f"| {question} | these hold on real hearts: {'; '.join(sure)} | {data} | both data sets, both seed sets ({link}) |"
         return f"| {question} | see {link}: the real hearts' side rests on one seed set | {data} | one seed set |"

@@ -95,6 +95,11 @@ class Conclusions(dict):
         return super().__contains__(canonical(key))
 
 
+def confirmed(row) -> bool:
+    """Both seed sets decided this conclusion, the same way (two "undecided" agree, but confirm nothing)."""
+    return row is not None and row["agree"] == "yes" and str(row["seeds A"]) not in ("undecided", "missing")
+
+
 def read(folder: Path) -> dict:
     """The table `write` left in ``folder``, if it was run: conclusion -> row (the report's findings read it)."""
     path = folder / "reproducibility.csv"

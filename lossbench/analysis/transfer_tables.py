@@ -177,18 +177,20 @@ def transfer_word(phantom: str, real: str | None) -> str:
 
 def stated(row, seed_sets: bool = True) -> str:
     """Whether the README states a phantom conclusion: only where both seed sets decided it the same way
-    (the findings' rule: `lossbench.analysis.report.report_findings.confirmed`).
+    (the findings' rule: `lossbench.analysis.reproduce.confirmed`).
 
     >>> stated({"agree": "yes", "seeds A": "higher"}), stated({"agree": "yes", "seeds A": "undecided"})
     ('yes', 'no (neither seed set decides it)')
     >>> stated({"agree": "no", "seeds A": "higher"}), stated(None, seed_sets=False)
     ('no (seed sets disagree)', 'no (one seed set)')
     """
+    from lossbench.analysis.reproduce import confirmed
+
     if row is None:
         return "no (one seed set)" if not seed_sets else "no (not in the seed sets' comparison)"
     if row["agree"] != "yes":
         return "no (seed sets disagree)"
-    return "no (neither seed set decides it)" if str(row["seeds A"]) in ("undecided", "missing") else "yes"
+    return "yes" if confirmed(row) else "no (neither seed set decides it)"
 
 
 def conclusion_rows(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from lossbench.analysis import evidence
-from lossbench.analysis.reproduce import DEFAULT_SPANS
+from lossbench.analysis.reproduce import DEFAULT_SPANS, confirmed
 
 DIRECTIONS = {
     ("dice", "higher"): "reaches a higher test Dice than",
@@ -27,11 +27,6 @@ TITLES = {
     "fixes": "What fixes thread 2's net",
 }
 CLASSES = ("always", "sometimes", "never", "undecided")
-
-
-def confirmed(row) -> bool:
-    """Both seed sets decided this conclusion, the same way (two "undecided" agree, but confirm nothing)."""
-    return row is not None and row["agree"] == "yes" and str(row["seeds A"]) not in ("undecided", "missing")
 
 
 def checked(repro: dict, key: str, sentence: str, decided: bool = True, claim: bool = True) -> str:
